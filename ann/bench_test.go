@@ -1,0 +1,123 @@
+package ann
+
+import (
+	"encoding/binary"
+	"math"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/quarrylabs/quarry/internal/shareddata"
+)
+
+// readFvecs reads a TEXMEX .fvecs file into vectors.
+func readFvecs(tb testing.TB, path string) [][]float32 {
+	tb.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var out [][]float32
+	for off := 0; off+4 <= len(b); {
+		d := int(binary.LittleEndian.Uint32(b[off:]))
+		off += 4
+		if d <= 0 || off+4*d > len(b) {
+			tb.Fatalf("%s: bad record at %d", path, off)
+		}
+		v := make([]float32, d)
+		for j := range v {
+			v[j] = math.Float32frombits(binary.LittleEndian.Uint32(b[off+4*j:]))
+		}
+		out = append(out, v)
+		off += 4 * d
+	}
+	return out
+}
+
+func sift5k(tb testing.TB) (base, queries [][]float32) {
+	dir := shareddata.Path(tb, "datasets/ann/sift5k")
+	return readFvecs(tb, filepath.Join(dir, "base.fvecs")), readFvecs(tb, filepath.Join(dir, "query.fvecs"))
+}
+
+func parallelBuild(tb testing.TB, dim int, cfg Config, vecs [][]float32, workers int) *HNSW {
+	h := NewHNSW(dim, cfg)
+	h.Reserve(len(vecs))
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(vecs); i += workers {
+				if err := h.Add(uint64(i), vecs[i]); err != nil {
+					tb.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return h
+}
+
+// BenchmarkHNSWBuild builds sift5k (4,500 × 128, L2, M 16, efC 200) on two
+// goroutines; it reports vectors inserted per second.
+func BenchmarkHNSWBuild(b *testing.B) {
+	base, _ := sift5k(b)
+	for b.Loop() {
+		parallelBuild(b, 128, Config{Metric: L2}, base, 2)
+	}
+	b.ReportMetric(float64(len(base)*b.N)/b.Elapsed().Seconds(), "vectors/s")
+}
+
+// BenchmarkHNSWSearch measures single-thread sift5k queries at several ef
+// and reports recall@10 against exact search.
+func BenchmarkHNSWSearch(b *testing.B) {
+	base, queries := sift5k(b)
+	h := parallelBuild(b, 128, Config{Metric: L2}, base, 2)
+	f := NewFlat(128, L2)
+	for i, v := range base {
+		f.Add(uint64(i), v)
+	}
+	for _, ef := range []int{16, 32, 64} {
+		b.Run("ef="+itoa(ef), func(b *testing.B) {
+			rec := 0.0
+			for _, q := range queries {
+				got, _ := h.SearchWith(q, 10, SearchOptions{Ef: ef})
+				want, _ := f.Search(q, 10, nil)
+				rec += recallAt(got, want, 10)
+			}
+			b.ResetTimer()
+			i := 0
+			for b.Loop() {
+				h.SearchWith(queries[i%len(queries)], 10, SearchOptions{Ef: ef})
+				i++
+			}
+			b.ReportMetric(rec/float64(len(queries)), "recall@10")
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "queries/s")
+		})
+	}
+}
+
+// BenchmarkFlatSearch scans 20,000 × 768 floats (61 MB) per query, split
+// across cores; SetBytes makes the MB/s column the scan bandwidth.
+func BenchmarkFlatSearch(b *testing.B) {
+	const n, dim = 20000, 768
+	vecs := clustered(81, n, dim)
+	f := NewFlat(dim, Cosine)
+	for i, v := range vecs {
+		f.Add(uint64(i), v)
+	}
+	q := clustered(82, 1, dim)[0]
+	b.SetBytes(n * dim * 4)
+	for b.Loop() {
+		f.Search(q, 10, nil)
+	}
+}
+
+func itoa(i int) string {
+	if i < 10 {
+		return string(rune('0' + i))
+	}
+	return itoa(i/10) + string(rune('0'+i%10))
+}

@@ -1,0 +1,88 @@
+// Package ann holds nearest-neighbour indexes over float32 vectors: an exact
+// Flat index and an HNSW graph (Malkov & Yashunin, as in hnswlib). It knows
+// nothing of files or chunks, only uint64 ids and vectors. Distances use
+// viterin/vek's SIMD kernels (AVX2/FMA where present); dimensions are checked
+// before every call into them.
+//
+// # Basics
+//
+// Both indexes implement Index. Cosine vectors are normalized on insert and
+// Cosine distance is 1 - dot; L2 distance is the squared Euclidean distance;
+// smaller is nearer.
+//
+//	h := ann.NewHNSW(768, ann.Config{Metric: ann.Cosine}) // M 16, efConstruction 200, efSearch 64
+//	err := h.Add(42, vec)
+//	res, err := h.Search(query, 10, func(id uint64) bool { return allowed[id] })
+//	_, err = h.WriteTo(w)         // versioned, checksummed, streamed
+//	h2, err := ann.ReadHNSW(r)    // loads the arrays in bulk, no rebuild
+//
+// # Layout
+//
+// Nodes live in slots (uint32 indexes); a map turns external ids into
+// slots. Vectors are one contiguous []float32, layer-0 neighbour lists one
+// []uint32 of 1+2M words per slot (count, then neighbours), and the rare
+// upper layers one []uint32 per slot that has them. A search takes its
+// scratch (visited marks with epoch counters, two hand-written binary heaps,
+// a neighbour buffer) from a sync.Pool and allocates only its result.
+//
+// # Concurrency
+//
+// Both indexes are safe for concurrent use. HNSW searches and inserts run in
+// parallel under a read lock, each neighbour list guarded by one of 1024
+// striped mutexes; growth, Delete, a replacing Add, repairs and WriteTo take
+// the write lock briefly (WriteTo for the whole write). A Filter may be
+// called from several goroutines at once.
+//
+// # Deletes
+//
+// Delete leaves a tombstone: it still routes searches but is never returned.
+// When tombstones exceed Config.RepairFraction (10%) of the used slots, the
+// graph is repaired: each live node that links to a tombstone is relinked,
+// by the insert heuristic, among its live neighbours and the tombstones'
+// live neighbours, and the tombstones' slots are reused by later Adds, so
+// recall does not decay through cycles of deletes and re-inserts.
+//
+// # Filtered search
+//
+// The graph walk routes through every node and keeps only allowed ones; it
+// continues until it holds ef allowed candidates. When the filter is
+// estimated (from 256 sampled slots, or from SearchOptions.Selectivity) to
+// allow fewer than Config.ExactBelow ids or less than
+// Config.ExactSelectivity of them, the search scans the allowed ids exactly
+// instead: at 1% selectivity the scan is both faster and exact.
+//
+// # Complexity
+//
+// n nodes, d dimensions, P cores, s filter selectivity:
+//
+//	operation                 time (expected)                    notes
+//	HNSW Add                  O(efConstruction · M · log n · d)  parallel across callers
+//	HNSW Search               O(ef · M · log n · d)              one goroutine
+//	HNSW Search, filter s     O(ef/s · M · d) walk, or           exact when s·n < ExactBelow
+//	                          O(n) filter calls + O(s·n·d/P) scan  or s < ExactSelectivity
+//	HNSW Delete               O(1); repair O(T · M² · d) per     T tombstones, amortized over
+//	                          repair                             n·RepairFraction deletes
+//	WriteTo / ReadHNSW        O(n · (d + M)) sequential I/O      bulk reads, validated
+//	Flat Search               O(n · d / P)                       split across P goroutines
+//	                                                             above 2^20 floats
+//
+// # Memory
+//
+// Per HNSW node, with the defaults (M 16):
+//
+//	4·d             vector
+//	4·(1 + 2M)      layer-0 list                       132 bytes
+//	4·(1 + M)/(M-1) upper lists, on average            ~5 bytes
+//	8 + 1 + 4 + 24  id, level, state, upper slice header
+//	~40             id map entry
+//
+// about 4·d + 214 bytes: 3,286 bytes at d = 768, 6,358 at d = 1536. The
+// file holds 4·d + 8·M + 18 bytes per node plus the upper lists.
+//
+// # Caveats
+//
+// The graph is built by parallel inserts, so its exact shape depends on
+// scheduling; a single goroutine with a fixed Config.Seed builds the same
+// graph every time. Int8 quantization of the traversal vectors is not
+// implemented yet.
+package ann

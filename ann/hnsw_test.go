@@ -1,0 +1,314 @@
+package ann
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"testing"
+)
+
+// clustered returns n seeded vectors around a few centres: the shape of
+// real embeddings, harder for a graph than uniform noise.
+func clustered(seed uint64, n, dim int) [][]float32 {
+	r := rand.New(rand.NewPCG(seed, 7))
+	const centres = 16
+	cs := make([][]float32, centres)
+	for c := range cs {
+		cs[c] = make([]float32, dim)
+		for j := range cs[c] {
+			cs[c][j] = float32(r.NormFloat64())
+		}
+	}
+	out := make([][]float32, n)
+	for i := range out {
+		c := cs[r.IntN(centres)]
+		v := make([]float32, dim)
+		for j := range v {
+			v[j] = c[j] + 0.6*float32(r.NormFloat64())
+		}
+		out[i] = v
+	}
+	return out
+}
+
+// recallAt compares got with the exact answer by distance: a returned id
+// counts when its distance is within the k-th exact distance (ties).
+func recallAt(got, want []Result, k int) float64 {
+	if len(want) == 0 {
+		return 1
+	}
+	kth := want[min(k, len(want))-1].Distance
+	hit := 0
+	for i, r := range got {
+		if i >= k {
+			break
+		}
+		if r.Distance <= kth+1e-5 {
+			hit++
+		}
+	}
+	return float64(hit) / float64(min(k, len(want)))
+}
+
+func meanRecall(t testing.TB, idx Index, exact *Flat, queries [][]float32, k int, f Filter) float64 {
+	t.Helper()
+	sum := 0.0
+	for _, q := range queries {
+		got, err := idx.Search(q, k, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := exact.Search(q, k, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f != nil {
+			for _, r := range got {
+				if !f(r.ID) {
+					t.Fatalf("Search returned id %d the filter refuses", r.ID)
+				}
+			}
+		}
+		sum += recallAt(got, want, k)
+	}
+	return sum / float64(len(queries))
+}
+
+func build(t testing.TB, dim int, cfg Config, vecs [][]float32) (*HNSW, *Flat) {
+	t.Helper()
+	h := NewHNSW(dim, cfg)
+	f := NewFlat(dim, cfg.Metric)
+	for i, v := range vecs {
+		if err := h.Add(uint64(i), v); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.Add(uint64(i), v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return h, f
+}
+
+func TestHNSWRecall(t *testing.T) {
+	for _, m := range []Metric{Cosine, L2} {
+		t.Run(m.String(), func(t *testing.T) {
+			const dim = 32
+			vecs := clustered(1, 3000, dim)
+			h, f := build(t, dim, Config{Metric: m, Seed: 3}, vecs)
+			r := meanRecall(t, h, f, clustered(2, 100, dim), 10, nil)
+			if r < 0.95 {
+				t.Errorf("recall@10 = %.3f, want >= 0.95", r)
+			}
+			if h.Len() != 3000 {
+				t.Errorf("Len() = %d, want 3000", h.Len())
+			}
+		})
+	}
+}
+
+func TestHNSWSmallAndEdge(t *testing.T) {
+	h := NewHNSW(4, Config{})
+	if res, err := h.Search([]float32{1, 0, 0, 0}, 5, nil); err != nil || len(res) != 0 {
+		t.Fatalf("Search on empty = %v, %v; want none", res, err)
+	}
+	if err := h.Add(1, []float32{1, 2, 3}); !errors.Is(err, ErrDimension) {
+		t.Fatalf("Add(short) = %v, want ErrDimension", err)
+	}
+	if _, err := h.Search(nil, 3, nil); !errors.Is(err, ErrDimension) {
+		t.Fatalf("Search(nil) = %v, want ErrDimension", err)
+	}
+	for i := range 5 {
+		if err := h.Add(uint64(i), []float32{float32(i), 1, 0, 0}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Replacing moves id 0 to where id 4 is.
+	if err := h.Add(0, []float32{4, 1, 0.01, 0}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := h.Search([]float32{4, 1, 0.01, 0}, 1, nil)
+	if err != nil || len(res) != 1 || res[0].ID != 0 {
+		t.Fatalf("Search after replace = %v, %v; want id 0 first", res, err)
+	}
+	if h.Len() != 5 {
+		t.Fatalf("Len() = %d, want 5", h.Len())
+	}
+	if !h.Delete(0) || h.Delete(0) {
+		t.Fatal("Delete(0) twice: want true then false")
+	}
+	res, _ = h.Search([]float32{4, 1, 0.01, 0}, 10, nil)
+	for _, r := range res {
+		if r.ID == 0 {
+			t.Fatalf("Search returned deleted id 0: %v", res)
+		}
+	}
+	if len(res) != 4 {
+		t.Fatalf("Search after delete returned %d, want 4", len(res))
+	}
+	if bad := NewHNSW(0, Config{}); bad.Add(1, nil) == nil {
+		t.Fatal("Add on a 0-dim graph succeeded")
+	}
+	if bad := NewHNSW(4, Config{M: 1}); !errors.Is(bad.Add(1, []float32{1, 2, 3, 4}), ErrConfig) {
+		t.Fatal("Add with M=1 did not return ErrConfig")
+	}
+}
+
+func TestHNSWDeleteReinsert(t *testing.T) {
+	const dim, n = 24, 4000
+	vecs := clustered(5, n, dim)
+	cfg := Config{Metric: L2, Seed: 9}
+	h, f := build(t, dim, cfg, vecs)
+	queries := clustered(6, 100, dim)
+	before := meanRecall(t, h, f, queries, 10, nil)
+	r := rand.New(rand.NewPCG(11, 12))
+	for round := range 3 {
+		perm := r.Perm(n)[:n/2]
+		for _, i := range perm {
+			if !h.Delete(uint64(i)) {
+				t.Fatalf("round %d: Delete(%d) = false", round, i)
+			}
+		}
+		// Re-insert the same ids with fresh vectors.
+		for _, i := range perm {
+			v := clustered(uint64(100+round*n+i), 1, dim)[0]
+			vecs[i] = v
+			if err := h.Add(uint64(i), v); err != nil {
+				t.Fatal(err)
+			}
+			f.Add(uint64(i), v)
+		}
+	}
+	after := meanRecall(t, h, f, queries, 10, nil)
+	t.Logf("recall@10 before %.4f, after 3 rounds of 50%% delete+reinsert %.4f", before, after)
+	if after < before-0.02 {
+		t.Errorf("recall@10 after delete/re-insert = %.4f, want >= %.4f", after, before-0.02)
+	}
+	if h.Len() != n {
+		t.Errorf("Len() = %d, want %d", h.Len(), n)
+	}
+	h.allocMu.Lock()
+	slots := h.n
+	h.allocMu.Unlock()
+	if slots > n+n/2 {
+		t.Errorf("slots used = %d after re-inserts, want <= %d (freed slots reused)", slots, n+n/2)
+	}
+}
+
+func TestHNSWFiltered(t *testing.T) {
+	const dim, n = 32, 5000
+	vecs := clustered(21, n, dim)
+	h, f := build(t, dim, Config{Seed: 4}, vecs)
+	queries := clustered(22, 100, dim)
+	for _, sel := range []int{1, 10, 50} { // percent allowed
+		t.Run(fmt.Sprintf("%d%%", sel), func(t *testing.T) {
+			allow := func(id uint64) bool { return (id*2654435761)%100 < uint64(sel) }
+			r := meanRecall(t, h, f, queries, 10, allow)
+			if r < 0.95 {
+				t.Errorf("filtered recall@10 = %.3f, want >= 0.95", r)
+			}
+		})
+	}
+	// The graph walk itself (no exact fallback) at 10%.
+	allow := func(id uint64) bool { return id%10 == 3 }
+	sum := 0.0
+	for _, q := range queries {
+		got, _ := h.SearchWith(q, 10, SearchOptions{Filter: allow, Selectivity: 1})
+		want, _ := f.Search(q, 10, allow)
+		sum += recallAt(got, want, 10)
+	}
+	if r := sum / float64(len(queries)); r < 0.9 {
+		t.Errorf("graph-walk filtered recall@10 at 10%% = %.3f, want >= 0.9", r)
+	}
+}
+
+func TestHNSWConcurrent(t *testing.T) {
+	const dim, n = 16, 2000
+	vecs := clustered(31, n, dim)
+	h := NewHNSW(dim, Config{Metric: L2, M: 8, EfConstruction: 64})
+	f := NewFlat(dim, L2)
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < n; i += 4 {
+				if err := h.Add(uint64(i), vecs[i]); err != nil {
+					t.Error(err)
+					return
+				}
+				if i%7 == 0 {
+					if _, err := h.Search(vecs[i], 5, nil); err != nil {
+						t.Error(err)
+					}
+				}
+				if i%50 == 0 {
+					h.Delete(uint64(i))
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for i, v := range vecs {
+		if i%50 != 0 {
+			f.Add(uint64(i), v)
+		}
+	}
+	if h.Len() != f.Len() {
+		t.Fatalf("Len() = %d, want %d", h.Len(), f.Len())
+	}
+	if r := meanRecall(t, h, f, clustered(32, 50, dim), 10, nil); r < 0.9 {
+		t.Errorf("recall@10 after concurrent build = %.3f, want >= 0.9", r)
+	}
+}
+
+func TestFlatParallelMatchesSerial(t *testing.T) {
+	const dim = 64
+	n := parallelScanFloats/dim + 100
+	vecs := clustered(41, n, dim)
+	f := NewFlat(dim, L2)
+	for i, v := range vecs {
+		f.Add(uint64(i), v)
+	}
+	for _, q := range clustered(42, 5, dim) {
+		got, _ := f.Search(q, 10, nil)
+		// Serial reference.
+		top := make(maxHeap, 0, 11)
+		for i, v := range vecs {
+			top.pushBounded(cand{distance(L2, q, v), uint32(i)}, 10)
+		}
+		want := top.drainSorted(nil)
+		for i := range want {
+			if got[i].Distance != want[i].d {
+				t.Fatalf("parallel Search[%d] = %v, want distance %v", i, got[i], want[i].d)
+			}
+		}
+	}
+}
+
+func TestHeaps(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	var mn minHeap
+	var mx maxHeap
+	for range 1000 {
+		d := r.Float32()
+		mn.push(cand{d: d})
+		mx.push(cand{d: d})
+	}
+	prev := float32(-1)
+	for len(mn) > 0 {
+		c := mn.pop()
+		if c.d < prev {
+			t.Fatalf("minHeap popped %v after %v", c.d, prev)
+		}
+		prev = c.d
+	}
+	prev = 2
+	for len(mx) > 0 {
+		c := mx.pop()
+		if c.d > prev {
+			t.Fatalf("maxHeap popped %v after %v", c.d, prev)
+		}
+		prev = c.d
+	}
+}

@@ -1,0 +1,155 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"unicode"
+
+	"github.com/quarrylabs/quarry/filter"
+	"github.com/quarrylabs/quarry/rerank"
+	"github.com/quarrylabs/quarry/store"
+)
+
+func cmdSearch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("search", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var sf storeFlags
+	sf.register(fs)
+	dir := fs.String("dir", "", "index `DIR` (what changed) before searching")
+	asJSON := fs.Bool("json", false, "print the results as JSON")
+	maxResults := fs.Int("max-results", 10, "max_num_results: 1..50")
+	filterJSON := fs.String("filter", "", "attribute filter, the API's JSON grammar, e.g. '{\"type\":\"eq\",\"key\":\"lang\",\"value\":\"en\"}'")
+	ranker := fs.String("ranker", store.RankerAuto, "ranker: auto, default-2024-11-15 or none")
+	threshold := fs.Float64("score-threshold", 0, "drop results scoring below this (0..1)")
+	rewrite := fs.Bool("rewrite", false, "rewrite the query before searching")
+	textWeight := fs.Float64("text-weight", 1, "weight of the keyword (BM25) ranking in fusion")
+	embWeight := fs.Float64("embedding-weight", 1, "weight of the vector ranking in fusion")
+	fusion := fs.String("fusion", string(rerank.RRF), "fusion: rrf or normalized")
+	words, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(words) == 0 {
+		return fmt.Errorf("usage: quarry search [flags] QUERY")
+	}
+	req := store.SearchRequest{
+		Query:        []string{strings.Join(words, " ")},
+		RewriteQuery: *rewrite,
+		MaxResults:   *maxResults,
+		Ranking: store.RankingOptions{
+			Ranker: *ranker, ScoreThreshold: *threshold, Fusion: rerank.Fusion(*fusion),
+			Hybrid: &store.HybridWeights{EmbeddingWeight: *embWeight, TextWeight: *textWeight},
+		},
+	}
+	if *filterJSON != "" {
+		if req.Filter, err = filter.Parse([]byte(*filterJSON)); err != nil {
+			return err
+		}
+	}
+	if err := req.Validate(); err != nil {
+		return err
+	}
+	db, err := sf.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if *dir != "" {
+		vs, err := sf.vectorStore(ctx, db, true)
+		if err != nil {
+			return err
+		}
+		if _, err := indexDir(ctx, vs, *dir, true, stderr, stderr); err != nil {
+			return err
+		}
+	}
+	var ids []string
+	for _, name := range sf.names() {
+		vs, err := db.VectorStoreByName(ctx, name)
+		if err != nil {
+			return fmt.Errorf("vector store %q: %w (run 'quarry index DIR' first)", name, err)
+		}
+		ids = append(ids, vs.ID())
+	}
+	res, err := db.Search(ctx, ids, req)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(res)
+	}
+	printResults(stdout, res, req.Query[0])
+	return nil
+}
+
+func printResults(w io.Writer, res *store.SearchResults, query string) {
+	if len(res.Data) == 0 {
+		fmt.Fprintln(w, "no results")
+		return
+	}
+	if len(res.SearchQuery) > 1 || res.SearchQuery[0] != query {
+		fmt.Fprintf(w, "searched for: %s\n\n", strings.Join(res.SearchQuery, " | "))
+	}
+	n := 0
+	for _, r := range res.Data {
+		for _, c := range r.Content {
+			n++
+			fmt.Fprintf(w, "%d. %s  score %.3f  %s\n", n, rel(r.Filename), c.Score, citation(c))
+			fmt.Fprintf(w, "   %s\n\n", snippet(c.Text, query, 240))
+		}
+	}
+}
+
+// citation renders a chunk's position: chunk, characters, pages, headings.
+func citation(c store.ChunkResult) string {
+	parts := []string{fmt.Sprintf("chunk %d", c.Index), fmt.Sprintf("chars %d-%d", c.CharStart, c.CharEnd)}
+	switch {
+	case c.PageStart > 0 && c.PageEnd > c.PageStart:
+		parts = append(parts, fmt.Sprintf("pages %d-%d", c.PageStart, c.PageEnd))
+	case c.PageStart > 0:
+		parts = append(parts, fmt.Sprintf("page %d", c.PageStart))
+	}
+	if len(c.Headings) > 0 {
+		parts = append(parts, "§ "+strings.Join(c.Headings, " › "))
+	}
+	return "[" + strings.Join(parts, ", ") + "]"
+}
+
+// snippet returns about width characters of text around the first query
+// word it contains, whitespace collapsed.
+func snippet(text, query string, width int) string {
+	text = strings.Join(strings.Fields(text), " ")
+	r := []rune(text)
+	if len(r) <= width {
+		return text
+	}
+	lower := strings.ToLower(text)
+	at := -1
+	for _, w := range strings.FieldsFunc(strings.ToLower(query), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsNumber(r) }) {
+		if len(w) < 3 {
+			continue
+		}
+		if i := strings.Index(lower, w); i >= 0 && (at < 0 || i < at) {
+			at = i
+		}
+	}
+	start := 0
+	if at > 0 {
+		start = max(0, len([]rune(lower[:at]))-width/3)
+	}
+	end := min(len(r), start+width)
+	out := string(r[start:end])
+	if start > 0 {
+		out = "…" + out
+	}
+	if end < len(r) {
+		out += "…"
+	}
+	return out
+}

@@ -1,0 +1,55 @@
+// Package embed turns text into L2-normalized float32 vectors.
+//
+// Every Embedder reports its Identity (provider, model, dimensions); a vector
+// store records the identity that built it and refuses another, and cache
+// keys include it, so vectors of different models never mix.
+//
+// # Basics
+//
+// The embedders:
+//
+//   - Local (NewLocal): the offline default. Feature hashing of words and
+//     character trigrams (CJK as character unigrams and bigrams); no files,
+//     no network, deterministic, tens of MB of text per second per core.
+//     Lexical, not semantic: it matches words and their spellings.
+//   - Model2Vec (LoadModel2Vec): a static embedding model from a local
+//     directory (model.safetensors + tokenizer.json); the mean of token
+//     vectors. Semantic, still offline and fast.
+//   - OpenAI (NewOpenAI): any server with OpenAI's /embeddings contract:
+//     OpenAI, Azure OpenAI, Ollama, vLLM, HuggingFace TEI, llama.cpp server,
+//     LocalAI. It batches within the API's limits (2,048 inputs and 300,000
+//     tokens per request, counted with cl100k_base), truncates, splits or
+//     rejects inputs over 8,191 tokens (OpenAIOptions.LongInput), runs a few
+//     requests at once, retries connection errors and 408, 409, 429 and 5xx
+//     honouring Retry-After-Ms and Retry-After, pairs vectors to inputs by
+//     index and checks every count, index, dimension and value. Usage reports
+//     the tokens consumed.
+//
+// FromSpec builds any of them from a spec string such as
+// "openai:text-embedding-3-large" and a dimension count, reading the usual
+// environment variables; its doc comment has the grammar.
+//
+// Wrappers: Shorten truncates and renormalizes the vectors of a model
+// trained for it (Matryoshka) and can return both sizes (EmbedFull);
+// NewCached puts a Cache (MemoryCache, BoltCache, or the caller's) in front
+// of an embedder so that unchanged text is never sent twice.
+//
+// # Errors
+//
+// Errors wrap the sentinels of errors.go. Server errors are *APIError,
+// which names the status, the server's message and, for the known quirks
+// of compatible servers, what to do: ErrDimensionsUnsupported (a model
+// without the dimensions parameter), ErrInputTooLong, ErrBatchTooLarge (a
+// request over the server's batch size is first split in halves),
+// ErrRateLimited, ErrAuth. Responses that do not match the request wrap
+// ErrBadResponse.
+//
+// # Caveats
+//
+// Token counts use cl100k_base whatever the model; for other tokenizers
+// they are an estimate, so a server with a short context may still refuse
+// an input: lower MaxInputTokens. Empty inputs are refused by the HTTP
+// embedders (ErrEmptyInput); Local and Model2Vec map text with no known
+// token to the zero vector. Every embedder here is safe for concurrent use
+// and starts no goroutine that outlives a call.
+package embed

@@ -1,0 +1,246 @@
+package parse
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+	"unicode/utf8"
+)
+
+// parse is Parse: read, bound, detect by content then extension, dispatch.
+func parse(ctx context.Context, name string, r io.Reader, opts *Options) (doc *Document, err error) {
+	o := opts.withDefaults()
+	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
+	defer cancel()
+	if r == nil {
+		return nil, invalid(name, nil, "no content")
+	}
+	data, err := io.ReadAll(io.LimitReader(&ctxReader{ctx: ctx, r: r}, o.MaxFileSize+1))
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("parse %s: %w", name, ctx.Err())
+		}
+		return nil, fmt.Errorf("parse %s: read: %w", name, err)
+	}
+	if int64(len(data)) > o.MaxFileSize {
+		return nil, invalid(name, nil, "larger than the %d-byte limit", o.MaxFileSize)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("parse %s: %w", name, err)
+	}
+	// Parsers must not panic on user bytes; if one does anyway, the caller
+	// gets an error for this file rather than a crashed process.
+	defer func() {
+		if p := recover(); p != nil {
+			doc, err = nil, invalid(name, fmt.Errorf("%v", p), "parser failed")
+		}
+	}()
+	typ := Detect(name, data[:min(len(data), sniffLen)])
+	switch {
+	case typ == typePDF:
+		return parsePDF(ctx, name, data, &o)
+	case typ == typeZip, typ == "docx", typ == "pptx", typ == "xlsx":
+		return parseZip(ctx, name, data, &o)
+	case typ == typeDOC:
+		return parseOLE(ctx, name, data, &o)
+	case typ == "":
+		return nil, unsupported(name, "extension %q is not supported", filepath.Ext(name))
+	case typ == typeBinary:
+		return nil, unsupported(name, "binary content that is not text or a supported document format")
+	case !isTextType(typ):
+		return nil, unsupported(name, "%s files are not supported", typ)
+	}
+	return parseText(ctx, name, typ, data, &o)
+}
+
+// ctxReader stops a slow read when ctx is done.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c *ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}
+
+func isTextType(typ string) bool {
+	switch typ {
+	case typeText, typeMarkdown, typeRST, typeLaTeX, typeHTML, typeXML, typeJSON, typeJSONL,
+		typeCSV, typeTSV, typeYAML, typeConfig, typeCode:
+		return true
+	}
+	return false
+}
+
+// errTooDeep reports nesting beyond Options.MaxXMLDepth.
+var errTooDeep = errors.New("nesting too deep")
+
+// parseText decodes data to UTF-8 and extracts it as format typ.
+func parseText(ctx context.Context, name, typ string, data []byte, o *Options) (*Document, error) {
+	var declared string
+	switch typ {
+	case typeHTML:
+		declared = htmlCharset(data)
+	case typeXML:
+		declared = xmlEncoding(data)
+	}
+	text, _ := decodeText(data, declared)
+	text = cleanText(text)
+	if looksBinary(text) {
+		return nil, unsupported(name, "binary content that is not text")
+	}
+	b := &builder{}
+	var err error
+	switch typ {
+	case typeMarkdown:
+		err = markdown(ctx, b, text)
+	case typeRST:
+		err = rst(ctx, b, text)
+	case typeLaTeX:
+		err = latex(ctx, b, text)
+	case typeHTML:
+		err = htmlText(ctx, b, text, o)
+	case typeXML:
+		err = xmlText(ctx, b, text, o)
+	case typeJSON:
+		err = jsonText(ctx, b, text, o)
+	case typeJSONL:
+		err = jsonlText(ctx, b, text, o)
+	case typeCSV:
+		err = csvText(ctx, b, text, ',')
+	case typeTSV:
+		err = csvText(ctx, b, text, '\t')
+	case typeYAML:
+		err = yamlText(ctx, b, text)
+	case typeConfig:
+		err = configText(ctx, b, text)
+	case typeCode:
+		err = codeText(ctx, b, text)
+	default:
+		b.add(text, Section{})
+	}
+	switch {
+	case err == nil:
+	case ctx.Err() != nil:
+		return nil, fmt.Errorf("parse %s: %w", name, ctx.Err())
+	case errors.Is(err, errTooDeep):
+		return nil, invalid(name, err, "nesting deeper than %d levels", o.MaxXMLDepth)
+	default:
+		return nil, invalid(name, err, "cannot read %s", typ)
+	}
+	return b.document(typ, 0), nil
+}
+
+// cleanText drops what no reader wants in extracted text: a leading BOM and
+// NUL characters. It keeps byte offsets meaningful by changing nothing else.
+func cleanText(s string) string {
+	s = strings.TrimPrefix(s, "\ufeff")
+	if strings.IndexByte(s, 0) >= 0 {
+		s = strings.ReplaceAll(s, "\x00", "")
+	}
+	return s
+}
+
+// looksBinary reports whether more than a tenth of the first 8 KB of s are
+// control characters other than whitespace: binary data without NULs that
+// decoded "successfully" as some legacy encoding.
+func looksBinary(s string) bool {
+	s = s[:min(len(s), sniffLen)]
+	var n, bad int
+	for _, r := range s {
+		n++
+		if (r < 0x20 && r != '\n' && r != '\r' && r != '\t' && r != '\f' && r != '\v' && r != 0x1b) ||
+			(r >= 0x7f && r < 0xa0) || r == utf8.RuneError {
+			bad++
+		}
+	}
+	return n > 0 && bad*10 > n
+}
+
+// ticker checks ctx every 256 calls, so loops stay cheap and cancellable.
+type ticker struct {
+	ctx context.Context
+	n   int
+}
+
+func (t *ticker) err() error {
+	t.n++
+	if t.n&255 == 0 {
+		return t.ctx.Err()
+	}
+	return nil
+}
+
+// headingStack tracks a heading path by level.
+type headingStack struct {
+	levels []int
+	titles []string
+}
+
+// push records a heading at level and returns the new path (a fresh slice
+// that the caller may keep).
+func (h *headingStack) push(level int, title string) []string {
+	for len(h.levels) > 0 && h.levels[len(h.levels)-1] >= level {
+		h.levels = h.levels[:len(h.levels)-1]
+		h.titles = h.titles[:len(h.titles)-1]
+	}
+	h.levels = append(h.levels, level)
+	h.titles = append(h.titles, title)
+	return h.path()
+}
+
+// path returns a copy of the current path, nil when empty.
+func (h *headingStack) path() []string {
+	if len(h.titles) == 0 {
+		return nil
+	}
+	return append([]string(nil), h.titles...)
+}
+
+// lineEnd returns the end of the line starting at off, past its newline.
+func lineEnd(s string, off int) int {
+	if i := strings.IndexByte(s[off:], '\n'); i >= 0 {
+		return off + i + 1
+	}
+	return len(s)
+}
+
+// trimEOL strips a trailing "\n" or "\r\n".
+func trimEOL(s string) string {
+	s = strings.TrimSuffix(s, "\n")
+	return strings.TrimSuffix(s, "\r")
+}
+
+func isBlank(s string) bool { return strings.TrimSpace(s) == "" }
+
+// configText reads INI and TOML-like files: "[section]" lines are headings.
+func configText(ctx context.Context, b *builder, text string) error {
+	t := &ticker{ctx: ctx}
+	var hs headingStack
+	var path []string
+	start := 0
+	for off := 0; off < len(text); {
+		if err := t.err(); err != nil {
+			return err
+		}
+		end := lineEnd(text, off)
+		line := strings.TrimSpace(text[off:end])
+		if len(line) > 2 && line[0] == '[' && line[len(line)-1] == ']' && !strings.ContainsAny(line, "=\"") {
+			b.add(text[start:off], Section{Headings: path})
+			title := strings.TrimSpace(strings.Trim(line, "[]"))
+			path = hs.push(1, title)
+			end = skipBlankLines(text, end)
+			b.add(text[off:end], Section{Kind: Heading, Headings: path})
+			start = end
+		}
+		off = end
+	}
+	b.add(text[start:], Section{Headings: path})
+	return nil
+}

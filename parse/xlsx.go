@@ -1,0 +1,287 @@
+package parse
+
+import (
+	"context"
+	"encoding/xml"
+	"io"
+	"strconv"
+	"strings"
+)
+
+// xlsxMaxCols is the widest sheet Excel allows (column XFD).
+const xlsxMaxCols = 16384
+
+func parseXLSX(ctx context.Context, za *zipArchive, main string, root *xnode) (*Document, error) {
+	rels, err := za.readRels(ctx, main)
+	if err != nil {
+		return nil, err
+	}
+	byID := map[string]string{}
+	var shared []string
+	for _, r := range rels {
+		if r.target == "" {
+			continue
+		}
+		byID[r.id] = r.target
+		if relType(r.typ, "sharedStrings") && shared == nil {
+			t, err := za.readTree(ctx, r.target)
+			if err != nil {
+				return nil, err
+			}
+			shared = sharedStrings(t)
+		}
+	}
+	type sheet struct{ name, part string }
+	var sheets []sheet
+	for _, s := range root.child("sheets").kidsOrNil() {
+		if s.name != "sheet" {
+			continue
+		}
+		sheets = append(sheets, sheet{s.attr("name"), byID[s.rattr("id")]})
+	}
+	if len(sheets) > za.o.MaxPages {
+		return nil, invalid(za.name, nil, "workbook has %d sheets, more than the limit of %d", len(sheets), za.o.MaxPages)
+	}
+	var b builder
+	for i, sh := range sheets {
+		if sh.part == "" || !za.has(sh.part) {
+			continue
+		}
+		data, err := za.read(ctx, sh.part)
+		if err != nil {
+			return nil, err
+		}
+		text, header, err := sheetText(ctx, za.name, data, shared, za.o, za.o.MaxDecompressedBytes-int64(b.len()))
+		if err != nil {
+			return nil, err
+		}
+		b.add(text, Section{Kind: Table, Page: i + 1, PageLabel: sh.name, Header: header})
+	}
+	return b.document("xlsx", len(sheets)), nil
+}
+
+// sharedStrings reads the shared string table: each item's text runs,
+// without phonetic guides.
+func sharedStrings(root *xnode) []string {
+	if root == nil {
+		return nil
+	}
+	var out []string
+	for _, si := range root.kids {
+		if si.name != "si" {
+			continue
+		}
+		var sb strings.Builder
+		var walk func(n *xnode)
+		walk = func(n *xnode) {
+			for _, k := range n.kids {
+				switch k.name {
+				case "t":
+					sb.WriteString(k.text)
+				case "rPh", "phoneticPr", "rPr":
+				default:
+					walk(k)
+				}
+			}
+		}
+		walk(si)
+		out = append(out, sb.String())
+	}
+	return out
+}
+
+// xlsxCell is one non-empty cell of a row.
+type xlsxCell struct {
+	col int
+	val string
+}
+
+// sheetText streams a worksheet and renders it with officeTable's layout:
+// the first row with two or more cells is the header, every later row is
+// written against it.
+//
+// Shared strings let a small sheet name a long string many times, so the
+// text is capped at budget bytes.
+func sheetText(ctx context.Context, name string, data []byte, shared []string, o *Options, budget int64) (text, header string, err error) {
+	s := newXMLStream(ctx, name, data, o)
+	var (
+		sb         strings.Builder
+		hdr        []string // header cells by column; nil until the header row
+		row        []xlsxCell
+		inSheet    bool
+		col, next  int
+		typ        string
+		val        strings.Builder
+		inV, inIS  bool
+		inT, inRPh int
+		rowBytes   int // an upper bound on the current row's text
+	)
+	flushRow := func() {
+		if len(row) == 0 {
+			return
+		}
+		if hdr == nil && len(row) == 1 {
+			// A lone cell above the header is a title, not a header.
+			sb.WriteString(row[0].val)
+			sb.WriteByte('\n')
+		} else if hdr == nil {
+			hdr = []string{}
+			for _, c := range row {
+				for len(hdr) <= c.col {
+					hdr = append(hdr, "")
+				}
+				hdr[c.col] = c.val
+			}
+			header = officeJoin(hdr)
+			sb.WriteString(header)
+			sb.WriteByte('\n')
+		} else {
+			cells := make([]string, 0, len(row))
+			for _, c := range row {
+				v := c.val
+				if c.col < len(hdr) && officeLabel(hdr[c.col], v) {
+					v = hdr[c.col] + ": " + v
+				}
+				cells = append(cells, v)
+			}
+			sb.WriteString(strings.Join(cells, " | "))
+			sb.WriteByte('\n')
+		}
+		row, rowBytes = row[:0], 0
+	}
+	for {
+		tok, err := s.next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return "", "", err
+		}
+		if int64(sb.Len()) > budget {
+			return "", "", invalid(name, nil, "spreadsheet text is longer than the %d-byte limit", o.MaxDecompressedBytes)
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			switch t.Name.Local {
+			case "sheetData":
+				inSheet = true
+			case "row":
+				row, next = row[:0], 0
+			case "c":
+				typ, col = "", next
+				val.Reset()
+				for _, a := range t.Attr {
+					switch a.Name.Local {
+					case "t":
+						typ = a.Value
+					case "r":
+						if c, ok := columnIndex(a.Value); ok {
+							col = c
+						}
+					}
+				}
+				next = col + 1
+			case "v":
+				inV = true
+			case "is":
+				inIS = true
+			case "t":
+				inT++
+			case "rPh":
+				inRPh++
+			}
+		case xml.EndElement:
+			switch t.Name.Local {
+			case "sheetData":
+				inSheet = false
+			case "row":
+				if inSheet {
+					flushRow()
+				}
+			case "c":
+				if !inSheet {
+					break
+				}
+				if v := officeCell(cellValue(typ, val.String(), shared)); v != "" && col < xlsxMaxCols {
+					row = append(row, xlsxCell{col, v})
+					rowBytes += len(v) + maxLabel + 5
+					if int64(sb.Len()+rowBytes) > budget {
+						return "", "", invalid(name, nil, "spreadsheet text is longer than the %d-byte limit", o.MaxDecompressedBytes)
+					}
+				}
+			case "v":
+				inV = false
+			case "is":
+				inIS = false
+			case "t":
+				inT--
+			case "rPh":
+				inRPh--
+			}
+		case xml.CharData:
+			if inV || (inIS && inT > 0 && inRPh == 0) {
+				if val.Len()+len(t) > 1<<20 {
+					return "", "", invalid(name, nil, "spreadsheet cell longer than 1 MiB")
+				}
+				val.Write(t)
+			}
+		}
+	}
+	if sb.Len() == 0 {
+		return "", "", nil
+	}
+	sb.WriteByte('\n')
+	return sb.String(), header, nil
+}
+
+// cellValue formats a cell's raw value by its type attribute.
+func cellValue(typ, raw string, shared []string) string {
+	switch typ {
+	case "s":
+		i, err := strconv.Atoi(strings.TrimSpace(raw))
+		if err != nil || i < 0 || i >= len(shared) {
+			return ""
+		}
+		return shared[i]
+	case "b":
+		switch strings.TrimSpace(raw) {
+		case "1":
+			return "TRUE"
+		case "0":
+			return "FALSE"
+		}
+		return raw
+	case "", "n":
+		f, err := strconv.ParseFloat(strings.TrimSpace(raw), 64)
+		if err != nil {
+			return raw
+		}
+		// Print what Excel shows for binary noise like 0.30000000000000004.
+		return strconv.FormatFloat(f, 'g', 15, 64)
+	}
+	return raw // str, inlineStr, e, d
+}
+
+// columnIndex returns the 0-based column of a cell reference like "AB12".
+func columnIndex(ref string) (int, bool) {
+	c := 0
+	i := 0
+	for ; i < len(ref) && i < 3; i++ {
+		ch := ref[i]
+		switch {
+		case ch >= 'A' && ch <= 'Z':
+			c = c*26 + int(ch-'A') + 1
+		case ch >= 'a' && ch <= 'z':
+			c = c*26 + int(ch-'a') + 1
+		default:
+			if i == 0 {
+				return 0, false
+			}
+			return c - 1, true
+		}
+	}
+	if i == 0 || (i < len(ref) && ref[i] >= 'A') {
+		return 0, false
+	}
+	return c - 1, true
+}

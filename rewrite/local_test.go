@@ -1,0 +1,208 @@
+package rewrite
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+)
+
+func TestLocalFiller(t *testing.T) {
+	tests := []struct {
+		in   string
+		want []string
+	}{
+		{"can you tell me about hybrid search?", []string{"hybrid search"}},
+		{"Can you tell me about the history of Rome", []string{"the history of Rome"}},
+		{"I'd like to know how HNSW works", []string{"how HNSW works"}},
+		{"I’d like to know more about vector quantization.", []string{"vector quantization"}},
+		{"what do you know about BM25?", []string{"BM25"}},
+		{"What do you know about the on-call policy?", []string{"the on-call policy"}},
+		{"please explain reciprocal rank fusion", []string{"reciprocal rank fusion"}},
+		{"Please explain how the tokenizer splits text, thanks!", []string{"how the tokenizer splits text"}},
+		{"what is known about the Treaty of Westphalia?", []string{"the Treaty of Westphalia"}},
+		{"Hi! Could you please give me some information about expense reports? Thank you", []string{"expense reports"}},
+		{"Hey there, I'm looking for the vacation policy please", []string{"the vacation policy"}},
+		{"tell me everything about gRPC deadlines", []string{"gRPC deadlines"}},
+		{"Do you have any information on parental leave?", []string{"parental leave"}},
+		{"i want to learn about transformers, thx", []string{"transformers"}},
+		{"summarize the Q3 board minutes for me", []string{"the Q3 board minutes"}},
+		// Nothing to strip.
+		{"what is a vector store", []string{"what is a vector store"}},
+		{"  BM25   saturation  ", []string{"BM25 saturation"}},
+		{"on-call rotation", []string{"on-call rotation"}},
+		{"about face", []string{"about face"}},
+		{"more efficient HNSW builds", []string{"more efficient HNSW builds"}},
+		{"information retrieval evaluation", []string{"information retrieval evaluation"}},
+		{"tell me about information retrieval", []string{"information retrieval"}},
+		// Only filler: keep what was typed.
+		{"thanks!", []string{"thanks!"}},
+		{"please explain", []string{"please explain"}},
+	}
+	l := NewLocal(nil)
+	for _, tc := range tests {
+		t.Run(tc.in, func(t *testing.T) {
+			got, err := l.Rewrite(context.Background(), tc.in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fmt.Sprintf("%q", got) != fmt.Sprintf("%q", tc.want) {
+				t.Fatalf("Rewrite(%q) = %q, want %q", tc.in, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestLocalSplit(t *testing.T) {
+	tests := []struct {
+		in   string
+		want []string
+	}{
+		{"What is HNSW? How does BM25 work?", []string{"What is HNSW How does BM25 work", "What is HNSW", "How does BM25 work"}},
+		{"can you tell me about HNSW and also about BM25", []string{"HNSW BM25", "HNSW", "BM25"}},
+		{"parental leave; sick leave; vacation", []string{"parental leave sick leave vacation", "parental leave", "sick leave", "vacation"}},
+		{"Explain HNSW and how it compares to IVF", []string{"HNSW how it compares to IVF", "HNSW", "how it compares to IVF"}},
+		{"cats and dogs", []string{"cats and dogs"}},
+		{"What is the refund policy. Also, who approves refunds?", []string{"What is the refund policy who approves refunds", "What is the refund policy", "who approves refunds"}},
+		{"see e.g. Smith et al. Results vary", []string{"see e.g. Smith et al. Results vary"}},
+		{"a? b? c? d? e? f? g?", []string{"a b c d e f g", "a", "b", "c", "d"}},
+		{"HNSW? HNSW?", []string{"HNSW HNSW", "HNSW"}},
+	}
+	l := NewLocal(nil)
+	for _, tc := range tests {
+		t.Run(tc.in, func(t *testing.T) {
+			got, err := l.Rewrite(context.Background(), tc.in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fmt.Sprintf("%q", got) != fmt.Sprintf("%q", tc.want) {
+				t.Fatalf("Rewrite(%q) = %q, want %q", tc.in, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestLocalSpelling(t *testing.T) {
+	vocab := MapVocabulary{
+		"retrieval": 40, "retrieve": 12, "search": 90, "hybrid": 7, "vector": 50, "vectors": 20,
+		"quantization": 5, "embedding": 30, "embeddings": 25, "policy": 10, "police": 3,
+		"recieve": 1, "receive": 20, "fusion": 4, "index": 60, "indexes": 9, "run": 8,
+	}
+	tests := []struct {
+		in   string
+		want []string
+	}{
+		{"hybird serach", []string{"hybrid search"}},                    // transpositions
+		{"vectr quantizaton", []string{"vector quantization"}},          // deletions
+		{"retreival of embedings", []string{"retrieval of embeddings"}}, // long word: distance 2
+		{"polcy", []string{"policy"}},
+		{"polixy", []string{"policy"}},                                // substitution: policy (10) beats police (3)? both distance 1 → frequency
+		{"Fusion, vector search!", []string{"Fusion, vector search"}}, // known words untouched
+		{"HNSW indx", []string{"HNSW index"}},                         // acronym untouched
+		{"xyzzy plugh", []string{"xyzzy plugh"}},                      // nothing close
+		{"running", []string{"running"}},                              // stem "run" is known
+		{"recieve", []string{"recieve"}},                              // in the vocabulary: not corrected
+		{"retreival? vectr?", []string{"retrieval vector", "retrieval", "vector"}},
+		{"the cat", []string{"the cat"}}, // short words untouched
+	}
+	l := NewLocal(vocab)
+	for _, tc := range tests {
+		t.Run(tc.in, func(t *testing.T) {
+			got, err := l.Rewrite(context.Background(), tc.in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fmt.Sprintf("%q", got) != fmt.Sprintf("%q", tc.want) {
+				t.Fatalf("Rewrite(%q) = %q, want %q", tc.in, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestLocalErrors(t *testing.T) {
+	l := NewLocal(nil)
+	if _, err := l.Rewrite(context.Background(), " \t "); !errors.Is(err, ErrEmptyQuery) {
+		t.Fatalf("Rewrite(blank) = %v, want ErrEmptyQuery", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := l.Rewrite(ctx, "x"); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Rewrite(cancelled) = %v", err)
+	}
+}
+
+func TestDistance(t *testing.T) {
+	tests := []struct {
+		a, b  string
+		limit int
+		want  int
+	}{
+		{"kitten", "sitting", 5, 3},
+		{"abc", "abc", 2, 0},
+		{"abc", "acb", 2, 1},
+		{"ca", "abc", 3, 3}, // OSA, not full Damerau
+		{"", "abc", 5, 3},
+		{"hybird", "hybrid", 1, 1},
+		{"abcdef", "uvwxyz", 2, 3}, // cut off above limit
+		{"naïve", "naive", 2, 1},
+	}
+	for _, tc := range tests {
+		if got := distance([]rune(tc.a), []rune(tc.b), tc.limit); got != tc.want {
+			t.Errorf("distance(%q, %q, %d) = %d, want %d", tc.a, tc.b, tc.limit, got, tc.want)
+		}
+	}
+}
+
+func TestMapVocabulary(t *testing.T) {
+	v := MapVocabulary{"b": 1, "ab": 2, "aa": 3, "abc": 4}
+	if got := v.Terms("a", 0); fmt.Sprint(got) != "[aa ab abc]" {
+		t.Fatalf("Terms(a, 0) = %v", got)
+	}
+	if got := v.Terms("a", 2); fmt.Sprint(got) != "[aa ab]" {
+		t.Fatalf("Terms(a, 2) = %v", got)
+	}
+	if v.Frequency("abc") != 4 || v.Frequency("zz") != 0 {
+		t.Fatal("Frequency")
+	}
+}
+
+func FuzzLocal(f *testing.F) {
+	f.Add("can you tell me about X? and also Y; thanks")
+	f.Add("\xff? ? ;;; please")
+	l := NewLocal(MapVocabulary{"vector": 3, "search": 2})
+	f.Fuzz(func(t *testing.T, q string) {
+		got, err := l.Rewrite(context.Background(), q)
+		if strings.TrimSpace(q) == "" {
+			if !errors.Is(err, ErrEmptyQuery) {
+				t.Fatalf("Rewrite(%q) = %v, %v", q, got, err)
+			}
+			return
+		}
+		if err != nil || len(got) == 0 || len(got) > MaxQueries {
+			t.Fatalf("Rewrite(%q) = %q, %v", q, got, err)
+		}
+		for _, s := range got {
+			if strings.TrimSpace(s) == "" {
+				t.Fatalf("Rewrite(%q) has an empty query: %q", q, got)
+			}
+		}
+	})
+}
+
+func BenchmarkLocalRewrite(b *testing.B) {
+	vocab := MapVocabulary{}
+	for i := range 20000 {
+		vocab[fmt.Sprintf("h%05dterm", i)] = uint64(i%17 + 1)
+	}
+	vocab["hybrid"] = 3
+	vocab["search"] = 9
+	l := NewLocal(vocab)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := l.Rewrite(ctx, "Can you tell me about hybird serach? And also how vectr quantizaton works, thanks"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,229 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/quarrylabs/quarry/chunk"
+)
+
+// Format version of the bbolt layout.
+const formatVersion = "1"
+
+var (
+	bucketMeta     = []byte("meta")
+	bucketVS       = []byte("vs")
+	bucketChunkSeq = []byte("chunkseq")
+	keyVersion     = []byte("version")
+	keyRecord      = []byte("rec")
+	bucketFiles    = []byte("files")
+	bucketChunks   = []byte("chunks")
+	bucketVectors  = []byte("vectors")
+	bucketLog      = []byte("log")
+	bucketTexts    = []byte("texts")
+)
+
+// DB is a quarry database: vector stores, their files and indexes, in one
+// directory. A DB is safe for concurrent use. Open starts background
+// ingestion workers; Close stops and waits for them.
+type DB struct {
+	dir     string
+	opts    Options
+	bolt    *bolt.DB
+	chunker *chunk.Chunker
+	log     *slog.Logger
+
+	jobs   chan job
+	wg     sync.WaitGroup
+	cancel context.CancelFunc
+	wctx   context.Context // workers' context, cancelled by Close
+
+	mu     sync.RWMutex
+	closed bool                // guarded by mu
+	stores map[string]*vsState // guarded by mu: open indexes per vector store
+	queued map[string]bool     // guarded by mu: file ids queued or being ingested
+}
+
+type job struct{ vsID, fileID string }
+
+// Open opens or creates the database in dir. Zero Options mean the
+// embedded defaults. Only one process may open a directory at a time.
+func Open(ctx context.Context, dir string, opts Options) (*DB, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	opts.ensureDefaults()
+	for _, d := range []string{dir, filepath.Join(dir, "blobs"), filepath.Join(dir, "indexes")} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return nil, fmt.Errorf("store: %w", err)
+		}
+	}
+	ck, err := chunk.New(opts.Encoding)
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	bdb, err := bolt.Open(filepath.Join(dir, "quarry.db"), 0o644, &bolt.Options{Timeout: time.Second})
+	if err != nil {
+		if errors.Is(err, bolt.ErrTimeout) {
+			return nil, fmt.Errorf("store: %s is open in another process", dir)
+		}
+		return nil, fmt.Errorf("store: open %s: %w", dir, err)
+	}
+	db := &DB{
+		dir: dir, opts: opts, bolt: bdb, chunker: ck, log: slog.Default(),
+		stores: map[string]*vsState{}, queued: map[string]bool{},
+		jobs: make(chan job, 1<<16),
+	}
+	if err := db.init(ctx); err != nil {
+		bdb.Close()
+		return nil, err
+	}
+	db.wctx, db.cancel = context.WithCancel(context.Background())
+	for range opts.Workers {
+		db.wg.Add(1)
+		go db.worker()
+	}
+	if err := db.resume(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// init creates the buckets, checks the format version and opens the
+// derived indexes of every vector store, catching them up.
+func (db *DB) init(ctx context.Context) error {
+	err := db.bolt.Update(func(tx *bolt.Tx) error {
+		meta, err := tx.CreateBucketIfNotExists(bucketMeta)
+		if err != nil {
+			return err
+		}
+		switch v := meta.Get(keyVersion); {
+		case v == nil:
+			if err := meta.Put(keyVersion, []byte(formatVersion)); err != nil {
+				return err
+			}
+		case string(v) != formatVersion:
+			return fmt.Errorf("%w: format version %q, this build reads %q", ErrCorrupt, v, formatVersion)
+		}
+		for _, b := range [][]byte{bucketVS, bucketChunkSeq} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store: init: %w", err)
+	}
+	var ids []string
+	err = db.bolt.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketVS).ForEachBucket(func(k []byte) error {
+			ids = append(ids, string(k))
+			return nil
+		})
+	})
+	if err != nil {
+		return fmt.Errorf("store: init: %w", err)
+	}
+	for _, id := range ids {
+		st, err := db.openIndexes(ctx, id)
+		if err != nil {
+			return err
+		}
+		db.stores[id] = st
+	}
+	return nil
+}
+
+// resume re-queues files left in_progress by a previous process and removes
+// blobs that no file needs any more.
+func (db *DB) resume() error {
+	var pending []job
+	need := map[string]bool{}
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketVS).ForEachBucket(func(vsID []byte) error {
+			files := tx.Bucket(bucketVS).Bucket(vsID).Bucket(bucketFiles)
+			return files.ForEach(func(k, v []byte) error {
+				f, err := decodeFile(v)
+				if err != nil {
+					return err
+				}
+				if f.Status == StatusInProgress {
+					pending = append(pending, job{string(vsID), f.ID})
+					need[f.ID] = true
+				}
+				return nil
+			})
+		})
+	})
+	if err != nil {
+		return fmt.Errorf("store: resume: %w", err)
+	}
+	entries, _ := os.ReadDir(filepath.Join(db.dir, "blobs"))
+	for _, e := range entries {
+		if !need[e.Name()] {
+			os.Remove(filepath.Join(db.dir, "blobs", e.Name()))
+		}
+	}
+	for _, j := range pending {
+		db.enqueue(j)
+	}
+	return nil
+}
+
+// Close stops the ingestion workers, waits for them, persists the derived
+// indexes and closes the database. Files still in progress resume at the
+// next Open.
+func (db *DB) Close() error {
+	db.mu.Lock()
+	if db.closed {
+		db.mu.Unlock()
+		return ErrClosed
+	}
+	db.closed = true
+	db.mu.Unlock()
+	if db.cancel != nil {
+		db.cancel()
+	}
+	db.wg.Wait()
+	var errs []error
+	for _, st := range db.stores {
+		errs = append(errs, st.close())
+	}
+	errs = append(errs, db.bolt.Close())
+	return errors.Join(errs...)
+}
+
+// Dir returns the directory the DB lives in.
+func (db *DB) Dir() string { return db.dir }
+
+func (db *DB) checkOpen() error {
+	db.mu.RLock()
+	defer db.mu.RUnlock()
+	if db.closed {
+		return ErrClosed
+	}
+	return nil
+}
+
+func (db *DB) state(id string) (*vsState, error) {
+	db.mu.RLock()
+	defer db.mu.RUnlock()
+	if db.closed {
+		return nil, ErrClosed
+	}
+	st, ok := db.stores[id]
+	if !ok {
+		return nil, notFound("vector store", id)
+	}
+	return st, nil
+}

@@ -1,0 +1,28 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+)
+
+var (
+	// ErrClosed is returned by every call on a DB after Close.
+	ErrClosed = errors.New("store: closed")
+	// ErrNotFound is returned for an unknown vector store or file id.
+	ErrNotFound = errors.New("store: not found")
+	// ErrInvalid matches every validation error of a request.
+	ErrInvalid = errors.New("store: invalid request")
+	// ErrEmbedderMismatch is returned when a vector store was built by another
+	// embedder than the DB's; see DB.Reembed.
+	ErrEmbedderMismatch = errors.New("store: embedder mismatch")
+	// ErrCorrupt is returned when on-disk state fails its checks.
+	ErrCorrupt = errors.New("store: corrupt")
+)
+
+func invalidf(format string, a ...any) error {
+	return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, a...))
+}
+
+func notFound(kind, id string) error {
+	return fmt.Errorf("%w: %s %q", ErrNotFound, kind, id)
+}

@@ -1,0 +1,380 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+	"unicode/utf8"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/quarrylabs/quarry/chunk"
+)
+
+// MaxFileBytes is the largest file AddFile accepts, as OpenAI's limit.
+const MaxFileBytes = 512 << 20
+
+// FileInput is a file to add to a vector store.
+type FileInput struct {
+	Name       string         // file name; its extension helps type detection
+	Body       io.Reader      // the file's bytes, read to the end by AddFile
+	Attributes map[string]any // up to 16: string (<= 512 chars), number or bool
+	Chunking   chunk.Strategy // zero value: auto
+}
+
+func validateAttributes(a map[string]any) (map[string]any, error) {
+	var errs []error
+	if len(a) > 16 {
+		errs = append(errs, invalidf("attributes has %d keys, at most 16 allowed", len(a)))
+	}
+	out := make(map[string]any, len(a))
+	for k, v := range a {
+		if len(k) > 64 || k == "" {
+			errs = append(errs, invalidf("attribute key %q must have 1 to 64 characters", k))
+		}
+		switch x := v.(type) {
+		case string:
+			if utf8.RuneCountInString(x) > 512 {
+				errs = append(errs, invalidf("attribute %q is longer than 512 characters", k))
+			}
+			out[k] = x
+		case bool:
+			out[k] = x
+		case float64:
+			out[k] = x
+		case float32:
+			out[k] = float64(x)
+		case int:
+			out[k] = float64(x)
+		case int64:
+			out[k] = float64(x)
+		case json.Number:
+			f, err := x.Float64()
+			if err != nil {
+				errs = append(errs, invalidf("attribute %q: %v", k, err))
+			}
+			out[k] = f
+		default:
+			errs = append(errs, invalidf("attribute %q must be a string, number or boolean, got %T", k, v))
+		}
+	}
+	return out, errors.Join(errs...)
+}
+
+func (db *DB) blobPath(fileID string) string { return filepath.Join(db.dir, "blobs", fileID) }
+
+// AddFile stores the file durably and queues it for ingestion; it returns
+// the file with status in_progress. Parsing, chunking, embedding and
+// indexing happen on the DB's workers; use WaitFile or File to follow the
+// status. Once AddFile returns, the file survives a crash and is ingested
+// at the next Open if it was not before.
+func (vs *VectorStore) AddFile(ctx context.Context, in FileInput) (*File, error) {
+	db := vs.db
+	st, err := db.state(vs.id)
+	if err != nil {
+		return nil, err
+	}
+	if st.mismatch != nil {
+		return nil, st.mismatch
+	}
+	if in.Body == nil {
+		return nil, invalidf("file %q has no body", in.Name)
+	}
+	attrs, err := validateAttributes(in.Attributes)
+	if err != nil {
+		return nil, err
+	}
+	if err := in.Chunking.Validate(); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	strategy := in.Chunking.Normalize()
+	f := &File{
+		ID: newID("file-"), Object: "vector_store.file", VectorStoreID: vs.id,
+		Filename: in.Name, CreatedAt: time.Now().Unix(), Status: StatusInProgress,
+		ChunkingStrategy: strategy, Attributes: attrs,
+	}
+	n, sum, err := writeBlob(ctx, db.blobPath(f.ID), in.Body)
+	if err != nil {
+		return nil, err
+	}
+	f.Bytes, f.SHA256 = n, sum
+	err = db.bolt.Batch(func(tx *bolt.Tx) error {
+		b, ok := buckets(tx, vs.id)
+		if !ok {
+			return notFound("vector store", vs.id)
+		}
+		rec, err := b.record()
+		if err != nil {
+			return err
+		}
+		rec.Counts.add(StatusInProgress, 1)
+		rec.LastActiveAt = f.CreatedAt
+		if err := putJSON(b.root, keyRecord, rec); err != nil {
+			return err
+		}
+		return putJSON(b.files, []byte(f.ID), f)
+	})
+	if err != nil {
+		os.Remove(db.blobPath(f.ID))
+		return nil, err
+	}
+	db.enqueue(job{vs.id, f.ID})
+	return f, nil
+}
+
+// writeBlob copies r to path durably: temp file, fsync, rename, fsync dir.
+func writeBlob(ctx context.Context, path string, r io.Reader) (int64, string, error) {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
+	if err != nil {
+		return 0, "", fmt.Errorf("store: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	defer tmp.Close()
+	h := sha256.New()
+	n, err := io.Copy(io.MultiWriter(tmp, h), io.LimitReader(ctxReader{ctx, r}, MaxFileBytes+1))
+	if err != nil {
+		return 0, "", fmt.Errorf("store: read file: %w", err)
+	}
+	if n > MaxFileBytes {
+		return 0, "", invalidf("file is larger than %d bytes", MaxFileBytes)
+	}
+	if err := tmp.Sync(); err != nil {
+		return 0, "", fmt.Errorf("store: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return 0, "", fmt.Errorf("store: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return 0, "", fmt.Errorf("store: %w", err)
+	}
+	if err := syncDir(filepath.Dir(path)); err != nil {
+		return 0, "", err
+	}
+	return n, hex.EncodeToString(h.Sum(nil)), nil
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("store: sync %s: %w", dir, err)
+	}
+	return nil
+}
+
+// ctxReader stops reading when ctx is done.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}
+
+// File returns the file with id.
+func (vs *VectorStore) File(ctx context.Context, id string) (*File, error) {
+	if err := vs.db.checkOpen(); err != nil {
+		return nil, err
+	}
+	var f *File
+	err := vs.db.bolt.View(func(tx *bolt.Tx) error {
+		b, ok := buckets(tx, vs.id)
+		if !ok {
+			return notFound("vector store", vs.id)
+		}
+		var err error
+		if f, err = b.file(id); err != nil {
+			return err
+		}
+		if f == nil {
+			return notFound("file", id)
+		}
+		return nil
+	})
+	return f, err
+}
+
+// WaitFile waits until the file is no longer in progress, and returns it.
+func (vs *VectorStore) WaitFile(ctx context.Context, id string) (*File, error) {
+	delay := time.Millisecond
+	for {
+		f, err := vs.File(ctx, id)
+		if err != nil || f.Status != StatusInProgress {
+			return f, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, 100*time.Millisecond)
+	}
+}
+
+// Files lists the vector store's files, optionally only those with o.Status.
+func (vs *VectorStore) Files(ctx context.Context, o ListOptions) (Page[File], error) {
+	all, err := vs.allFiles(ctx, o.Status)
+	if err != nil {
+		return Page[File]{}, err
+	}
+	return paginate(all, o, func(f File) (string, int64) { return f.ID, f.CreatedAt })
+}
+
+// AllFiles returns every file of the vector store, in no particular order.
+func (vs *VectorStore) AllFiles(ctx context.Context) ([]File, error) { return vs.allFiles(ctx, "") }
+
+func (vs *VectorStore) allFiles(ctx context.Context, status FileStatus) ([]File, error) {
+	switch status {
+	case "", StatusInProgress, StatusCompleted, StatusFailed, StatusCancelled:
+	default:
+		return nil, invalidf("unknown file status filter %q", status)
+	}
+	if err := vs.db.checkOpen(); err != nil {
+		return nil, err
+	}
+	var out []File
+	err := vs.db.bolt.View(func(tx *bolt.Tx) error {
+		b, ok := buckets(tx, vs.id)
+		if !ok {
+			return notFound("vector store", vs.id)
+		}
+		return b.files.ForEach(func(_, v []byte) error {
+			f, err := decodeFile(v)
+			if err != nil {
+				return err
+			}
+			if status == "" || f.Status == status {
+				f.ChunkIDs = nil
+				out = append(out, *f)
+			}
+			return nil
+		})
+	})
+	return out, err
+}
+
+// UpdateFileAttributes replaces the file's attributes; search filters see
+// the new values once the call returns.
+func (vs *VectorStore) UpdateFileAttributes(ctx context.Context, id string, attrs map[string]any) (*File, error) {
+	st, err := vs.db.state(vs.id)
+	if err != nil {
+		return nil, err
+	}
+	attrs, err = validateAttributes(attrs)
+	if err != nil {
+		return nil, err
+	}
+	var f *File
+	err = vs.db.bolt.Update(func(tx *bolt.Tx) error {
+		b, ok := buckets(tx, vs.id)
+		if !ok {
+			return notFound("vector store", vs.id)
+		}
+		if f, err = b.file(id); err != nil {
+			return err
+		}
+		if f == nil {
+			return notFound("file", id)
+		}
+		f.Attributes = attrs
+		if err := putJSON(b.files, []byte(id), f); err != nil {
+			return err
+		}
+		if f.Status != StatusCompleted {
+			return nil
+		}
+		return b.appendLog(tx, logEntry{Op: opAttrs, FileID: id, Chunks: f.ChunkIDs})
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := st.catchUp(ctx, vs.db.bolt); err != nil {
+		return nil, err
+	}
+	f.ChunkIDs = nil
+	return f, nil
+}
+
+// DeleteFile removes the file, its chunks and vectors. When it returns, the
+// file is gone from search results and stays gone after a crash.
+func (vs *VectorStore) DeleteFile(ctx context.Context, id string) error {
+	st, err := vs.db.state(vs.id)
+	if err != nil {
+		return err
+	}
+	err = vs.db.bolt.Update(func(tx *bolt.Tx) error {
+		b, ok := buckets(tx, vs.id)
+		if !ok {
+			return notFound("vector store", vs.id)
+		}
+		f, err := b.file(id)
+		if err != nil {
+			return err
+		}
+		if f == nil {
+			return notFound("file", id)
+		}
+		for _, c := range f.ChunkIDs {
+			k := u64key(c)
+			if err := errors.Join(b.chunks.Delete(k), b.vectors.Delete(k)); err != nil {
+				return err
+			}
+		}
+		if err := errors.Join(b.texts.Delete([]byte(id)), b.files.Delete([]byte(id))); err != nil {
+			return err
+		}
+		rec, err := b.record()
+		if err != nil {
+			return err
+		}
+		rec.Counts.add(f.Status, -1)
+		rec.UsageBytes -= f.UsageBytes
+		if err := putJSON(b.root, keyRecord, rec); err != nil {
+			return err
+		}
+		if len(f.ChunkIDs) == 0 {
+			return nil
+		}
+		return b.appendLog(tx, logEntry{Op: opDel, FileID: id, Chunks: f.ChunkIDs})
+	})
+	if err != nil {
+		return err
+	}
+	os.Remove(vs.db.blobPath(id))
+	return st.catchUp(ctx, vs.db.bolt)
+}
+
+// FileContent returns the file's parsed text, the text that chunk ranges
+// index. It is empty until the file is completed.
+func (vs *VectorStore) FileContent(ctx context.Context, id string) (string, error) {
+	if err := vs.db.checkOpen(); err != nil {
+		return "", err
+	}
+	var text string
+	err := vs.db.bolt.View(func(tx *bolt.Tx) error {
+		b, ok := buckets(tx, vs.id)
+		if !ok {
+			return notFound("vector store", vs.id)
+		}
+		if b.files.Get([]byte(id)) == nil {
+			return notFound("file", id)
+		}
+		text = string(b.texts.Get([]byte(id)))
+		return nil
+	})
+	return text, err
+}

@@ -1,0 +1,94 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+
+	"github.com/quarrylabs/quarry/chunk"
+	"github.com/quarrylabs/quarry/embed"
+	"github.com/quarrylabs/quarry/lexical"
+	"github.com/quarrylabs/quarry/parse"
+	"github.com/quarrylabs/quarry/rerank"
+)
+
+// Options configures a DB. The zero value gives the embedded defaults: the
+// offline embedder, cl100k_base, as many ingestion workers as CPUs.
+type Options struct {
+	// Embedder computes vectors. Default: embed.NewLocal(0), offline.
+	Embedder Embedder
+	// Encoding is the tiktoken encoding for chunking. Default "cl100k_base".
+	Encoding string
+	// Workers is the number of ingestion workers. Default runtime.NumCPU().
+	Workers int
+	// Parse bounds the work spent on each file. Zero means parse's defaults.
+	Parse parse.Options
+	// Lexical configures BM25. Zero means lexical's defaults.
+	Lexical lexical.Options
+	// Reranker reorders the fused candidates when a search's ranker is not
+	// "none". Default: rerank.NewLocal with its defaults (no network).
+	Reranker Reranker
+	// RerankDepth is how many fused candidates the reranker sees. Default 50.
+	RerankDepth int
+	// Rewriter rewrites queries of searches with RewriteQuery set. Default:
+	// the local rewriter, which corrects spelling against the index's own
+	// vocabulary (no network).
+	Rewriter Rewriter
+	// MaxFileTokens fails files with more tokens. Default 5,000,000.
+	MaxFileTokens int
+}
+
+// Embedder computes embeddings; see package embed.
+type Embedder = embed.Embedder
+
+// Reranker re-scores first-stage candidates for a query, returning them best
+// first with scores in 0..1. See package rerank.
+type Reranker interface {
+	Rerank(ctx context.Context, query string, cands []rerank.Candidate) ([]rerank.Candidate, error)
+}
+
+// Rewriter turns a query into the one to five queries to run. It must not
+// fail: on any trouble it returns the query unchanged. See package rewrite.
+type Rewriter interface {
+	Rewrite(ctx context.Context, query string) ([]string, error)
+}
+
+func (o *Options) ensureDefaults() {
+	if o.Embedder == nil {
+		o.Embedder = embed.NewLocal(0)
+	}
+	if o.Encoding == "" {
+		o.Encoding = chunk.CL100K
+	}
+	if o.Workers <= 0 {
+		o.Workers = runtime.NumCPU()
+	}
+	if o.Reranker == nil {
+		o.Reranker = rerank.NewLocal(rerank.LocalOptions{})
+	}
+	if o.RerankDepth <= 0 {
+		o.RerankDepth = 50
+	}
+	if o.MaxFileTokens <= 0 {
+		o.MaxFileTokens = 5_000_000
+	}
+}
+
+// Validate reports every problem with o at once.
+func (o *Options) Validate() error {
+	var errs []error
+	if o.Workers < 0 {
+		errs = append(errs, invalidf("Workers must be >= 0, got %d", o.Workers))
+	}
+	if o.Encoding != "" && o.Encoding != chunk.CL100K && o.Encoding != chunk.O200K {
+		errs = append(errs, invalidf("Encoding must be %s or %s, got %q", chunk.CL100K, chunk.O200K, o.Encoding))
+	}
+	if o.MaxFileTokens < 0 {
+		errs = append(errs, invalidf("MaxFileTokens must be >= 0, got %d", o.MaxFileTokens))
+	}
+	if err := o.Lexical.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("%w: %w", ErrInvalid, err))
+	}
+	return errors.Join(errs...)
+}

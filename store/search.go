@@ -1,0 +1,376 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/quarrylabs/quarry/filter"
+	"github.com/quarrylabs/quarry/rerank"
+)
+
+// Ranker values of RankingOptions.Ranker, as in the OpenAI API.
+const (
+	RankerNone    = "none"
+	RankerAuto    = "auto"
+	RankerDefault = "default-2024-11-15"
+)
+
+// SearchRequest is a search, as the OpenAI vector-store search request.
+type SearchRequest struct {
+	// Query is one or more queries; their results are fused.
+	Query []string `json:"query"`
+	// RewriteQuery rewrites each query before search (see Options.Rewriter);
+	// the queries actually run come back in SearchResults.SearchQuery.
+	RewriteQuery bool `json:"rewrite_query,omitempty"`
+	// MaxResults caps the number of chunks returned: 1..50, default 10.
+	MaxResults int `json:"max_num_results,omitempty"`
+	// Filter keeps only chunks of files whose attributes match. It applies
+	// before retrieval in both indexes.
+	Filter  *filter.Filter `json:"filters,omitempty"`
+	Ranking RankingOptions `json:"ranking_options"`
+}
+
+// RankingOptions tunes ranking.
+type RankingOptions struct {
+	// Ranker is "auto" (default), "default-2024-11-15" (same as auto) or
+	// "none", which skips reranking.
+	Ranker string `json:"ranker,omitempty"`
+	// ScoreThreshold drops results scoring below it, 0..1.
+	ScoreThreshold float64 `json:"score_threshold,omitempty"`
+	// Hybrid weighs the dense and keyword rankings; nil means 1 and 1.
+	Hybrid *HybridWeights `json:"hybrid_search,omitempty"`
+	// Fusion is rerank.RRF (default) or rerank.NormalizedScore.
+	Fusion rerank.Fusion `json:"fusion,omitempty"`
+}
+
+// HybridWeights are the weights of the two first-stage rankings.
+type HybridWeights struct {
+	EmbeddingWeight float64 `json:"embedding_weight"`
+	TextWeight      float64 `json:"text_weight"`
+}
+
+// SearchResults is a page of results grouped by file, best file first.
+type SearchResults struct {
+	Object      string         `json:"object"` // "vector_store.search_results.page"
+	SearchQuery []string       `json:"search_query"`
+	Data        []SearchResult `json:"data"`
+	HasMore     bool           `json:"has_more"`
+	NextPage    *string        `json:"next_page"`
+}
+
+// SearchResult is one file and its matching chunks, best first.
+type SearchResult struct {
+	FileID        string         `json:"file_id"`
+	Filename      string         `json:"filename"`
+	VectorStoreID string         `json:"vector_store_id"`
+	Score         float64        `json:"score"` // the best chunk's score, 0..1
+	Attributes    map[string]any `json:"attributes"`
+	Content       []ChunkResult  `json:"content"`
+}
+
+// ChunkResult is a matching chunk with its citation.
+type ChunkResult struct {
+	Type      string   `json:"type"` // "text"
+	Text      string   `json:"text"`
+	Score     float64  `json:"score"` // 0..1
+	ChunkID   string   `json:"chunk_id"`
+	Index     int      `json:"chunk_index"` // position in the file
+	Tokens    int      `json:"tokens"`
+	CharStart int      `json:"char_start"` // code point range in the file's text
+	CharEnd   int      `json:"char_end"`
+	ByteStart int      `json:"byte_start"` // byte range in the file's text
+	ByteEnd   int      `json:"byte_end"`
+	PageStart int      `json:"page_start,omitempty"` // 1-based, 0 when unpaged
+	PageEnd   int      `json:"page_end,omitempty"`
+	Headings  []string `json:"headings,omitempty"`
+}
+
+// ChunkID formats a chunk id as it appears in results.
+func ChunkID(id uint64) string { return fmt.Sprintf("chunk_%d", id) }
+
+// Validate reports every problem with r at once.
+func (r *SearchRequest) Validate() error {
+	var errs []error
+	if len(r.Query) == 0 {
+		errs = append(errs, invalidf("query is required"))
+	}
+	for i, q := range r.Query {
+		if strings.TrimSpace(q) == "" {
+			errs = append(errs, invalidf("query[%d] is empty", i))
+		}
+	}
+	if r.MaxResults != 0 && (r.MaxResults < 1 || r.MaxResults > 50) {
+		errs = append(errs, invalidf("max_num_results must be between 1 and 50, got %d", r.MaxResults))
+	}
+	switch r.Ranking.Ranker {
+	case "", RankerNone, RankerAuto, RankerDefault:
+	default:
+		errs = append(errs, invalidf("ranker must be none, auto or %s, got %q", RankerDefault, r.Ranking.Ranker))
+	}
+	if t := r.Ranking.ScoreThreshold; t < 0 || t > 1 {
+		errs = append(errs, invalidf("score_threshold must be between 0 and 1, got %v", t))
+	}
+	if h := r.Ranking.Hybrid; h != nil {
+		if h.EmbeddingWeight < 0 || h.TextWeight < 0 || h.EmbeddingWeight+h.TextWeight == 0 {
+			errs = append(errs, invalidf("hybrid weights must be >= 0 and not both 0, got %v and %v", h.EmbeddingWeight, h.TextWeight))
+		}
+	}
+	switch r.Ranking.Fusion {
+	case "", rerank.RRF, rerank.NormalizedScore:
+	default:
+		errs = append(errs, invalidf("fusion must be %q or %q, got %q", rerank.RRF, rerank.NormalizedScore, r.Ranking.Fusion))
+	}
+	if r.Filter != nil {
+		if err := r.Filter.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("%w: %w", ErrInvalid, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Search searches the vector store.
+func (vs *VectorStore) Search(ctx context.Context, req SearchRequest) (*SearchResults, error) {
+	return vs.db.Search(ctx, []string{vs.id}, req)
+}
+
+// candidateDepth is how many candidates each first-stage ranking returns.
+func candidateDepth(maxResults int) int { return max(100, 5*maxResults) }
+
+// Search searches several vector stores at once; MaxResults caps the
+// results over all of them.
+func (db *DB) Search(ctx context.Context, vsIDs []string, req SearchRequest) (*SearchResults, error) {
+	if err := req.Validate(); err != nil {
+		return nil, err
+	}
+	if req.MaxResults == 0 {
+		req.MaxResults = 10
+	}
+	if len(vsIDs) == 0 {
+		return nil, invalidf("no vector store to search")
+	}
+	var states []*vsState
+	for _, id := range slices.Compact(slices.Clone(vsIDs)) {
+		st, err := db.state(id)
+		if err != nil {
+			return nil, err
+		}
+		if st.mismatch != nil {
+			return nil, st.mismatch
+		}
+		states = append(states, st)
+	}
+	queries := req.Query
+	if req.RewriteQuery {
+		queries = db.rewrite(ctx, states, queries)
+	}
+	vecs, err := db.opts.Embedder.Embed(ctx, queries)
+	if err != nil {
+		return nil, fmt.Errorf("store: embed query: %w", err)
+	}
+	if err := checkVectors(vecs, len(queries), states[0].identity.Dimensions); err != nil {
+		return nil, fmt.Errorf("store: embed query: %w", err)
+	}
+	ew, tw := 1.0, 1.0
+	if h := req.Ranking.Hybrid; h != nil {
+		ew, tw = h.EmbeddingWeight, h.TextWeight
+	}
+	depth := candidateDepth(req.MaxResults)
+	// One ranked list per (store, query, index), filled in parallel.
+	lists := make([]rerank.List, 2*len(states)*len(queries))
+	g, gctx := errgroup.WithContext(ctx)
+	for si, st := range states {
+		allow := st.allow(req.Filter)
+		for qi, q := range queries {
+			slot := 2 * (si*len(queries) + qi)
+			if ew > 0 {
+				g.Go(func() error {
+					res, err := st.vec.Search(vecs[qi], depth, allow)
+					if err != nil {
+						return err
+					}
+					items := make([]rerank.Scored, len(res))
+					for i, r := range res {
+						items[i] = rerank.Scored{ID: r.ID, Score: float64(1 - r.Distance)}
+					}
+					lists[slot] = rerank.List{Items: items, Weight: ew}
+					return nil
+				})
+			}
+			if tw > 0 {
+				g.Go(func() error {
+					hits, err := st.lex.Search(gctx, q, depth, req.Filter)
+					if err != nil {
+						return err
+					}
+					items := make([]rerank.Scored, len(hits))
+					for i, h := range hits {
+						items[i] = rerank.Scored{ID: h.ID, Score: h.Score}
+					}
+					lists[slot+1] = rerank.List{Items: items, Weight: tw}
+					return nil
+				})
+			}
+		}
+	}
+	if err := g.Wait(); err != nil {
+		return nil, fmt.Errorf("store: search: %w", err)
+	}
+	lists = slices.DeleteFunc(lists, func(l rerank.List) bool { return l.Weight == 0 })
+	fused := rerank.Fuse(req.Ranking.Fusion, lists, 60)
+	rerankOn := req.Ranking.Ranker != RankerNone && db.opts.Reranker != nil
+	keep := req.MaxResults
+	if rerankOn {
+		keep = max(keep, db.opts.RerankDepth)
+	}
+	cands, err := db.hydrate(states, fused, keep)
+	if err != nil {
+		return nil, err
+	}
+	if rerankOn && len(cands) > 1 {
+		rc := make([]rerank.Candidate, len(cands))
+		for i, c := range cands {
+			rc[i] = rerank.Candidate{ID: c.id, Text: c.rec.Text, Score: c.score, Headings: c.rec.Headings, Filename: c.filename}
+		}
+		out, err := db.opts.Reranker.Rerank(ctx, strings.Join(queries, " "), rc)
+		if err != nil {
+			return nil, fmt.Errorf("store: rerank: %w", err)
+		}
+		byID := make(map[uint64]*hit, len(cands))
+		for i := range cands {
+			byID[cands[i].id] = &cands[i]
+		}
+		next := make([]hit, 0, len(out))
+		for _, c := range out {
+			if h, ok := byID[c.ID]; ok {
+				h.score = c.Score
+				next = append(next, *h)
+			}
+		}
+		cands = next
+	}
+	res := &SearchResults{Object: "vector_store.search_results.page", SearchQuery: queries, Data: []SearchResult{}}
+	byFile := map[string]int{}
+	n := 0
+	for _, c := range cands {
+		if n == req.MaxResults {
+			res.HasMore = true
+			break
+		}
+		if c.score < req.Ranking.ScoreThreshold {
+			continue
+		}
+		i, ok := byFile[c.rec.FileID]
+		if !ok {
+			i = len(res.Data)
+			byFile[c.rec.FileID] = i
+			res.Data = append(res.Data, SearchResult{
+				FileID: c.rec.FileID, Filename: c.filename, VectorStoreID: c.vsID, Score: c.score, Attributes: c.attrs,
+			})
+		}
+		r := c.rec
+		res.Data[i].Content = append(res.Data[i].Content, ChunkResult{
+			Type: "text", Text: r.Text, Score: c.score, ChunkID: ChunkID(c.id), Index: r.Index, Tokens: r.Tokens,
+			CharStart: r.CharStart, CharEnd: r.CharEnd, ByteStart: r.Start, ByteEnd: r.End,
+			PageStart: r.PageStart, PageEnd: r.PageEnd, Headings: r.Headings,
+		})
+		n++
+	}
+	for _, st := range states {
+		db.touch(st)
+	}
+	return res, nil
+}
+
+// hit is a candidate chunk with what results need.
+type hit struct {
+	id       uint64
+	score    float64
+	vsID     string
+	filename string
+	attrs    map[string]any
+	rec      *chunkRecord
+}
+
+// hydrate reads up to n fused candidates from the source of truth, in
+// order, dropping any chunk that no longer exists.
+func (db *DB) hydrate(states []*vsState, fused []rerank.Scored, n int) ([]hit, error) {
+	out := make([]hit, 0, min(n, len(fused)))
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		for _, s := range fused {
+			if len(out) == n {
+				break
+			}
+			for _, st := range states {
+				st.attrMu.RLock()
+				fid, ok := st.chunkFile[s.ID]
+				attrs, name := st.fileAttrs[fid], st.fileNames[fid]
+				st.attrMu.RUnlock()
+				if !ok {
+					continue
+				}
+				b, ok := buckets(tx, st.id)
+				if !ok {
+					break
+				}
+				v := b.chunks.Get(u64key(s.ID))
+				if v == nil {
+					break
+				}
+				rec, err := decodeChunk(v)
+				if err != nil {
+					return err
+				}
+				out = append(out, hit{id: s.ID, score: s.Score, vsID: st.id, filename: name, attrs: attrs, rec: rec})
+				break
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+func meanVector(vs [][]float32) []float32 {
+	if len(vs) == 1 {
+		return vs[0]
+	}
+	out := make([]float32, len(vs[0]))
+	for _, v := range vs {
+		for i, x := range v {
+			out[i] += x / float32(len(vs))
+		}
+	}
+	return out
+}
+
+// touch records activity for expiry, at most once a minute per store.
+func (db *DB) touch(st *vsState) {
+	now := time.Now().Unix()
+	st.attrMu.Lock()
+	stale := now-st.lastTouch >= 60
+	if stale {
+		st.lastTouch = now
+	}
+	st.attrMu.Unlock()
+	if !stale {
+		return
+	}
+	db.bolt.Batch(func(tx *bolt.Tx) error {
+		b, ok := buckets(tx, st.id)
+		if !ok {
+			return nil
+		}
+		rec, err := b.record()
+		if err != nil {
+			return err
+		}
+		rec.LastActiveAt = now
+		return putJSON(b.root, keyRecord, rec)
+	})
+}

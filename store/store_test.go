@@ -1,0 +1,381 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/quarrylabs/quarry/chunk"
+	"github.com/quarrylabs/quarry/embed"
+	"github.com/quarrylabs/quarry/filter"
+)
+
+func openTest(t *testing.T, dir string, opts Options) *DB {
+	t.Helper()
+	db, err := Open(context.Background(), dir, opts)
+	if err != nil {
+		t.Fatalf("Open(%s) = %v", dir, err)
+	}
+	return db
+}
+
+func addText(t *testing.T, vs *VectorStore, name, text string, attrs map[string]any) *File {
+	t.Helper()
+	ctx := context.Background()
+	f, err := vs.AddFile(ctx, FileInput{Name: name, Body: strings.NewReader(text), Attributes: attrs})
+	if err != nil {
+		t.Fatalf("AddFile(%s) = %v", name, err)
+	}
+	f, err = vs.WaitFile(ctx, f.ID)
+	if err != nil {
+		t.Fatalf("WaitFile(%s) = %v", name, err)
+	}
+	return f
+}
+
+var corpus = map[string]string{
+	"keys.md":    "# API keys\n\n## Rotation\n\nRotate every production key every ninety days. Revoke the old key after the new one is deployed.\n",
+	"coffee.txt": "The espresso machine on the second floor is descaled every Monday morning.\n",
+	"deploy.md":  "# Deploys\n\nRoll back a bad deploy with deployctl rollback and watch the error rate.\n",
+}
+
+func TestEndToEnd(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	db := openTest(t, dir, Options{})
+	vs, err := db.CreateVectorStore(ctx, VectorStoreParams{Name: "kb", Metadata: map[string]string{"team": "infra"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]string{}
+	for name, text := range corpus {
+		f := addText(t, vs, name, text, map[string]any{"kind": strings.TrimPrefix(filepath.Ext(name), "."), "n": len(text)})
+		if f.Status != StatusCompleted {
+			t.Fatalf("file %s status = %s (%v), want completed", name, f.Status, f.LastError)
+		}
+		if f.Chunks != 1 || f.UsageBytes <= int64(len(text)) {
+			t.Errorf("file %s: chunks = %d, usage = %d", name, f.Chunks, f.UsageBytes)
+		}
+		ids[name] = f.ID
+	}
+	info, err := vs.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.FileCounts != (FileCounts{Completed: 3, Total: 3}) || info.Status != "completed" {
+		t.Errorf("Info() counts = %+v status %s", info.FileCounts, info.Status)
+	}
+	res, err := vs.Search(ctx, SearchRequest{Query: []string{"how often should keys be rotated"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Data) == 0 || res.Data[0].Filename != "keys.md" {
+		t.Fatalf("Search(rotate keys) first = %+v, want keys.md", res.Data)
+	}
+	top := res.Data[0].Content[0]
+	if top.Score <= 0 || top.Score > 1 || top.Tokens == 0 || top.CharEnd <= top.CharStart {
+		t.Errorf("top chunk = %+v", top)
+	}
+	text, err := vs.FileContent(ctx, ids["keys.md"])
+	if err != nil || text != corpus["keys.md"] {
+		t.Errorf("FileContent = %q, %v", text, err)
+	}
+	if got := []rune(text)[top.CharStart:top.CharEnd]; string(got) != top.Text {
+		t.Errorf("char range %d-%d does not point at the chunk text", top.CharStart, top.CharEnd)
+	}
+	for _, r := range res.Data {
+		for _, c := range r.Content {
+			if c.Score < 0 || c.Score > 1 {
+				t.Errorf("score %v out of 0..1", c.Score)
+			}
+		}
+	}
+
+	// Filters apply before retrieval.
+	f, err := filter.Parse([]byte(`{"type":"eq","key":"kind","value":"txt"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err = vs.Search(ctx, SearchRequest{Query: []string{"rotate keys"}, Filter: f})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range res.Data {
+		if r.Filename != "coffee.txt" {
+			t.Errorf("filtered search returned %s", r.Filename)
+		}
+	}
+
+	// Attribute updates reach the filters.
+	if _, err := vs.UpdateFileAttributes(ctx, ids["keys.md"], map[string]any{"kind": "txt"}); err != nil {
+		t.Fatal(err)
+	}
+	res, err = vs.Search(ctx, SearchRequest{Query: []string{"rotate keys"}, Filter: f})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Data) == 0 || res.Data[0].Filename != "keys.md" {
+		t.Errorf("after attribute update, filtered search = %+v, want keys.md first", res.Data)
+	}
+
+	// Deleted files contribute nothing, before and after reopening.
+	if err := vs.DeleteFile(ctx, ids["keys.md"]); err != nil {
+		t.Fatal(err)
+	}
+	checkGone := func(db *DB) {
+		t.Helper()
+		vs, err := db.VectorStore(vs.ID())
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := vs.Search(ctx, SearchRequest{Query: []string{"rotate production key ninety days"}, MaxResults: 50})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range res.Data {
+			if r.FileID == ids["keys.md"] {
+				t.Errorf("deleted file returned by search")
+			}
+		}
+		if _, err := vs.File(ctx, ids["keys.md"]); !errors.Is(err, ErrNotFound) {
+			t.Errorf("File(deleted) = %v, want ErrNotFound", err)
+		}
+		info, _ := vs.Info(ctx)
+		if info.FileCounts != (FileCounts{Completed: 2, Total: 2}) {
+			t.Errorf("counts after delete = %+v", info.FileCounts)
+		}
+	}
+	checkGone(db)
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := vs.Search(ctx, SearchRequest{Query: []string{"x"}}); !errors.Is(err, ErrClosed) {
+		t.Errorf("Search after Close = %v, want ErrClosed", err)
+	}
+	db = openTest(t, dir, Options{})
+	defer db.Close()
+	checkGone(db)
+}
+
+func TestUnsupportedAndInvalid(t *testing.T) {
+	ctx := context.Background()
+	db := openTest(t, t.TempDir(), Options{})
+	defer db.Close()
+	vs, err := db.CreateVectorStore(ctx, VectorStoreParams{Name: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := addText(t, vs, "image.png", "\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", nil)
+	if f.Status != StatusFailed || f.LastError == nil || f.LastError.Code != CodeUnsupportedFile {
+		t.Errorf("png: status %s, error %+v; want failed unsupported_file", f.Status, f.LastError)
+	}
+	good := addText(t, vs, "ok.txt", "fine text", nil)
+	if good.Status != StatusCompleted {
+		t.Errorf("a good file after a bad one: %s", good.Status)
+	}
+	info, _ := vs.Info(ctx)
+	if info.FileCounts != (FileCounts{Completed: 1, Failed: 1, Total: 2}) {
+		t.Errorf("counts = %+v", info.FileCounts)
+	}
+	for _, tc := range []struct {
+		name string
+		in   FileInput
+	}{
+		{"bad strategy", FileInput{Name: "a.txt", Body: strings.NewReader("a"), Chunking: chunk.Strategy{Type: chunk.Static, MaxTokens: 50}}},
+		{"overlap", FileInput{Name: "a.txt", Body: strings.NewReader("a"), Chunking: chunk.Strategy{Type: chunk.Static, MaxTokens: 200, OverlapTokens: 150}}},
+		{"attr type", FileInput{Name: "a.txt", Body: strings.NewReader("a"), Attributes: map[string]any{"x": []int{1}}}},
+		{"long attr", FileInput{Name: "a.txt", Body: strings.NewReader("a"), Attributes: map[string]any{"x": strings.Repeat("a", 513)}}},
+	} {
+		if _, err := vs.AddFile(ctx, tc.in); !errors.Is(err, ErrInvalid) {
+			t.Errorf("%s: AddFile = %v, want ErrInvalid", tc.name, err)
+		}
+	}
+}
+
+func TestSearchValidate(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		req  SearchRequest
+		ok   bool
+	}{
+		{"plain", SearchRequest{Query: []string{"a"}}, true},
+		{"empty", SearchRequest{}, false},
+		{"blank", SearchRequest{Query: []string{" "}}, false},
+		{"too many", SearchRequest{Query: []string{"a"}, MaxResults: 51}, false},
+		{"ranker", SearchRequest{Query: []string{"a"}, Ranking: RankingOptions{Ranker: "best"}}, false},
+		{"threshold", SearchRequest{Query: []string{"a"}, Ranking: RankingOptions{ScoreThreshold: 1.5}}, false},
+		{"weights", SearchRequest{Query: []string{"a"}, Ranking: RankingOptions{Hybrid: &HybridWeights{}}}, false},
+		{"filter", SearchRequest{Query: []string{"a"}, Filter: &filter.Filter{Type: "eq"}}, false},
+	} {
+		err := tc.req.Validate()
+		if (err == nil) != tc.ok {
+			t.Errorf("%s: Validate() = %v, want ok=%v", tc.name, err, tc.ok)
+		}
+		if err != nil && !errors.Is(err, ErrInvalid) {
+			t.Errorf("%s: error %v does not match ErrInvalid", tc.name, err)
+		}
+	}
+}
+
+func TestListPagination(t *testing.T) {
+	ctx := context.Background()
+	db := openTest(t, t.TempDir(), Options{})
+	defer db.Close()
+	var want []string
+	for i := range 7 {
+		vs, err := db.CreateVectorStore(ctx, VectorStoreParams{Name: fmt.Sprint("s", i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, vs.ID())
+	}
+	var got []string
+	after := ""
+	for {
+		p, err := db.VectorStores(ctx, ListOptions{Limit: 3, Order: "asc", After: after})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range p.Data {
+			got = append(got, v.ID)
+		}
+		if !p.HasMore {
+			break
+		}
+		after = p.LastID
+	}
+	// Creation times share seconds, so compare as sets plus the order rule.
+	if len(got) != len(want) {
+		t.Fatalf("paged %d stores, want %d", len(got), len(want))
+	}
+	seen := map[string]bool{}
+	for _, id := range got {
+		if seen[id] {
+			t.Errorf("id %s listed twice", id)
+		}
+		seen[id] = true
+	}
+	if _, err := db.VectorStores(ctx, ListOptions{Limit: 101}); !errors.Is(err, ErrInvalid) {
+		t.Errorf("limit 101: %v, want ErrInvalid", err)
+	}
+}
+
+func TestModifyAndDeleteVectorStore(t *testing.T) {
+	ctx := context.Background()
+	db := openTest(t, t.TempDir(), Options{})
+	defer db.Close()
+	vs, err := db.CreateVectorStore(ctx, VectorStoreParams{Name: "a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := "b"
+	info, err := vs.Update(ctx, VectorStoreUpdate{Name: &name, Metadata: map[string]string{"k": "v"}, ExpiresAfter: &ExpiresAfter{Days: 7}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Name != "b" || info.Metadata["k"] != "v" || info.ExpiresAt == nil || *info.ExpiresAt != info.LastActiveAt+7*86400 {
+		t.Errorf("Update() = %+v", info)
+	}
+	if _, err := vs.Update(ctx, VectorStoreUpdate{ExpiresAfter: &ExpiresAfter{Days: 400}}); !errors.Is(err, ErrInvalid) {
+		t.Errorf("400 days: %v, want ErrInvalid", err)
+	}
+	addText(t, vs, "a.txt", "some text", nil)
+	if err := vs.Delete(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.VectorStore(vs.ID()); !errors.Is(err, ErrNotFound) {
+		t.Errorf("VectorStore(deleted) = %v, want ErrNotFound", err)
+	}
+	if _, err := os.Stat(filepath.Join(db.Dir(), "indexes", vs.ID())); !os.IsNotExist(err) {
+		t.Errorf("index directory of a deleted store remains: %v", err)
+	}
+}
+
+func TestEmbedderMismatchAndReembed(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	db := openTest(t, dir, Options{})
+	vs, err := db.CreateVectorStore(ctx, VectorStoreParams{Name: "kb"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addText(t, vs, "keys.md", corpus["keys.md"], nil)
+	db.Close()
+
+	db = openTest(t, dir, Options{Embedder: embed.NewLocal(64)})
+	defer db.Close()
+	vs, _ = db.VectorStore(vs.ID())
+	if _, err := vs.Search(ctx, SearchRequest{Query: []string{"keys"}}); !errors.Is(err, ErrEmbedderMismatch) {
+		t.Fatalf("Search with another embedder = %v, want ErrEmbedderMismatch", err)
+	}
+	if _, err := vs.AddFile(ctx, FileInput{Name: "x.txt", Body: strings.NewReader("x")}); !errors.Is(err, ErrEmbedderMismatch) {
+		t.Errorf("AddFile with another embedder = %v, want ErrEmbedderMismatch", err)
+	}
+	if err := db.Reembed(ctx, vs.ID()); err != nil {
+		t.Fatal(err)
+	}
+	res, err := vs.Search(ctx, SearchRequest{Query: []string{"rotate keys"}})
+	if err != nil || len(res.Data) == 0 {
+		t.Fatalf("Search after Reembed = %+v, %v", res, err)
+	}
+	info, _ := vs.Info(ctx)
+	if info.Embedder.Dimensions != 64 {
+		t.Errorf("embedder after Reembed = %v", info.Embedder)
+	}
+}
+
+// TestResumeAfterClose closes the DB while files are queued: they must be
+// ingested at the next Open, none lost, none duplicated.
+func TestResumeAfterClose(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	db := openTest(t, dir, Options{Workers: 1})
+	vs, err := db.CreateVectorStore(ctx, VectorStoreParams{Name: "kb"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 40
+	for i := range n {
+		body := fmt.Sprintf("document %d talks about topic%d and shared words", i, i)
+		if _, err := vs.AddFile(ctx, FileInput{Name: fmt.Sprintf("f%d.txt", i), Body: strings.NewReader(body)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+	db = openTest(t, dir, Options{})
+	defer db.Close()
+	vs, _ = db.VectorStore(vs.ID())
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		info, err := vs.Info(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.FileCounts.InProgress == 0 {
+			if info.FileCounts != (FileCounts{Completed: n, Total: n}) {
+				t.Fatalf("counts = %+v, want %d completed", info.FileCounts, n)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("files still in progress: %+v", info.FileCounts)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	res, err := vs.Search(ctx, SearchRequest{Query: []string{"topic17"}, MaxResults: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Data) == 0 || res.Data[0].Filename != "f17.txt" {
+		t.Errorf("Search(topic17) = %+v, want f17.txt first", res.Data)
+	}
+	entries, _ := os.ReadDir(filepath.Join(dir, "blobs"))
+	if len(entries) != 0 {
+		t.Errorf("%d blobs left after ingestion", len(entries))
+	}
+}

@@ -1,0 +1,349 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// VectorStore is a handle on one vector store of a DB. It is cheap, holds no
+// resources and is safe for concurrent use.
+type VectorStore struct {
+	db *DB
+	id string
+}
+
+// ID returns the vector store's id.
+func (vs *VectorStore) ID() string { return vs.id }
+
+func validateMetadata(m map[string]string) error {
+	var errs []error
+	if len(m) > 16 {
+		errs = append(errs, invalidf("metadata has %d pairs, at most 16 allowed", len(m)))
+	}
+	for k, v := range m {
+		if len(k) > 64 {
+			errs = append(errs, invalidf("metadata key %q is longer than 64 characters", k))
+		}
+		if utf8.RuneCountInString(v) > 512 {
+			errs = append(errs, invalidf("metadata value of %q is longer than 512 characters", k))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func validateExpiry(e *ExpiresAfter) error {
+	if e == nil {
+		return nil
+	}
+	if e.Anchor != "" && e.Anchor != "last_active_at" {
+		return invalidf("expires_after.anchor must be \"last_active_at\", got %q", e.Anchor)
+	}
+	if e.Days < 1 || e.Days > 365 {
+		return invalidf("expires_after.days must be between 1 and 365, got %d", e.Days)
+	}
+	return nil
+}
+
+// CreateVectorStore creates an empty vector store built by the DB's embedder.
+func (db *DB) CreateVectorStore(ctx context.Context, p VectorStoreParams) (*VectorStore, error) {
+	if err := db.checkOpen(); err != nil {
+		return nil, err
+	}
+	if err := errors.Join(validateMetadata(p.Metadata), validateExpiry(p.ExpiresAfter)); err != nil {
+		return nil, err
+	}
+	now := time.Now().Unix()
+	rec := &vsRecord{
+		ID: newID("vs_"), Name: p.Name, CreatedAt: now, LastActiveAt: now,
+		Metadata: p.Metadata, Embedder: db.opts.Embedder.Identity(),
+	}
+	if p.ExpiresAfter != nil {
+		e := *p.ExpiresAfter
+		e.Anchor = "last_active_at"
+		rec.ExpiresAfter = &e
+	}
+	err := db.bolt.Update(func(tx *bolt.Tx) error {
+		root, err := tx.Bucket(bucketVS).CreateBucket([]byte(rec.ID))
+		if err != nil {
+			return err
+		}
+		for _, name := range [][]byte{bucketFiles, bucketChunks, bucketVectors, bucketLog, bucketTexts} {
+			if _, err := root.CreateBucket(name); err != nil {
+				return err
+			}
+		}
+		return putJSON(root, keyRecord, rec)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: create vector store: %w", err)
+	}
+	st, err := db.openIndexes(ctx, rec.ID)
+	if err != nil {
+		return nil, err
+	}
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	if db.closed {
+		st.close()
+		return nil, ErrClosed
+	}
+	db.stores[rec.ID] = st
+	return &VectorStore{db: db, id: rec.ID}, nil
+}
+
+// VectorStore returns a handle on the vector store with id, or ErrNotFound.
+func (db *DB) VectorStore(id string) (*VectorStore, error) {
+	if _, err := db.state(id); err != nil {
+		return nil, err
+	}
+	return &VectorStore{db: db, id: id}, nil
+}
+
+// VectorStoreByName returns the most recently created vector store named
+// name, or ErrNotFound.
+func (db *DB) VectorStoreByName(ctx context.Context, name string) (*VectorStore, error) {
+	all, err := db.allVectorStores(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var best *VectorStoreInfo
+	for i := range all {
+		if all[i].Name == name && (best == nil || all[i].CreatedAt >= best.CreatedAt) {
+			best = &all[i]
+		}
+	}
+	if best == nil {
+		return nil, notFound("vector store named", name)
+	}
+	return &VectorStore{db: db, id: best.ID}, nil
+}
+
+func (db *DB) allVectorStores(ctx context.Context) ([]VectorStoreInfo, error) {
+	if err := db.checkOpen(); err != nil {
+		return nil, err
+	}
+	var out []VectorStoreInfo
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketVS).ForEachBucket(func(k []byte) error {
+			b, _ := buckets(tx, string(k))
+			rec, err := b.record()
+			if err != nil {
+				return err
+			}
+			out = append(out, rec.info())
+			return nil
+		})
+	})
+	return out, err
+}
+
+// VectorStores lists vector stores by creation time.
+func (db *DB) VectorStores(ctx context.Context, o ListOptions) (Page[VectorStoreInfo], error) {
+	all, err := db.allVectorStores(ctx)
+	if err != nil {
+		return Page[VectorStoreInfo]{}, err
+	}
+	return paginate(all, o, func(v VectorStoreInfo) (string, int64) { return v.ID, v.CreatedAt })
+}
+
+// info converts the record into the public object.
+func (r *vsRecord) info() VectorStoreInfo {
+	v := VectorStoreInfo{
+		ID: r.ID, Object: "vector_store", CreatedAt: r.CreatedAt, Name: r.Name,
+		UsageBytes: r.UsageBytes, FileCounts: r.Counts, ExpiresAfter: r.ExpiresAfter,
+		LastActiveAt: r.LastActiveAt, Metadata: r.Metadata, Embedder: r.Embedder,
+	}
+	if v.Metadata == nil {
+		v.Metadata = map[string]string{}
+	}
+	v.Status = "completed"
+	if r.Counts.InProgress > 0 {
+		v.Status = "in_progress"
+	}
+	if r.ExpiresAfter != nil {
+		at := r.LastActiveAt + int64(r.ExpiresAfter.Days)*86400
+		v.ExpiresAt = &at
+		if time.Now().Unix() >= at {
+			v.Status = "expired"
+		}
+	}
+	return v
+}
+
+// Info returns the vector store's current description.
+func (vs *VectorStore) Info(ctx context.Context) (*VectorStoreInfo, error) {
+	if err := vs.db.checkOpen(); err != nil {
+		return nil, err
+	}
+	var info VectorStoreInfo
+	err := vs.db.bolt.View(func(tx *bolt.Tx) error {
+		b, ok := buckets(tx, vs.id)
+		if !ok {
+			return notFound("vector store", vs.id)
+		}
+		rec, err := b.record()
+		if err != nil {
+			return err
+		}
+		info = rec.info()
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &info, nil
+}
+
+// Update modifies the vector store's name, metadata or expiry.
+func (vs *VectorStore) Update(ctx context.Context, u VectorStoreUpdate) (*VectorStoreInfo, error) {
+	if err := vs.db.checkOpen(); err != nil {
+		return nil, err
+	}
+	if err := validateMetadata(u.Metadata); err != nil {
+		return nil, err
+	}
+	if u.ExpiresAfter != nil && u.ExpiresAfter.Days != 0 {
+		if err := validateExpiry(u.ExpiresAfter); err != nil {
+			return nil, err
+		}
+	}
+	var info VectorStoreInfo
+	err := vs.db.bolt.Update(func(tx *bolt.Tx) error {
+		b, ok := buckets(tx, vs.id)
+		if !ok {
+			return notFound("vector store", vs.id)
+		}
+		rec, err := b.record()
+		if err != nil {
+			return err
+		}
+		if u.Name != nil {
+			rec.Name = *u.Name
+		}
+		if u.Metadata != nil {
+			rec.Metadata = u.Metadata
+		}
+		if u.ExpiresAfter != nil {
+			if u.ExpiresAfter.Days == 0 {
+				rec.ExpiresAfter = nil
+			} else {
+				e := *u.ExpiresAfter
+				e.Anchor = "last_active_at"
+				rec.ExpiresAfter = &e
+			}
+		}
+		rec.LastActiveAt = time.Now().Unix()
+		info = rec.info()
+		return putJSON(b.root, keyRecord, rec)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &info, nil
+}
+
+// Delete deletes the vector store, its files and its indexes.
+func (vs *VectorStore) Delete(ctx context.Context) error {
+	db := vs.db
+	st, err := db.state(vs.id)
+	if err != nil {
+		return err
+	}
+	var blobs []string
+	err = db.bolt.Update(func(tx *bolt.Tx) error {
+		b, ok := buckets(tx, vs.id)
+		if !ok {
+			return notFound("vector store", vs.id)
+		}
+		b.files.ForEach(func(k, _ []byte) error {
+			blobs = append(blobs, string(k))
+			return nil
+		})
+		return tx.Bucket(bucketVS).DeleteBucket([]byte(vs.id))
+	})
+	if err != nil {
+		return err
+	}
+	db.mu.Lock()
+	delete(db.stores, vs.id)
+	db.mu.Unlock()
+	st.close()
+	for _, id := range blobs {
+		os.Remove(db.blobPath(id))
+	}
+	return os.RemoveAll(st.dir)
+}
+
+// paginate applies ListOptions to items, ordering by creation time then id.
+func paginate[T any](items []T, o ListOptions, key func(T) (string, int64)) (Page[T], error) {
+	if o.Limit == 0 {
+		o.Limit = 20
+	}
+	if o.Limit < 1 || o.Limit > 100 {
+		return Page[T]{}, invalidf("limit must be between 1 and 100, got %d", o.Limit)
+	}
+	switch o.Order {
+	case "", "desc", "asc":
+	default:
+		return Page[T]{}, invalidf("order must be \"asc\" or \"desc\", got %q", o.Order)
+	}
+	slices.SortStableFunc(items, func(a, b T) int {
+		ida, ta := key(a)
+		idb, tb := key(b)
+		c := 0
+		switch {
+		case ta < tb:
+			c = -1
+		case ta > tb:
+			c = 1
+		default:
+			c = strings.Compare(ida, idb)
+		}
+		if o.Order != "asc" {
+			c = -c
+		}
+		return c
+	})
+	start, end := 0, len(items)
+	if o.After != "" {
+		i := slices.IndexFunc(items, func(t T) bool { id, _ := key(t); return id == o.After })
+		if i < 0 {
+			return Page[T]{}, invalidf("after: no such id %q", o.After)
+		}
+		start = i + 1
+	}
+	if o.Before != "" {
+		i := slices.IndexFunc(items, func(t T) bool { id, _ := key(t); return id == o.Before })
+		if i < 0 {
+			return Page[T]{}, invalidf("before: no such id %q", o.Before)
+		}
+		end = i
+		if o.After == "" {
+			start = max(0, end-o.Limit)
+		}
+	}
+	if start > end {
+		start = end
+	}
+	p := Page[T]{Data: items[start:min(end, start+o.Limit)]}
+	p.HasMore = start+o.Limit < end
+	if o.Before != "" && o.After == "" {
+		p.HasMore = start > 0
+	}
+	if len(p.Data) > 0 {
+		p.FirstID, _ = key(p.Data[0])
+		p.LastID, _ = key(p.Data[len(p.Data)-1])
+	}
+	if p.Data == nil {
+		p.Data = []T{}
+	}
+	return p, nil
+}
