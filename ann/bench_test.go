@@ -99,6 +99,36 @@ func BenchmarkHNSWSearch(b *testing.B) {
 	}
 }
 
+// BenchmarkHNSWFiltered measures sift5k queries whose filter allows 1% of
+// the ids (the exact-scan plan) and 10% (the graph walk), with recall@10
+// against exact filtered search.
+func BenchmarkHNSWFiltered(b *testing.B) {
+	base, queries := sift5k(b)
+	h := parallelBuild(b, 128, Config{Metric: L2}, base, 2)
+	f := NewFlat(128, L2)
+	for i, v := range base {
+		f.Add(uint64(i), v)
+	}
+	for _, pct := range []uint64{1, 10} {
+		allow := func(id uint64) bool { return (id*0x9e3779b97f4a7c15)>>32%100 < pct }
+		b.Run(itoa(int(pct))+"%", func(b *testing.B) {
+			rec := 0.0
+			for _, q := range queries {
+				got, _ := h.Search(q, 10, allow)
+				want, _ := f.Search(q, 10, allow)
+				rec += recallAt(got, want, 10)
+			}
+			i := 0
+			for b.Loop() {
+				h.Search(queries[i%len(queries)], 10, allow)
+				i++
+			}
+			b.ReportMetric(rec/float64(len(queries)), "recall@10")
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "queries/s")
+		})
+	}
+}
+
 // BenchmarkFlatSearch scans 20,000 × 768 floats (61 MB) per query, split
 // across cores; SetBytes makes the MB/s column the scan bandwidth.
 func BenchmarkFlatSearch(b *testing.B) {

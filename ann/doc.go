@@ -28,10 +28,11 @@
 // # Concurrency
 //
 // Both indexes are safe for concurrent use. HNSW searches and inserts run in
-// parallel under a read lock, each neighbour list guarded by one of 1024
-// striped mutexes; growth, Delete, a replacing Add, repairs and WriteTo take
-// the write lock briefly (WriteTo for the whole write). A Filter may be
-// called from several goroutines at once.
+// parallel under a read lock: writers of a neighbour list serialize on one of
+// 1024 striped mutexes and store its words atomically, and searches load
+// them without locking. Growth, Delete, a replacing Add, repairs and WriteTo
+// take the write lock (WriteTo for the whole write). A Filter may be called
+// from several goroutines at once.
 //
 // # Deletes
 //

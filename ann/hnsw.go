@@ -59,7 +59,7 @@ type HNSW struct {
 	rngMu sync.Mutex
 	rng   *rand.Rand // guarded by rngMu
 
-	stripes [nStripes]sync.Mutex // stripes[i%nStripes] guards slot i's neighbour lists
+	stripes [nStripes]sync.Mutex // stripes[i%nStripes] serializes writers of slot i's lists
 	pool    sync.Pool            // *searchCtx
 	seq     atomic.Uint64
 	live    atomic.Int64
@@ -136,14 +136,28 @@ func (h *HNSW) block(i uint32, l int) []uint32 {
 	return h.upper[i][o : o+1+h.m : o+1+h.m]
 }
 
-// links copies slot i's neighbours at layer l into sc.nb under i's stripe.
+// links copies slot i's neighbours at layer l into sc.nb without locking:
+// writers (holding i's stripe) store every word atomically, so a reader
+// racing a rewrite may see a mix of the old and new list, but every word it
+// sees names a slot that stays allocated while h.mu is read-locked.
 func (h *HNSW) links(sc *searchCtx, i uint32, l int) []uint32 {
-	mu := &h.stripes[i%nStripes]
-	mu.Lock()
 	b := h.block(i, l)
-	sc.nb = append(sc.nb[:0], b[1:1+b[0]]...)
-	mu.Unlock()
-	return sc.nb
+	n := min(int(atomic.LoadUint32(&b[0])), len(b)-1)
+	nb := sc.nb[:0]
+	for k := 1; k <= n; k++ {
+		nb = append(nb, atomic.LoadUint32(&b[k]))
+	}
+	sc.nb = nb
+	return nb
+}
+
+// storeList writes list into b atomically word by word.
+// REQUIRES: the stripe of b's slot held, or h.mu held (write).
+func storeList(b []uint32, list []cand) {
+	for k, c := range list {
+		atomic.StoreUint32(&b[1+k], c.i)
+	}
+	atomic.StoreUint32(&b[0], uint32(len(list)))
 }
 
 func (h *HNSW) stateOf(i uint32) uint32 { return atomic.LoadUint32(&h.state[i]) }
@@ -275,7 +289,7 @@ func (h *HNSW) Add(id uint64, vec []float32) error {
 		h.prepare(h.vec(i)[:0], vec)
 		h.ids[i] = id
 		h.levels[i] = uint8(level)
-		h.links0[int(i)*(1+h.m0)] = 0
+		atomic.StoreUint32(&h.links0[int(i)*(1+h.m0)], 0)
 		if level > 0 {
 			h.upper[i] = make([]uint32, level*(1+h.m))
 		} else {
@@ -313,11 +327,7 @@ func (h *HNSW) link(sc *searchCtx, i uint32, level int) {
 		sc.sel = h.heuristic(sc.sorted, h.m, sc.sel[:0])
 		mu := &h.stripes[i%nStripes]
 		mu.Lock()
-		b := h.block(i, l)
-		b[0] = uint32(len(sc.sel))
-		for k, c := range sc.sel {
-			b[1+k] = c.i
-		}
+		storeList(h.block(i, l), sc.sel)
 		mu.Unlock()
 		for _, c := range sc.sel {
 			h.addLink(sc, c.i, i, c.d, l)
@@ -343,8 +353,8 @@ func (h *HNSW) addLink(sc *searchCtx, s, i uint32, d float32, l int) {
 	b := h.block(s, l)
 	n := int(b[0])
 	if n < limit {
-		b[1+n] = i
-		b[0]++
+		atomic.StoreUint32(&b[1+n], i)
+		atomic.StoreUint32(&b[0], uint32(n+1))
 		return
 	}
 	vs := h.vec(s)
@@ -354,10 +364,7 @@ func (h *HNSW) addLink(sc *searchCtx, s, i uint32, d float32, l int) {
 	}
 	sortCands(sc.shrink)
 	sc.shSel = h.heuristic(sc.shrink, limit, sc.shSel[:0])
-	b[0] = uint32(len(sc.shSel))
-	for k, c := range sc.shSel {
-		b[1+k] = c.i
-	}
+	storeList(b, sc.shSel)
 }
 
 func sortCands(c []cand) {
@@ -478,6 +485,12 @@ func (h *HNSW) deleteLocked(id uint64) bool {
 }
 
 func (h *HNSW) maybeRepairLocked() {
+	if h.live.Load() == 0 && h.tomb > 0 {
+		// Nothing left to route to: free everything, so that the next Add
+		// starts a fresh graph instead of hanging off a tombstone.
+		h.repairLocked()
+		return
+	}
 	f := h.cfg.RepairFraction
 	if f <= 0 || h.tomb < 8 {
 		return
@@ -542,10 +555,7 @@ func (h *HNSW) repairLocked() {
 			}
 			sortCands(sc.sorted)
 			sc.sel = h.heuristic(sc.sorted, h.maxLinks(l), sc.sel[:0])
-			b[0] = uint32(len(sc.sel))
-			for k, c := range sc.sel {
-				b[1+k] = c.i
-			}
+			storeList(b, sc.sel)
 		}
 	}
 	for i := 0; i < h.n; i++ {

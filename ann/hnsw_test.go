@@ -146,6 +146,16 @@ func TestHNSWSmallAndEdge(t *testing.T) {
 	if len(res) != 4 {
 		t.Fatalf("Search after delete returned %d, want 4", len(res))
 	}
+	// Delete everything, then add: the new node must be found.
+	for i := range 5 {
+		h.Delete(uint64(i))
+	}
+	if err := h.Add(9, []float32{1, 1, 1, 1}); err != nil {
+		t.Fatal(err)
+	}
+	if res, _ := h.Search([]float32{1, 1, 1, 1}, 3, nil); len(res) != 1 || res[0].ID != 9 {
+		t.Fatalf("Search after delete-all and add = %v, want id 9", res)
+	}
 	if bad := NewHNSW(0, Config{}); bad.Add(1, nil) == nil {
 		t.Fatal("Add on a 0-dim graph succeeded")
 	}
@@ -155,14 +165,18 @@ func TestHNSWSmallAndEdge(t *testing.T) {
 }
 
 func TestHNSWDeleteReinsert(t *testing.T) {
-	const dim, n = 24, 4000
+	const dim = 24
+	n, rounds := 4000, 3
+	if raceEnabled {
+		n, rounds = 1200, 1
+	}
 	vecs := clustered(5, n, dim)
 	cfg := Config{Metric: L2, Seed: 9}
 	h, f := build(t, dim, cfg, vecs)
 	queries := clustered(6, 100, dim)
 	before := meanRecall(t, h, f, queries, 10, nil)
 	r := rand.New(rand.NewPCG(11, 12))
-	for round := range 3 {
+	for round := range rounds {
 		perm := r.Perm(n)[:n/2]
 		for _, i := range perm {
 			if !h.Delete(uint64(i)) {
@@ -180,7 +194,7 @@ func TestHNSWDeleteReinsert(t *testing.T) {
 		}
 	}
 	after := meanRecall(t, h, f, queries, 10, nil)
-	t.Logf("recall@10 before %.4f, after 3 rounds of 50%% delete+reinsert %.4f", before, after)
+	t.Logf("recall@10 before %.4f, after %d rounds of 50%% delete+reinsert %.4f", before, rounds, after)
 	if after < before-0.02 {
 		t.Errorf("recall@10 after delete/re-insert = %.4f, want >= %.4f", after, before-0.02)
 	}
@@ -196,7 +210,11 @@ func TestHNSWDeleteReinsert(t *testing.T) {
 }
 
 func TestHNSWFiltered(t *testing.T) {
-	const dim, n = 32, 5000
+	const dim = 32
+	n := 5000
+	if raceEnabled {
+		n = 2500
+	}
 	vecs := clustered(21, n, dim)
 	h, f := build(t, dim, Config{Seed: 4}, vecs)
 	queries := clustered(22, 100, dim)
@@ -263,7 +281,7 @@ func TestHNSWConcurrent(t *testing.T) {
 }
 
 func TestFlatParallelMatchesSerial(t *testing.T) {
-	const dim = 64
+	const dim = 256
 	n := parallelScanFloats/dim + 100
 	vecs := clustered(41, n, dim)
 	f := NewFlat(dim, L2)

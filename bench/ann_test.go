@@ -3,8 +3,10 @@ package bench
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -66,8 +68,9 @@ func TestLoadSIFT5k(t *testing.T) {
 }
 
 // BenchmarkANN runs the side-by-side ANN report once. Datasets come from
-// QUARRY_ANN_DATASETS (comma-separated; default sift5k; the 100k synthetic
-// sets synthetic-768 and synthetic-1536 take minutes and gigabytes), the
+// QUARRY_ANN_DATASETS (comma-separated; default sift5k; the synthetic sets
+// synthetic-768 and synthetic-1536 are 100k vectors, minutes and gigabytes,
+// unless QUARRY_ANN_N sets a smaller count), the
 // hnswlib peer runs when /usr/bin/python3 imports hnswlib, and the JSON
 // report goes to QUARRY_ANN_JSON when set:
 //
@@ -76,6 +79,13 @@ func BenchmarkANN(b *testing.B) {
 	cfg := ANNConfig{Datasets: []string{"sift5k"}, PeerScript: "peers/hnswlib_ann.py", Log: os.Stderr}
 	if v := os.Getenv("QUARRY_ANN_DATASETS"); v != "" {
 		cfg.Datasets = strings.Split(v, ",")
+	}
+	if v := os.Getenv("QUARRY_ANN_N"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 100 {
+			b.Fatalf("QUARRY_ANN_N=%q: want a count >= 100", v)
+		}
+		cfg.SyntheticN = n
 	}
 	for _, d := range cfg.Datasets {
 		if d == "sift5k" {
@@ -104,7 +114,7 @@ func BenchmarkANN(b *testing.B) {
 		}
 		b.ReportMetric(d.Flat.BandwidthShare, d.Name+"-flat-share-of-bandwidth")
 	}
-	b.Log("\n" + rep.Markdown())
+	fmt.Println(rep.Markdown())
 	if p := os.Getenv("QUARRY_ANN_JSON"); p != "" {
 		js, _ := json.MarshalIndent(rep, "", "  ")
 		if err := os.WriteFile(p, js, 0o644); err != nil {

@@ -21,6 +21,9 @@ const (
 // structural break available, and whose starts overlap the previous chunk
 // by about overlap tokens. See the package documentation for the rules.
 func (d *document) auto(ctx context.Context, maxTok, overlap int) ([]Chunk, error) {
+	if d.text == "" {
+		return nil, nil
+	}
 	start, prevEnd := 0, 0
 	for {
 		if err := ctx.Err(); err != nil {
@@ -103,8 +106,10 @@ func (d *document) chooseEnd(start, prevEnd, budget, maxTok int) int {
 
 // overlapStart returns where the chunk after [start, end) begins: about
 // overlap document tokens before end, moved forward (never back) to the
-// first of the best sentence-or-better breaks within overlap/4 tokens.
-// The overlap shrinks when needed to fit a code block that begins at end.
+// first of the best line-or-better breaks within overlap/2 tokens; inside
+// a table or a code block, to the first line break before end if need be,
+// so that a row or a line is not cut. The overlap also shrinks when needed
+// to fit a code block that begins at end.
 func (d *document) overlapStart(start, end, overlap, maxTok int) int {
 	if overlap <= 0 {
 		return end
@@ -121,7 +126,11 @@ func (d *document) overlapStart(start, end, overlap, maxTok int) int {
 	if p0 >= end || p0 <= start {
 		return end
 	}
-	slackEnd := min(alignBack(d.text, d.tokStart(tp+overlap/4)), end-1)
+	slackEnd := min(alignBack(d.text, d.tokStart(tp+overlap/2)), end-1)
+	if i := d.sectionAt(p0); i < len(d.sections) && d.sections[i].Start < p0 &&
+		(d.sections[i].Kind == parse.Table || d.sections[i].Kind == parse.CodeBlock) {
+		slackEnd = end - 1
+	}
 	if slackEnd <= p0 {
 		return p0
 	}
@@ -130,6 +139,9 @@ func (d *document) overlapStart(start, end, overlap, maxTok int) int {
 	for p := p0; p <= slackEnd; p++ {
 		if l := int(lv[p-(p0-1)]); l > best {
 			best, bestAt = l, p
+			if l == levelHeading {
+				break
+			}
 		}
 	}
 	return bestAt

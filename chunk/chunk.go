@@ -297,6 +297,9 @@ func nextRune(s string, i int) int {
 // text; if that (or re-tokenizing the window on its own) makes a window
 // exceed maxTok tokens, its end moves back a token at a time.
 func (d *document) static(ctx context.Context, maxTok, overlap int) ([]Chunk, error) {
+	if d.text == "" {
+		return nil, nil
+	}
 	step := maxTok - overlap
 	prevEnd := 0
 	for first := 0; ; first += step {

@@ -440,6 +440,19 @@ func isPunct(r rune) bool {
 
 // normalizeText applies the normalizer.
 func (t *tokenizer) normalizeText(s string) string {
+	ascii := true
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			ascii = false
+			break
+		}
+	}
+	if ascii { // NFKC, NFD and accent stripping leave ASCII unchanged
+		if t.lowercase {
+			s = strings.ToLower(s)
+		}
+		return s
+	}
 	if t.nfkc {
 		s = norm.NFKC.String(s)
 	}
@@ -528,15 +541,17 @@ func (t *tokenizer) wordPiece(w string, add func(int)) {
 		return
 	}
 	var ids []int
+	buf := make([]byte, 0, len(t.prefix)+len(w))
 	for start := 0; start < len(w); {
 		end := len(w)
 		found := -1
 		for end > start {
-			sub := w[start:end]
+			buf = buf[:0]
 			if start > 0 {
-				sub = t.prefix + sub
+				buf = append(buf, t.prefix...)
 			}
-			if id, ok := t.vocab[sub]; ok {
+			buf = append(buf, w[start:end]...)
+			if id, ok := t.vocab[string(buf)]; ok { // no allocation: the compiler converts in place
 				found = id
 				break
 			}

@@ -217,7 +217,8 @@ func (o OpenAIOptions) Validate() error {
 		}
 	}
 	if k, ok := lookupModel(o.Model); ok && o.Dimensions > 0 && o.Dimensions > k.dims {
-		bad("%d dimensions requested but model %q has %d", o.Dimensions, o.Model, k.dims)
+		errs = append(errs, fmt.Errorf("%w: %w: %d dimensions requested but model %q has %d",
+			ErrInvalidOptions, ErrDimensionsUnsupported, o.Dimensions, o.Model, k.dims))
 	}
 	switch o.EncodingFormat {
 	case "", Base64, Float:
@@ -384,7 +385,8 @@ func (c *OpenAI) Embed(ctx context.Context, texts []string) ([][]float32, error)
 	g.SetLimit(c.opts.Concurrency)
 	for start := 0; start < len(pieces); {
 		end, tokens := start, 0
-		for end < len(pieces) && end-start < c.opts.MaxBatch && tokens+pieces[end].tokens <= c.opts.MaxBatchTokens {
+		for end < len(pieces) && end-start < c.opts.MaxBatch &&
+			(end == start || tokens+pieces[end].tokens <= c.opts.MaxBatchTokens) {
 			tokens += pieces[end].tokens
 			end++
 		}

@@ -255,7 +255,10 @@ func TestOpenAIBadResponses(t *testing.T) {
 			d[0]["embedding"] = b64(append(make([]float32, 31), float32(math.NaN()))...)
 			return d, ""
 		}, "non-finite"},
-		{"zero vector", func(d []map[string]any) ([]map[string]any, string) { d[0]["embedding"] = make([]float32, 32); return d, "" }, "zero vector"},
+		{"zero vector", func(d []map[string]any) ([]map[string]any, string) {
+			d[0]["embedding"] = make([]float32, 32)
+			return d, ""
+		}, "zero vector"},
 		{"bad base64", func(d []map[string]any) ([]map[string]any, string) { d[0]["embedding"] = "!!!"; return d, "" }, "base64"},
 		{"odd base64 length", func(d []map[string]any) ([]map[string]any, string) { d[0]["embedding"] = "AAAAAAA="; return d, "" }, "not float32s"},
 		{"missing embedding", func(d []map[string]any) ([]map[string]any, string) { delete(d[0], "embedding"); return d, "" }, "missing"},
@@ -394,13 +397,11 @@ func TestOpenAIConnectionErrorRetried(t *testing.T) {
 }
 
 func TestOpenAIContextCanceledDuringRetry(t *testing.T) {
-	f := &fakeServer{t: t, dims: 8, fail: func(int, http.ResponseWriter, *embeddingsRequest) bool { return false }}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Retry-After", "30")
 		w.WriteHeader(429)
 	}))
 	defer srv.Close()
-	_ = f
 	c, err := NewOpenAI(OpenAIOptions{BaseURL: srv.URL, Model: "text-embedding-3-small"})
 	if err != nil {
 		t.Fatal(err)
@@ -612,4 +613,45 @@ func TestOpenAIValidate(t *testing.T) {
 	if err := (OpenAIOptions{Model: "text-embedding-3-small", Dimensions: 4096}).Validate(); err == nil {
 		t.Error("Validate(4096 dims of a 1536-dim model) = nil")
 	}
+}
+
+func FuzzDecodeResponse(f *testing.F) {
+	f.Add([]byte(`{"object":"list","data":[{"object":"embedding","index":1,"embedding":[1,2]},{"index":0,"embedding":"AACAPwAAAEA="}]}`))
+	f.Add([]byte(`{"data":[{"index":0,"embedding":[1e300,0]},{"index":-1}]}`))
+	f.Add([]byte(`{"data":null}`))
+	c, err := NewOpenAI(OpenAIOptions{BaseURL: "http://localhost", Model: "m", NativeDimensions: 2})
+	if err != nil {
+		f.Fatal(err)
+	}
+	batch := []piece{{text: "a"}, {text: "b"}}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		out := make([][]float32, 2)
+		if err := c.decode(body, batch, out); err != nil {
+			if !errors.Is(err, ErrBadResponse) {
+				t.Fatalf("decode error %v is not ErrBadResponse", err)
+			}
+			return
+		}
+		for i, v := range out {
+			if len(v) != 2 || math.Abs(cosine(v, v)-1) > 1e-5 {
+				t.Fatalf("decode accepted vector %d = %v", i, v)
+			}
+		}
+	})
+}
+
+func FuzzAPIError(f *testing.F) {
+	f.Add(400, []byte(`{"error":{"message":"This model does not support specifying dimensions.","code":null}}`))
+	f.Add(413, []byte(`{"error":"batch size 64 > maximum allowed batch size 32","error_type":"validation"}`))
+	f.Add(500, []byte(`{"object":"error","message":"x","code":500}`))
+	c, err := NewOpenAI(OpenAIOptions{BaseURL: "http://localhost", Model: "m", NativeDimensions: 2, Dimensions: 2})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, status int, body []byte) {
+		ae := c.apiError(status, body, 2)
+		if !errors.Is(ae, ErrAPI) || len(ae.Message) > 400 {
+			t.Fatalf("apiError = %v", ae)
+		}
+	})
 }

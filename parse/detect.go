@@ -34,11 +34,11 @@ var extTypes = map[string]string{
 	".rst": typeRST,
 	".tex": typeLaTeX, ".latex": typeLaTeX,
 	".html": typeHTML, ".htm": typeHTML, ".xhtml": typeHTML,
-	".xml":  typeXML,
-	".json": typeJSON,
+	".xml":   typeXML,
+	".json":  typeJSON,
 	".jsonl": typeJSONL, ".ndjson": typeJSONL,
-	".csv": typeCSV,
-	".tsv": typeTSV,
+	".csv":  typeCSV,
+	".tsv":  typeTSV,
 	".yaml": typeYAML, ".yml": typeYAML,
 	".ini": typeConfig, ".toml": typeConfig, ".cfg": typeConfig, ".conf": typeConfig,
 
@@ -137,11 +137,13 @@ const sniffLen = 8192
 // data with NUL bytes that is not UTF-16. Otherwise the extension names the
 // text format ("markdown", "html", "csv", "code", ...); a name without an
 // extension is sniffed ("json", "html", "xml", "markdown", "code" for a
-// shebang, else "text"). Detect returns "" for text with an extension Parse
-// does not read.
+// shebang, else "text"). A PDF or Office extension without the matching
+// signature still names that format (its reader reports the damage), except
+// that text named .doc is sniffed like a file without an extension. Detect
+// returns "" for text with an extension Parse does not read.
 func Detect(name string, head []byte) string {
 	ext := strings.ToLower(filepath.Ext(name))
-	if i := bytes.Index(head[:min(len(head), pdfWindow)], []byte("%PDF-")); i >= 0 {
+	if isPDF(head) {
 		return typePDF
 	}
 	if bytes.HasPrefix(head, []byte("PK\x03\x04")) || bytes.HasPrefix(head, []byte("PK\x05\x06")) {
@@ -163,15 +165,34 @@ func Detect(name string, head []byte) string {
 	if t, ok := extTypes[ext]; ok {
 		return t
 	}
-	if t, ok := officeExts[ext]; ok && t != typePDF && t != typeDOC {
-		// A .docx that is not a zip: the archive is damaged or it is text in
-		// disguise; either way we cannot read it as Office.
-		return ""
+	if t, ok := officeExts[ext]; ok {
+		// The name promises a format the content does not show. Word's
+		// "save as web page" and RTF files are often named .doc: read text
+		// as text. Anything else goes to the named reader, which reports
+		// the damage precisely.
+		if t == typeDOC && !hasNUL {
+			return sniffText(sniff)
+		}
+		return t
 	}
 	if ext != "" {
 		return ""
 	}
 	return sniffText(sniff)
+}
+
+// isPDF reports a %PDF- header at the start of head, or later within the
+// first 1024 bytes when an object ("obj") follows it: text that merely
+// mentions "%PDF-1.7" near its top stays text.
+func isPDF(head []byte) bool {
+	i := bytes.Index(head[:min(len(head), pdfWindow)], []byte("%PDF-"))
+	switch {
+	case i < 0:
+		return false
+	case i == 0:
+		return true
+	}
+	return bytes.Contains(head[i:], []byte("obj"))
 }
 
 // zipType names a zip archive from its extension or the first entry names.

@@ -10,13 +10,14 @@ import (
 )
 
 func TestDetect(t *testing.T) {
-	utf16 := string(mustEncode(t, unicode.UTF16(unicode.LittleEndian, unicode.IgnoreBOM), "plain words in UTF-16\n"))
+	utf16 := string(encodeText(t, unicode.UTF16(unicode.LittleEndian, unicode.IgnoreBOM), "plain words in UTF-16\n"))
 	tests := []struct {
 		name, head, want string
 	}{
 		{"report.pdf", "%PDF-1.7\n", "pdf"},
 		{"report.txt", "%PDF-1.4\n%\xe2\xe3", "pdf"},
-		{"junk-before.bin", strings.Repeat("x", 500) + "%PDF-1.4", "pdf"},
+		{"junk-before.bin", strings.Repeat("x", 500) + "%PDF-1.4\n1 0 obj", "pdf"},
+		{"about-pdf.md", "# PDF headers\n\nA file starts with %PDF-1.7 and ends with %%EOF.", "markdown"},
 		{"late.txt", strings.Repeat("x", 1100) + "%PDF-1.4", "text"},
 		{"doc.docx", "PK\x03\x04\x14\x00", "docx"},
 		{"renamed.zip", "PK\x03\x04\x14\x00\x06\x00\x08\x00\x00\x00!\x00[Content_Types].xml....word/document.xml", "docx"},
@@ -44,7 +45,11 @@ func TestDetect(t *testing.T) {
 		{"a.tsx", "export {}", "code"},
 		{"a.toml", "[a]", "config"},
 		{"a.unknown", "text", ""},
-		{"fake.docx", "just text", ""},
+		{"fake.docx", "just text", "docx"},
+		{"empty.pdf", "", "pdf"},
+		{"page.doc", "<html><body>Word web page", "html"},
+		{"plain.doc", "just words", "text"},
+		{"broken.doc", "\x00\x01binary", "doc"},
 		{"README", "# Hello\n\ntext", "markdown"},
 		{"page", "<!DOCTYPE html><html>", "html"},
 		{"feed", "<?xml version=\"1.0\"?><rss>", "xml"},

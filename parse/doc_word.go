@@ -26,6 +26,9 @@ func parseOLE(ctx context.Context, name string, data []byte, o *Options) (*Docum
 		return nil, invalid(name, err, "unreadable WordDocument stream")
 	}
 	if !ok {
+		if _, enc := f.find("EncryptedPackage"); enc {
+			return nil, unsupported(name, "encrypted Office document")
+		}
 		return nil, unsupported(name, "OLE2 compound file is not a Word document")
 	}
 	if err := ctx.Err(); err != nil {

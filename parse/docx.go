@@ -259,7 +259,7 @@ func (p *docxParser) paragraphText(n *xnode) (string, []*xnode) {
 
 func (p *docxParser) paragraph(n *xnode) error {
 	text, boxes := p.paragraphText(n)
-	level, list := -1, false
+	level, list, indent := -1, false, 0
 	if ppr := n.child("pPr"); ppr != nil {
 		style := ppr.child("pStyle").attrOrEmpty("val")
 		level = p.headingLevel(style)
@@ -270,12 +270,15 @@ func (p *docxParser) paragraph(n *xnode) error {
 		}
 		if np := ppr.child("numPr"); np != nil {
 			list = np.child("numId").attrOrEmpty("val") != "0"
+			if v, err := strconv.Atoi(np.child("ilvl").attrOrEmpty("val")); err == nil && v > 0 && v <= 8 {
+				indent = v
+			}
 		} else {
 			list = p.styleList(style)
 		}
 	}
 	if text != "" {
-		p.emit(text, level, list)
+		p.emit(text, level, list, indent)
 	}
 	for _, b := range boxes {
 		if err := p.blocks(b); err != nil {
@@ -285,8 +288,9 @@ func (p *docxParser) paragraph(n *xnode) error {
 	return nil
 }
 
-// emit adds one paragraph as a heading, list item or body text.
-func (p *docxParser) emit(text string, level int, list bool) {
+// emit adds one paragraph as a heading, list item (indented two spaces per
+// nesting level) or body text.
+func (p *docxParser) emit(text string, level int, list bool, indent int) {
 	lead := ""
 	if p.inList && (level >= 0 || !list) {
 		lead = "\n" // end the list with a blank line
@@ -305,7 +309,7 @@ func (p *docxParser) emit(text string, level int, list bool) {
 		p.b.add(lead+text+"\n\n", Section{Kind: Heading, Headings: p.path})
 		p.inList = false
 	case list:
-		p.b.add(lead+"- "+text+"\n", Section{Kind: ListItem, Headings: p.path})
+		p.b.add(lead+strings.Repeat("  ", indent)+"- "+text+"\n", Section{Kind: ListItem, Headings: p.path})
 		p.inList = true
 	default:
 		p.b.add(lead+text+"\n\n", Section{Kind: Paragraph, Headings: p.path})
@@ -356,6 +360,12 @@ func (p *docxParser) rowCells(n *xnode, cells *[]string, boxes *[]*xnode) {
 		switch k.name {
 		case "tc":
 			*cells = append(*cells, p.cellText(k, boxes))
+			// A cell spanning columns leaves the columns it covers empty,
+			// so later cells stay under their own headers.
+			span, _ := strconv.Atoi(k.path("tcPr", "gridSpan").attrOrEmpty("val"))
+			for i := 1; i < span && i < 64; i++ {
+				*cells = append(*cells, "")
+			}
 		case "trPr", "tblPrEx", "del", "sdtPr", "sdtEndPr":
 		default:
 			p.rowCells(k, cells, boxes)

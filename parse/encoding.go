@@ -36,10 +36,13 @@ import (
 //     a replacement character (undecodable bytes) -20, a C0/C1 control or
 //     private-use character -10, ASCII +1, one of the language's most
 //     frequent characters +3, hiragana/katakana +2, other CJK ideographs or
-//     Hangul syllables +0.5, half-width katakana -1. Windows-1252 scores a
-//     non-ASCII letter +1 after an ASCII character and -1 after another
-//     non-ASCII one: accented letters sit inside Latin words, while CJK bytes
-//     read as Windows-1252 come in long runs of accented letters. Ties go to
+//     Hangul syllables +0.5, half-width katakana -1, and any CJK character
+//     right after a Latin letter -1 (accented Latin words misread as CJK
+//     look like "Gr" + ideograph + "e"; real CJK text comes in runs).
+//     Windows-1252 scores a non-ASCII letter +1 after an ASCII character and
+//     -1 after another non-ASCII one: accented letters sit inside Latin
+//     words, while CJK bytes read as Windows-1252 come in long runs of
+//     accented letters. Ties go to
 //     the earlier candidate. Windows-1252 decodes every byte, so text is never
 //     rejected for its encoding.
 //
@@ -230,7 +233,7 @@ func detectLegacy(b []byte) candidate {
 func scoreText(s, family string) float64 {
 	var score float64
 	common := commonSets()[family]
-	prevASCII := true
+	prevASCII, prevLetter := true, false
 	for _, r := range s {
 		switch {
 		case r == utf8.RuneError:
@@ -251,6 +254,11 @@ func scoreText(s, family string) float64 {
 			}
 		case r >= 0xff61 && r <= 0xff9f: // half-width katakana
 			score--
+		case prevLetter && r >= 0x3040:
+			// CJK glued to a Latin letter ("Gr" + one ideograph + "e") is how
+			// accented Latin text looks when misread as a CJK encoding; real
+			// CJK text comes in runs.
+			score--
 		case common[r]:
 			score += 3
 		case r >= 0x3040 && r <= 0x30ff: // hiragana, katakana
@@ -261,7 +269,7 @@ func scoreText(s, family string) float64 {
 			score += 0.5
 		}
 		prevASCII = r < 0x80
+		prevLetter = r < 0x80 && (r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z')
 	}
 	return score
 }
-

@@ -30,7 +30,7 @@ const (
 	sampleASCII = "Plain ASCII text, nothing special here.\n"
 )
 
-func mustEncode(t *testing.T, e encoding.Encoding, s string) []byte {
+func encodeText(t *testing.T, e encoding.Encoding, s string) []byte {
 	t.Helper()
 	b, err := e.NewEncoder().Bytes([]byte(s))
 	if err != nil {
@@ -53,19 +53,19 @@ func TestDecodeText(t *testing.T) {
 		{"ascii", func(t *testing.T) []byte { return []byte(sampleASCII) }, sampleASCII, "utf-8", ""},
 		{"utf8", func(t *testing.T) []byte { return []byte(sampleHans) }, sampleHans, "utf-8", ""},
 		{"utf8-bom", func(t *testing.T) []byte { return append([]byte("\xef\xbb\xbf"), sampleLatin...) }, sampleLatin, "utf-8", ""},
-		{"utf16le-bom", func(t *testing.T) []byte { return append([]byte{0xff, 0xfe}, mustEncode(t, le, sampleHans)...) }, sampleHans, "utf-16le", ""},
-		{"utf16be-bom", func(t *testing.T) []byte { return append([]byte{0xfe, 0xff}, mustEncode(t, be, sampleLatin)...) }, sampleLatin, "utf-16be", ""},
-		{"utf16le-nobom", func(t *testing.T) []byte { return mustEncode(t, le, mixed) }, mixed, "utf-16le", ""},
-		{"utf16be-nobom", func(t *testing.T) []byte { return mustEncode(t, be, mixed) }, mixed, "utf-16be", ""},
-		{"gbk", func(t *testing.T) []byte { return mustEncode(t, simplifiedchinese.GBK, sampleHans) }, sampleHans, "gb18030", ""},
-		{"gb18030", func(t *testing.T) []byte { return mustEncode(t, simplifiedchinese.GB18030, sampleHans) }, sampleHans, "gb18030", ""},
-		{"big5", func(t *testing.T) []byte { return mustEncode(t, traditionalchinese.Big5, sampleHant) }, sampleHant, "big5", ""},
-		{"shift_jis", func(t *testing.T) []byte { return mustEncode(t, japanese.ShiftJIS, sampleJapanese) }, sampleJapanese, "shift_jis", ""},
-		{"euc-jp", func(t *testing.T) []byte { return mustEncode(t, japanese.EUCJP, sampleJapanese) }, sampleJapanese, "euc-jp", ""},
-		{"euc-kr", func(t *testing.T) []byte { return mustEncode(t, korean.EUCKR, sampleKorean) }, sampleKorean, "euc-kr", ""},
-		{"windows-1252", func(t *testing.T) []byte { return mustEncode(t, charmap.Windows1252, sampleLatin) }, sampleLatin, "windows-1252", ""},
-		{"declared-shift_jis", func(t *testing.T) []byte { return mustEncode(t, japanese.ShiftJIS, "短い") }, "短い", "shift_jis", "Shift_JIS"},
-		{"declared-utf8-wrong", func(t *testing.T) []byte { return mustEncode(t, charmap.Windows1252, sampleLatin) }, sampleLatin, "windows-1252", "utf-8"},
+		{"utf16le-bom", func(t *testing.T) []byte { return append([]byte{0xff, 0xfe}, encodeText(t, le, sampleHans)...) }, sampleHans, "utf-16le", ""},
+		{"utf16be-bom", func(t *testing.T) []byte { return append([]byte{0xfe, 0xff}, encodeText(t, be, sampleLatin)...) }, sampleLatin, "utf-16be", ""},
+		{"utf16le-nobom", func(t *testing.T) []byte { return encodeText(t, le, mixed) }, mixed, "utf-16le", ""},
+		{"utf16be-nobom", func(t *testing.T) []byte { return encodeText(t, be, mixed) }, mixed, "utf-16be", ""},
+		{"gbk", func(t *testing.T) []byte { return encodeText(t, simplifiedchinese.GBK, sampleHans) }, sampleHans, "gb18030", ""},
+		{"gb18030", func(t *testing.T) []byte { return encodeText(t, simplifiedchinese.GB18030, sampleHans) }, sampleHans, "gb18030", ""},
+		{"big5", func(t *testing.T) []byte { return encodeText(t, traditionalchinese.Big5, sampleHant) }, sampleHant, "big5", ""},
+		{"shift_jis", func(t *testing.T) []byte { return encodeText(t, japanese.ShiftJIS, sampleJapanese) }, sampleJapanese, "shift_jis", ""},
+		{"euc-jp", func(t *testing.T) []byte { return encodeText(t, japanese.EUCJP, sampleJapanese) }, sampleJapanese, "euc-jp", ""},
+		{"euc-kr", func(t *testing.T) []byte { return encodeText(t, korean.EUCKR, sampleKorean) }, sampleKorean, "euc-kr", ""},
+		{"windows-1252", func(t *testing.T) []byte { return encodeText(t, charmap.Windows1252, sampleLatin) }, sampleLatin, "windows-1252", ""},
+		{"declared-shift_jis", func(t *testing.T) []byte { return encodeText(t, japanese.ShiftJIS, "短い") }, "短い", "shift_jis", "Shift_JIS"},
+		{"declared-utf8-wrong", func(t *testing.T) []byte { return encodeText(t, charmap.Windows1252, sampleLatin) }, sampleLatin, "windows-1252", "utf-8"},
 		{"declared-unknown", func(t *testing.T) []byte { return []byte(sampleASCII) }, sampleASCII, "utf-8", "no-such-charset"},
 	}
 	for _, tt := range tests {
@@ -81,8 +81,10 @@ func TestDecodeText(t *testing.T) {
 // TestDecodeTextMixedLatin checks that Latin text with a few accents is not
 // mistaken for a CJK encoding, even when short.
 func TestDecodeTextMixedLatin(t *testing.T) {
-	for _, s := range []string{"café\n", "Zürich ist schön.\n", "Ça va? Très bien. Ñandú.\n", "naïve”\n"} {
-		got, enc := decodeText(mustEncode(t, charmap.Windows1252, s), "")
+	for _, s := range []string{"café\n", "Zürich ist schön.\n", "Ça va? Très bien. Ñandú.\n", "naïve”\n",
+		"Größe\n", "Die Straße ist übermäßig groß.\n", "Ärger über Öl\n", "façade naïveté coöperate\n", "Ñoño año\n",
+		"Þórður ætlar að fá sér kaffi í dag.\n", "Å være eller ikke være, det er spørsmålet.\n"} {
+		got, enc := decodeText(encodeText(t, charmap.Windows1252, s), "")
 		if got != s {
 			t.Errorf("decodeText(cp1252 %q) = %q (%s), want %q", s, got, enc, s)
 		}
@@ -93,29 +95,29 @@ func TestDecodeTextMixedLatin(t *testing.T) {
 // as UTF-8, the structure survives and the HTML <meta charset> is honoured.
 func TestParseEncodings(t *testing.T) {
 	md := "# 見出し\n\n" + sampleJapanese
-	doc := parseString(t, "a.md", string(mustEncode(t, japanese.ShiftJIS, md)))
+	doc := parseTextString(t, "a.md", string(encodeText(t, japanese.ShiftJIS, md)))
 	if doc.Text != md || len(doc.Sections) == 0 || doc.Sections[0].Kind != Heading || doc.Sections[0].Headings[0] != "見出し" {
 		t.Errorf("Shift_JIS markdown = %q %+v", doc.Text, doc.Sections)
 	}
 	le := unicode.UTF16(unicode.LittleEndian, unicode.UseBOM)
-	doc = parseString(t, "a.csv", string(mustEncode(t, le, "name,city\nAnn,Zürich\n")))
+	doc = parseTextString(t, "a.csv", string(encodeText(t, le, "name,city\nAnn,Zürich\n")))
 	if !strings.Contains(doc.Text, "name: Ann | city: Zürich") {
 		t.Errorf("UTF-16 csv text = %q", doc.Text)
 	}
 	// The declared charset wins over the detector: these bytes are also
 	// plausible as other encodings.
 	page := "<html><head><meta charset=\"big5\"><title>t</title></head><body><p>" + sampleHant + "</p></body></html>"
-	doc = parseString(t, "a.html", string(mustEncode(t, traditionalchinese.Big5, page)))
+	doc = parseTextString(t, "a.html", string(encodeText(t, traditionalchinese.Big5, page)))
 	if !strings.Contains(doc.Text, strings.TrimSpace(sampleHant)) {
 		t.Errorf("Big5 html text = %q", doc.Text)
 	}
 	page = "<html><head><meta http-equiv=\"Content-Type\" content=\"text/html; charset=windows-1252\"></head><body><p>" + sampleLatin + "</p></body></html>"
-	doc = parseString(t, "a.html", string(mustEncode(t, charmap.Windows1252, page)))
+	doc = parseTextString(t, "a.html", string(encodeText(t, charmap.Windows1252, page)))
 	if !strings.Contains(doc.Text, strings.TrimSpace(sampleLatin)) {
 		t.Errorf("cp1252 html text = %q", doc.Text)
 	}
 	xml := "<?xml version=\"1.0\" encoding=\"GB2312\"?><r><p>" + strings.TrimSpace(sampleHans) + "</p></r>"
-	doc = parseString(t, "a.xml", string(mustEncode(t, simplifiedchinese.GBK, xml)))
+	doc = parseTextString(t, "a.xml", string(encodeText(t, simplifiedchinese.GBK, xml)))
 	if !strings.Contains(doc.Text, strings.TrimSpace(sampleHans)) {
 		t.Errorf("GB2312 xml text = %q", doc.Text)
 	}

@@ -127,6 +127,8 @@ type htmlExtractor struct {
 	heading   int             // level of the open h1-h6, 0 if none
 	pre       int             // depth of open <pre> elements
 	li        int             // depth of open <li> elements
+	lists     []int           // open lists: -1 for <ul>, else the last <ol> item number
+	marker    string          // the open list item's marker, until its first text is out
 	skip      string          // the element being skipped, "" if none
 	skipDepth int
 
@@ -197,31 +199,33 @@ func (e *htmlExtractor) text(s string) {
 }
 
 // appendCollapsed writes s to sb with runs of whitespace collapsed to one
-// space and leading whitespace dropped; it returns whether sb now ends in a
-// pending space.
+// space and leading whitespace dropped; space says whether sb ends in a
+// pending space, and the result says whether it does after s.
 func appendCollapsed(sb *strings.Builder, s string, space bool) bool {
-	if s == "" {
-		return space
-	}
-	if isHTMLSpace(rune(s[0])) {
-		space = true
-	}
-	fields := strings.FieldsFunc(s, isHTMLSpace)
-	for i, f := range fields {
-		if (space || i > 0) && sb.Len() > 0 {
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' {
+			space = true
+			i++
+			continue
+		}
+		if c == 0xc2 && i+1 < len(s) && s[i+1] == 0xa0 { // U+00A0 no-break space
+			space = true
+			i += 2
+			continue
+		}
+		if space && sb.Len() > 0 {
 			sb.WriteByte(' ')
 		}
-		sb.WriteString(f)
 		space = false
+		j := i + 1
+		for j < len(s) && s[j] != ' ' && s[j] != '\t' && s[j] != '\n' && s[j] != '\r' && s[j] != '\f' && s[j] != 0xc2 {
+			j++
+		}
+		sb.WriteString(s[i:j])
+		i = j
 	}
-	if len(fields) == 0 {
-		return true
-	}
-	return isHTMLSpace(rune(s[len(s)-1]))
-}
-
-func isHTMLSpace(r rune) bool {
-	return r == ' ' || r == '\t' || r == '\n' || r == '\r' || r == '\f' || r == '\u00a0'
+	return space
 }
 
 func (e *htmlExtractor) start(name string, selfClosing bool) {
@@ -229,10 +233,11 @@ func (e *htmlExtractor) start(name string, selfClosing bool) {
 		if name == e.skip {
 			e.skipDepth++
 		}
-		if e.skip == "head" && name == "body" {
-			e.skip, e.skipDepth = "", 0
+		if e.skip != "head" || !(name == "body" || htmlBlock[name] || name == "li" || name == "pre" || name == "table") {
+			return
 		}
-		return
+		// Content in an unclosed <head>: the body has begun.
+		e.skip, e.skipDepth = "", 0
 	}
 	if htmlSkip[name] && !selfClosing {
 		e.skip, e.skipDepth = name, 1
@@ -261,6 +266,21 @@ func (e *htmlExtractor) start(name string, selfClosing bool) {
 		e.flush()
 		e.kind = ListItem
 		e.li++
+		if n := len(e.lists); n > 0 && e.lists[n-1] >= 0 {
+			e.lists[n-1]++
+			e.marker = itoa(e.lists[n-1]) + ". "
+		} else {
+			e.marker = "- "
+		}
+	case name == "ul" || name == "ol":
+		e.flush()
+		if len(e.lists) < 1000 {
+			if name == "ol" {
+				e.lists = append(e.lists, 0)
+			} else {
+				e.lists = append(e.lists, -1)
+			}
+		}
 	case len(name) == 2 && name[0] == 'h' && name[1] >= '1' && name[1] <= '6':
 		e.flush()
 		e.heading = int(name[1] - '0')
@@ -301,6 +321,11 @@ func (e *htmlExtractor) end(name string) {
 		e.flush()
 		if e.li > 0 {
 			e.li--
+		}
+	case name == "ul" || name == "ol":
+		e.flush()
+		if n := len(e.lists); n > 0 {
+			e.lists = e.lists[:n-1]
 		}
 	case len(name) == 2 && name[0] == 'h' && name[1] >= '1' && name[1] <= '6':
 		e.flush()
@@ -504,7 +529,8 @@ func (e *htmlExtractor) flush() {
 		e.path = e.hs.push(level, title)
 		e.b.add(title+"\n\n", Section{Kind: Heading, Headings: e.path})
 	case kind == ListItem || e.li > 0:
-		e.b.add("- "+s+"\n", Section{Kind: ListItem, Headings: e.path})
+		e.b.add(e.marker+s+"\n", Section{Kind: ListItem, Headings: e.path})
+		e.marker = ""
 	default:
 		e.b.add(s+"\n\n", Section{Headings: e.path})
 	}

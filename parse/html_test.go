@@ -22,7 +22,7 @@ with <b>bold</b> text &eacute;t&eacute; &#8364;5.</p>
 <tbody><tr><td>Ann</td><td>3</td></tr><tr><td>Bo</td><td></td></tr></tbody></table>
 <h1>Other</h1><p>End</p>
 <footer>Copyright footer</footer></body></html>`
-	doc := parseString(t, "page.html", page)
+	doc := parseTextString(t, "page.html", page)
 	if doc.Type != "html" {
 		t.Errorf("Type = %q, want html", doc.Type)
 	}
@@ -31,7 +31,7 @@ with <b>bold</b> text &eacute;t&eacute; &#8364;5.</p>
 			t.Errorf("text contains noise %q:\n%s", noise, doc.Text)
 		}
 	}
-	want := []sec{
+	want := []textSec{
 		{Heading, "Guide & Tips", "Guide & Tips\n\n", ""},
 		{Paragraph, "Guide & Tips", "First paragraph with bold text été €5.\n\n", ""},
 		{Heading, "Guide & Tips > Setup", "Setup\n\n", ""},
@@ -42,7 +42,7 @@ with <b>bold</b> text &eacute;t&eacute; &#8364;5.</p>
 		{Heading, "Other", "Other\n\n", ""},
 		{Paragraph, "Other", "End\n\n", ""},
 	}
-	got := sectionsOf(doc)
+	got := textSections(doc)
 	if len(got) != len(want) {
 		t.Fatalf("sections = %+v\nwant %+v", got, want)
 	}
@@ -65,11 +65,11 @@ func TestHTMLTables(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			doc := parseString(t, "t.html", tt.in)
+			doc := parseTextString(t, "t.html", tt.in)
 			if len(doc.Sections) != 1 || doc.Sections[0].Kind != Table {
-				t.Fatalf("sections = %+v, want one table", sectionsOf(doc))
+				t.Fatalf("sections = %+v, want one table", textSections(doc))
 			}
-			if s := sectionsOf(doc)[0]; s.Text != tt.text || s.Header != tt.header {
+			if s := textSections(doc)[0]; s.Text != tt.text || s.Header != tt.header {
 				t.Errorf("table = %q header %q, want %q header %q", s.Text, s.Header, tt.text, tt.header)
 			}
 		})
@@ -87,9 +87,13 @@ func TestHTMLMalformed(t *testing.T) {
 			t.Errorf("Parse(%.40q) error: %v", in, err)
 			continue
 		}
-		checkDoc(t, doc)
+		checkTextDoc(t, doc)
 	}
-	doc := parseString(t, "d.html", strings.Repeat("<div>", 10000)+"deep"+strings.Repeat("</div>", 10000))
+	doc := parseTextString(t, "h.html", "<head><title>T</title><p>no body tag")
+	if strings.TrimSpace(doc.Text) != "no body tag" {
+		t.Errorf("unclosed head text = %q, want the paragraph", doc.Text)
+	}
+	doc = parseTextString(t, "d.html", strings.Repeat("<div>", 10000)+"deep"+strings.Repeat("</div>", 10000))
 	if strings.TrimSpace(doc.Text) != "deep" {
 		t.Errorf("deep div text = %q, want deep", doc.Text)
 	}

@@ -227,7 +227,7 @@ func listMarker(s string) int {
 
 // rst reads reStructuredText: a title line underlined (and optionally
 // overlined) with punctuation is a heading; levels follow the order in which
-// underline styles first appear. "::" literal blocks are code.
+// underline styles first appear.
 func rst(ctx context.Context, b *builder, text string) error {
 	t := &ticker{ctx: ctx}
 	var offs []int // line starts

@@ -7,12 +7,12 @@ import (
 
 func TestRST(t *testing.T) {
 	in := "=====\nTitle\n=====\n\nIntro.\n\nSection A\n---------\n\nText A.\n\nSub\n~~~\n\nDeep.\n\nSection B\n---------\n\nText B.\n"
-	doc := parseString(t, "a.rst", in)
+	doc := parseTextString(t, "a.rst", in)
 	if doc.Type != "rst" || doc.Text != in {
 		t.Errorf("Type = %q, text changed = %v", doc.Type, doc.Text != in)
 	}
 	var heads []string
-	for _, s := range sectionsOf(doc) {
+	for _, s := range textSections(doc) {
 		if s.Kind == Heading {
 			heads = append(heads, s.Headings)
 		}
@@ -27,13 +27,13 @@ func TestLaTeX(t *testing.T) {
 	in := "\\documentclass{article}\n\\begin{document}\n\\section{Intro}\nHello.\n" +
 		"\\subsection*{Details with \\emph{style}}\n\\begin{verbatim}\n\\section{not a heading}\n\\end{verbatim}\n" +
 		"\\section[short]{Long \\href{http://x}{link} title}\\label{s2}\nBye.\n\\end{document}\n"
-	doc := parseString(t, "a.tex", in)
+	doc := parseTextString(t, "a.tex", in)
 	if doc.Type != "latex" || doc.Text != in {
 		t.Errorf("Type = %q, text changed = %v", doc.Type, doc.Text != in)
 	}
 	var heads []string
 	var code int
-	for _, s := range sectionsOf(doc) {
+	for _, s := range textSections(doc) {
 		if s.Kind == Heading {
 			heads = append(heads, s.Headings)
 		}

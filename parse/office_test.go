@@ -114,7 +114,7 @@ func TestDOCX(t *testing.T) {
 		wPara("", "Intro text.") +
 		wPara("berschrift1", "Chapter One") +
 		wPara("ListBullet", "first item") +
-		`<w:p><w:pPr><w:numPr><w:ilvl w:val="0"/><w:numId w:val="7"/></w:numPr></w:pPr><w:r><w:t>second item</w:t></w:r></w:p>` +
+		`<w:p><w:pPr><w:numPr><w:ilvl w:val="1"/><w:numId w:val="7"/></w:numPr></w:pPr><w:r><w:t>second item</w:t></w:r></w:p>` +
 		wPara("Derived", "Section 1.1") +
 		`<w:p><w:r><w:t xml:space="preserve">Kept </w:t></w:r><w:del w:id="1"><w:r><w:delText>Deleted</w:delText></w:r></w:del><w:ins w:id="2"><w:r><w:t>Inserted</w:t></w:r></w:ins></w:p>` +
 		`<w:p><w:r><w:fldChar w:fldCharType="begin"/></w:r><w:r><w:instrText>PAGE \* MERGEFORMAT</w:instrText></w:r><w:r><w:fldChar w:fldCharType="separate"/></w:r><w:r><w:t>FieldResult</w:t></w:r><w:r><w:fldChar w:fldCharType="end"/></w:r></w:p>` +
@@ -156,7 +156,7 @@ func TestDOCX(t *testing.T) {
 		{"Intro text.\n\n", Paragraph, "The Title", ""},
 		{"Chapter One\n\n", Heading, "The Title > Chapter One", ""},
 		{"- first item\n", ListItem, "The Title > Chapter One", ""},
-		{"- second item\n", ListItem, "The Title > Chapter One", ""},
+		{"  - second item\n", ListItem, "The Title > Chapter One", ""},
 		{"\nSection 1.1\n\n", Heading, "The Title > Chapter One > Section 1.1", ""},
 		{"Kept Inserted\n\nFieldResult\n\n", Paragraph, "The Title > Chapter One > Section 1.1", ""},
 		{"City | Country\nCity: Paris | Country: France\nCity: Oslo | Country: Norway\n\n", Table, "The Title > Chapter One > Section 1.1", "City | Country"},
@@ -406,5 +406,107 @@ func TestXLSXAmplification(t *testing.T) {
 	_, err := parseZip(context.Background(), "amp.xlsx", data, &o)
 	if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "spreadsheet text") {
 		t.Errorf("parseZip(amplifying sheet) = %v, want invalid_file about spreadsheet text", err)
+	}
+}
+
+// BenchmarkExtractOffice measures extraction throughput per format over the
+// shared Office files, in MB/s of input file bytes.
+func BenchmarkExtractOffice(b *testing.B) {
+	files := sharedOffice(b)
+	byExt := map[string][][]byte{}
+	for _, p := range files {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ext := strings.TrimPrefix(filepath.Ext(p), ".")
+		byExt[ext] = append(byExt[ext], data)
+	}
+	for _, ext := range []string{"docx", "pptx", "xlsx"} {
+		b.Run(ext, func(b *testing.B) {
+			var size int64
+			for _, d := range byExt[ext] {
+				size += int64(len(d))
+			}
+			b.SetBytes(size)
+			o := officeOpts()
+			var text int64
+			for b.Loop() {
+				for _, d := range byExt[ext] {
+					doc, err := parseZip(context.Background(), "bench."+ext, d, o)
+					if err == nil {
+						text += int64(len(doc.Text))
+					}
+				}
+			}
+			b.ReportMetric(float64(len(byExt[ext])), "files/op")
+			b.ReportMetric(float64(text)/float64(b.N), "textbytes/op")
+		})
+	}
+	b.Run("doc", func(b *testing.B) {
+		// No .doc is in the shared data: a synthetic 1 MB document.
+		para := strings.Repeat("Lorem ipsum dolor sit amet, consectetur adipiscing elit. ", 20) + "\r"
+		data := buildDoc(b, 0, true, docPieceSpec{strings.Repeat(para, 900), true})
+		b.SetBytes(int64(len(data)))
+		o := officeOpts()
+		for b.Loop() {
+			if _, err := parseOLE(context.Background(), "bench.doc", data, o); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+func TestDOCXTableSpan(t *testing.T) {
+	cell := func(text, tcPr string) string {
+		return `<w:tc>` + tcPr + `<w:p><w:r><w:t>` + text + `</w:t></w:r></w:p></w:tc>`
+	}
+	body := `<w:tbl><w:tr>` + cell("A", "") + cell("B", "") + cell("C", "") + `</w:tr>` +
+		`<w:tr>` + cell("x", `<w:tcPr><w:gridSpan w:val="2"/></w:tcPr>`) + cell("y", "") + `</w:tr></w:tbl>`
+	doc, err := parseZip(context.Background(), "span.docx", testDOCX(t, body), officeOpts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "A | B | C\nA: x | C: y\n\n"; doc.Text != want {
+		t.Errorf("text = %q, want %q", doc.Text, want)
+	}
+}
+
+func TestExcelDate(t *testing.T) {
+	for _, tt := range []struct {
+		serial   float64
+		date1904 bool
+		want     string
+	}{
+		{19278.6079513889, false, "1952-10-11 14:35:27"},
+		{45292, false, "2024-01-01"},
+		{1, false, "1900-01-01"},
+		{60, false, ""}, // Excel's phantom 1900-02-29: checked below
+		{61, false, "1900-03-01"},
+		{0.5, false, "12:00:00"},
+		{0, true, "1904-01-01"},
+	} {
+		got, ok := excelDate(tt.serial, tt.date1904)
+		if tt.serial == 60 {
+			// 1900-02-29 does not exist; any neighbour is acceptable.
+			if !ok || !strings.HasPrefix(got, "1900-0") {
+				t.Errorf("excelDate(60) = %q, %v", got, ok)
+			}
+			continue
+		}
+		if !ok || got != tt.want {
+			t.Errorf("excelDate(%v, %v) = %q, %v; want %q", tt.serial, tt.date1904, got, ok, tt.want)
+		}
+	}
+	if _, ok := excelDate(-1, false); ok {
+		t.Errorf("excelDate(-1) ok, want not a date")
+	}
+	for code, want := range map[string]bool{
+		"yyyy-mm-dd": true, "h:mm AM/PM": true, "[$-409]mmmm d, yyyy": true, "General": false,
+		"0.00": false, `0.0 "days"`: false, "#,##0;[Red]-#,##0": false, `0\m`: false,
+	} {
+		if got := dateFormat(code); got != want {
+			t.Errorf("dateFormat(%q) = %v, want %v", code, got, want)
+		}
 	}
 }

@@ -318,3 +318,13 @@ func TestDOCPieceTableBounds(t *testing.T) {
 		t.Errorf("docText(compressed) lacks abc")
 	}
 }
+
+func TestOLEEncryptedOOXML(t *testing.T) {
+	// Password-protected docx/xlsx/pptx files are compound files holding an
+	// EncryptedPackage stream.
+	data := buildCFB(cfbStreamSpec{"EncryptionInfo", []byte{4, 0, 4, 0}}, cfbStreamSpec{"EncryptedPackage", bytes.Repeat([]byte{9}, 5000)})
+	_, err := parseOLE(context.Background(), "secret.docx", data, officeOpts())
+	if !errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), "encrypted") {
+		t.Errorf("parseOLE(encrypted package) = %v, want unsupported_file about encryption", err)
+	}
+}

@@ -2,6 +2,7 @@ package parse
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -37,6 +38,9 @@ func FuzzPDF(f *testing.F) {
 		doc, err := parsePDF(ctx, "fuzz.pdf", data, &o)
 		if el := time.Since(start); el > 6*time.Second {
 			t.Fatalf("parsePDF took %v", el)
+		}
+		if errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("parsePDF hit its deadline on %d bytes: %v", len(data), err)
 		}
 		if err != nil {
 			if !typedErr(err) {

@@ -1,6 +1,7 @@
 package parse
 
 import (
+	"bytes"
 	"context"
 	"encoding/csv"
 	"encoding/json"
@@ -321,8 +322,8 @@ func xmlEncoding(data []byte) string {
 	return ""
 }
 
-// xmlText reads XML as the character data of its elements, one line per
-// element with text. Entities beyond the predefined and HTML ones are not
+// xmlText reads XML as the character data of its elements: tags separate
+// words and line breaks between tags separate lines. Entities beyond the predefined and HTML ones are not
 // expanded (no DTD processing, so no entity bombs). Nesting beyond
 // Options.MaxXMLDepth is an error; malformed XML is read as plain text.
 func xmlText(ctx context.Context, b *builder, text string, o *Options) error {
@@ -352,18 +353,25 @@ func xmlText(ctx context.Context, b *builder, text string, o *Options) error {
 			b.add(text, Section{})
 			return nil
 		}
+		// Tags separate words; a line break between tags (pretty-printed
+		// structure) ends a line of output, so mixed content such as
+		// "<p>a <b>b</b>.</p>" stays on one line.
 		switch tok := tok.(type) {
 		case xml.StartElement:
 			depth++
 			if depth > o.MaxXMLDepth {
 				return errTooDeep
 			}
-			flushText()
+			cur.WriteByte(' ')
 		case xml.EndElement:
 			depth--
-			flushText()
+			cur.WriteByte(' ')
 		case xml.CharData:
-			cur.Write(tok)
+			if bytes.IndexByte(tok, '\n') >= 0 && len(bytes.TrimSpace(tok)) == 0 {
+				flushText()
+			} else {
+				cur.Write(tok)
+			}
 		}
 	}
 	flushText()

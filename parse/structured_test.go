@@ -22,7 +22,7 @@ func TestCSV(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			doc := parseString(t, tt.file, tt.in)
+			doc := parseTextString(t, tt.file, tt.in)
 			if doc.Text != tt.text {
 				t.Errorf("text = %q, want %q", doc.Text, tt.text)
 			}
@@ -40,19 +40,19 @@ func TestCSV(t *testing.T) {
 }
 
 func TestJSON(t *testing.T) {
-	doc := parseString(t, "a.json", `{"name":"x","tags":["a","b"],"nested":{"deep":{"n":1.5,"ok":true,"nil":null}},"e":{}}`)
+	doc := parseTextString(t, "a.json", `{"name":"x","tags":["a","b"],"nested":{"deep":{"n":1.5,"ok":true,"nil":null}},"e":{}}`)
 	want := "name: x\ntags[0]: a\ntags[1]: b\nnested.deep.n: 1.5\nnested.deep.ok: true\nnested.deep.nil: null\n"
 	if doc.Text != want {
 		t.Errorf("text = %q, want %q", doc.Text, want)
 	}
-	if got := sectionsOf(doc); len(got) != 3 || got[2].Headings != "nested" {
+	if got := textSections(doc); len(got) != 3 || got[2].Headings != "nested" {
 		t.Errorf("sections = %+v, want one per top-level key", got)
 	}
-	doc = parseString(t, "b.json", `[{"id":1},{"id":2}]`)
+	doc = parseTextString(t, "b.json", `[{"id":1},{"id":2}]`)
 	if doc.Text != "[0].id: 1\n[1].id: 2\n" {
 		t.Errorf("array text = %q", doc.Text)
 	}
-	doc = parseString(t, "c.json", "{\n // comment\n \"a\": 1,\n}\n")
+	doc = parseTextString(t, "c.json", "{\n // comment\n \"a\": 1,\n}\n")
 	if !strings.Contains(doc.Text, "// comment") {
 		t.Errorf("invalid JSON should be read as text, got %q", doc.Text)
 	}
@@ -67,13 +67,13 @@ func TestJSON(t *testing.T) {
 }
 
 func TestJSONL(t *testing.T) {
-	doc := parseString(t, "a.jsonl", "{\"q\":\"hi\",\"n\":1}\n\nnot json\n{\"q\":\"multi\\nline\"}\n")
-	want := []sec{
+	doc := parseTextString(t, "a.jsonl", "{\"q\":\"hi\",\"n\":1}\n\nnot json\n{\"q\":\"multi\\nline\"}\n")
+	want := []textSec{
 		{ListItem, "", "q: hi | n: 1\n", ""},
 		{ListItem, "", "not json\n", ""},
 		{ListItem, "", "q: multi line\n", ""},
 	}
-	got := sectionsOf(doc)
+	got := textSections(doc)
 	if len(got) != len(want) {
 		t.Fatalf("sections = %+v, want %+v", got, want)
 	}
@@ -85,15 +85,19 @@ func TestJSONL(t *testing.T) {
 }
 
 func TestXML(t *testing.T) {
-	doc := parseString(t, "a.xml", `<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x "boom">]><r><title>Hello &amp; bye</title><p a="1">One <b>two</b></p><e/></r>`)
-	if doc.Text != "Hello & bye\nOne\ntwo\n" {
+	doc := parseTextString(t, "a.xml", `<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x "boom">]><r><title>Hello &amp; bye</title><p a="1">One <b>two</b></p><e/></r>`)
+	if doc.Text != "Hello & bye One two\n" {
 		t.Errorf("text = %q", doc.Text)
+	}
+	doc = parseTextString(t, "b.xml", "<r>\n  <name>Ann</name>\n  <p>Call <b>now</b>.</p>\n</r>\n")
+	if doc.Text != "Ann\nCall now .\n" {
+		t.Errorf("pretty XML text = %q", doc.Text)
 	}
 	deep := strings.Repeat("<a>", 300) + strings.Repeat("</a>", 300)
 	if _, err := Parse(context.Background(), "d.xml", strings.NewReader(deep), nil); !errors.Is(err, ErrInvalid) {
 		t.Errorf("Parse(300-deep XML) error = %v, want ErrInvalid", err)
 	}
-	doc = parseString(t, "bad.xml", "<r><unclosed>text & more")
+	doc = parseTextString(t, "bad.xml", "<r><unclosed>text & more")
 	if !strings.Contains(doc.Text, "text & more") {
 		t.Errorf("malformed XML text = %q, want the raw text", doc.Text)
 	}
@@ -101,12 +105,12 @@ func TestXML(t *testing.T) {
 
 func TestYAML(t *testing.T) {
 	in := "# config\nname: app\nserver:\n  port: 80\n  host: x\nlist:\n  - a\n---\nother: 1\n"
-	doc := parseString(t, "a.yaml", in)
+	doc := parseTextString(t, "a.yaml", in)
 	if doc.Type != "yaml" || doc.Text != in {
 		t.Errorf("Type = %q, text changed = %v", doc.Type, doc.Text != in)
 	}
 	var heads []string
-	for _, s := range sectionsOf(doc) {
+	for _, s := range textSections(doc) {
 		heads = append(heads, s.Headings)
 	}
 	want := "|name|server|list||other"

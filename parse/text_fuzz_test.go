@@ -7,9 +7,9 @@ import (
 	"unicode/utf8"
 )
 
-// fuzzCheck runs parseText (which, unlike Parse, does not recover panics) and
+// fuzzText runs parseText (which, unlike Parse, does not recover panics) and
 // checks the Document invariants and that the output stays bounded.
-func fuzzCheck(t *testing.T, typ string, data []byte) {
+func fuzzText(t *testing.T, typ string, data []byte) {
 	o := (&Options{MaxXMLDepth: 64}).withDefaults()
 	doc, err := parseText(context.Background(), "fuzz", typ, data, &o)
 	if err != nil {
@@ -18,7 +18,7 @@ func fuzzCheck(t *testing.T, typ string, data []byte) {
 	if doc.Type != typ {
 		t.Fatalf("Type = %q, want %q", doc.Type, typ)
 	}
-	if err := docInvariants(doc); err != nil {
+	if err := textInvariants(doc); err != nil {
 		t.Fatal(err)
 	}
 	// Extractors add at most a few separator bytes per input byte (a CSV
@@ -41,7 +41,7 @@ func FuzzHTML(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		fuzzCheck(t, typeHTML, data)
+		fuzzText(t, typeHTML, data)
 	})
 }
 
@@ -73,7 +73,7 @@ func FuzzDecodeText(f *testing.F) {
 		}
 		for _, typ := range []string{typeText, typeMarkdown, typeRST, typeLaTeX, typeXML, typeJSON,
 			typeJSONL, typeCSV, typeTSV, typeYAML, typeConfig, typeCode} {
-			fuzzCheck(t, typ, data)
+			fuzzText(t, typ, data)
 		}
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -16,26 +17,81 @@ import (
 	"github.com/quarrylabs/quarry/internal/shareddata"
 )
 
-// parseString parses s as a file named name with default options.
-func parseString(t testing.TB, name, s string) *Document {
+var updateText = flag.Bool("update-text", false, "rewrite parse/testdata/text/*.golden from the current output")
+
+// TestGoldenText parses each file in testdata/text and compares a rendering
+// of its Document (type, then each section's kind, heading path, header and
+// text) with the .golden file beside it. Regenerate with
+// go test ./parse -run TestGoldenText -update-text, and review the diff.
+func TestGoldenText(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("testdata", "text", "*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, f := range files {
+		if strings.HasSuffix(f, ".golden") {
+			continue
+		}
+		n++
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			doc := parseTextString(t, filepath.Base(f), string(data))
+			var sb strings.Builder
+			fmt.Fprintf(&sb, "type: %s\n", doc.Type)
+			kinds := []string{"paragraph", "heading", "table", "code", "list"}
+			for _, s := range doc.Sections {
+				fmt.Fprintf(&sb, "--- %s %q", kinds[s.Kind], s.Headings)
+				if s.Header != "" {
+					fmt.Fprintf(&sb, " header=%q", s.Header)
+				}
+				fmt.Fprintf(&sb, "\n%s\n", doc.Text[s.Start:s.End])
+			}
+			got := sb.String()
+			golden := f + ".golden"
+			if *updateText {
+				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run with -update-text to create it)", err)
+			}
+			if got != string(want) {
+				t.Errorf("%s differs from %s:\ngot:\n%s\nwant:\n%s", f, golden, got, want)
+			}
+		})
+	}
+	if n == 0 {
+		t.Fatal("no files in testdata/text")
+	}
+}
+
+// parseTextString parses s as a file named name with default options.
+func parseTextString(t testing.TB, name, s string) *Document {
 	t.Helper()
 	doc, err := Parse(context.Background(), name, strings.NewReader(s), nil)
 	if err != nil {
 		t.Fatalf("Parse(%q) error: %v", name, err)
 	}
-	checkDoc(t, doc)
+	checkTextDoc(t, doc)
 	return doc
 }
 
-// checkDoc verifies the Document invariants.
-func checkDoc(t testing.TB, doc *Document) {
+// checkTextDoc verifies the Document invariants.
+func checkTextDoc(t testing.TB, doc *Document) {
 	t.Helper()
-	if err := docInvariants(doc); err != nil {
+	if err := textInvariants(doc); err != nil {
 		t.Fatal(err)
 	}
 }
 
-func docInvariants(doc *Document) error {
+func textInvariants(doc *Document) error {
 	if !utf8.ValidString(doc.Text) {
 		return errors.New("Text is not valid UTF-8")
 	}
@@ -52,39 +108,39 @@ func docInvariants(doc *Document) error {
 	return nil
 }
 
-// sectionsOf returns (kind, headings, text) of each section for comparison.
-type sec struct {
+// textSections returns (kind, headings, text) of each section for comparison.
+type textSec struct {
 	Kind     Kind
 	Headings string
 	Text     string
 	Header   string
 }
 
-func sectionsOf(doc *Document) []sec {
-	var out []sec
+func textSections(doc *Document) []textSec {
+	var out []textSec
 	for _, s := range doc.Sections {
-		out = append(out, sec{s.Kind, strings.Join(s.Headings, " > "), doc.Text[s.Start:s.End], s.Header})
+		out = append(out, textSec{s.Kind, strings.Join(s.Headings, " > "), doc.Text[s.Start:s.End], s.Header})
 	}
 	return out
 }
 
 func TestParseKeepsFoundationBehaviour(t *testing.T) {
-	doc := parseString(t, "x.md", "# API keys\n\n## Rotation\n\nRotate every key.\n")
+	doc := parseTextString(t, "x.md", "# API keys\n\n## Rotation\n\nRotate every key.\n")
 	if doc.Type != "markdown" {
 		t.Errorf("Type = %q, want markdown", doc.Type)
 	}
 	if doc.Text != "# API keys\n\n## Rotation\n\nRotate every key.\n" {
 		t.Errorf("Text = %q, want the file verbatim", doc.Text)
 	}
-	want := []sec{
+	want := []textSec{
 		{Heading, "API keys", "# API keys\n\n", ""},
 		{Heading, "API keys > Rotation", "## Rotation\n\n", ""},
 		{Paragraph, "API keys > Rotation", "Rotate every key.\n", ""},
 	}
-	if got := sectionsOf(doc); !reflect.DeepEqual(got, want) {
+	if got := textSections(doc); !reflect.DeepEqual(got, want) {
 		t.Errorf("sections = %+v, want %+v", got, want)
 	}
-	doc = parseString(t, "x.txt", "The espresso machine.\n")
+	doc = parseTextString(t, "x.txt", "The espresso machine.\n")
 	if doc.Type != "text" || doc.Text != "The espresso machine.\n" || len(doc.Sections) != 1 {
 		t.Errorf("txt = %+v, want one text section", doc)
 	}
@@ -93,10 +149,10 @@ func TestParseKeepsFoundationBehaviour(t *testing.T) {
 func TestMarkdown(t *testing.T) {
 	in := "Title\n=====\n\nIntro text\nmore.\n\nSub\n---\n\n```go\n# not a heading\nfunc f() {}\n```\n\n" +
 		"| Name | Age |\n|------|----:|\n| Ann | 3 |\n| Bo | 4 |\n\n- one\n- two\n  cont\n\n### Deep\n\ntext\n"
-	doc := parseString(t, "a.md", in)
+	doc := parseTextString(t, "a.md", in)
 	var kinds []Kind
 	var heads []string
-	for _, s := range sectionsOf(doc) {
+	for _, s := range textSections(doc) {
 		kinds = append(kinds, s.Kind)
 		heads = append(heads, s.Headings)
 		if s.Kind == Table && s.Header != "Name | Age" {
@@ -108,7 +164,7 @@ func TestMarkdown(t *testing.T) {
 	}
 	wantKinds := []Kind{Heading, Paragraph, Heading, CodeBlock, Table, ListItem, ListItem, Heading, Paragraph}
 	if !reflect.DeepEqual(kinds, wantKinds) {
-		t.Errorf("kinds = %v, want %v\n%+v", kinds, wantKinds, sectionsOf(doc))
+		t.Errorf("kinds = %v, want %v\n%+v", kinds, wantKinds, textSections(doc))
 	}
 	wantHeads := []string{"Title", "Title", "Title > Sub", "Title > Sub", "Title > Sub",
 		"Title > Sub", "Title > Sub", "Title > Sub > Deep", "Title > Sub > Deep"}
@@ -121,25 +177,25 @@ func TestMarkdown(t *testing.T) {
 }
 
 func TestMarkdownFrontMatter(t *testing.T) {
-	doc := parseString(t, "a.md", "---\ntitle: x\n---\n\nBody\n")
+	doc := parseTextString(t, "a.md", "---\ntitle: x\n---\n\nBody\n")
 	for _, s := range doc.Sections {
 		if s.Kind == Heading {
-			t.Errorf("front matter made a heading: %+v", sectionsOf(doc))
+			t.Errorf("front matter made a heading: %+v", textSections(doc))
 		}
 	}
 }
 
 func TestConfigAndCode(t *testing.T) {
-	doc := parseString(t, "a.ini", "x=1\n[server]\nport = 80\n[client]\nretry=2\n")
+	doc := parseTextString(t, "a.ini", "x=1\n[server]\nport = 80\n[client]\nretry=2\n")
 	if doc.Type != "config" {
 		t.Errorf("Type = %q, want config", doc.Type)
 	}
-	got := sectionsOf(doc)
+	got := textSections(doc)
 	if len(got) != 5 || got[1].Kind != Heading || got[4].Headings != "client" || !strings.Contains(got[4].Text, "retry") {
 		t.Errorf("ini sections = %+v", got)
 	}
 	src := "package x\n\n" + strings.Repeat("// filler comment line\n", 30) + "\nfunc A() {\n\treturn\n}\n\nfunc B() {}\n"
-	doc = parseString(t, "a.go", src)
+	doc = parseTextString(t, "a.go", src)
 	if doc.Type != "code" || doc.Text != src {
 		t.Errorf("go: Type = %q, text changed = %v", doc.Type, doc.Text != src)
 	}
@@ -185,6 +241,24 @@ func TestParseErrors(t *testing.T) {
 	cancel()
 	if _, err := Parse(cctx, "a.md", strings.NewReader("# x\n"), nil); !errors.Is(err, context.Canceled) {
 		t.Errorf("Parse(cancelled) error = %v, want context.Canceled", err)
+	}
+}
+
+// TestExtractorsStopOnCancel checks that every extractor's loop notices a
+// cancelled context on large input.
+func TestExtractorsStopOnCancel(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	big := strings.Repeat("line | with words, and [brackets]: {\"k\": 1}\n<p>x</p>\n\n", 20000)
+	o := (&Options{}).withDefaults()
+	for _, typ := range []string{typeMarkdown, typeRST, typeLaTeX, typeHTML, typeJSONL, typeCSV, typeTSV, typeYAML, typeConfig, typeCode} {
+		if _, err := parseText(ctx, "big", typ, []byte(big), &o); !errors.Is(err, context.Canceled) {
+			t.Errorf("%s: parseText(cancelled) error = %v, want context.Canceled", typ, err)
+		}
+	}
+	_, err := Parse(context.Background(), "slow.md", strings.NewReader(big), &Options{Timeout: time.Nanosecond})
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Parse(1ns timeout) error = %v, want context.DeadlineExceeded", err)
 	}
 }
 
@@ -242,13 +316,13 @@ func TestParseSharedDocs(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Parse error: %v", err)
 			}
-			checkDoc(t, doc)
+			checkTextDoc(t, doc)
 			if strings.TrimSpace(doc.Text) == "" {
 				t.Errorf("no text extracted")
 			}
-			text := collapse(doc.Text)
+			text := textCollapse(doc.Text)
 			for _, p := range expected[name] {
-				if !strings.Contains(text, collapse(p)) {
+				if !strings.Contains(text, textCollapse(p)) {
 					t.Errorf("text lacks expected phrase %q", p)
 				}
 			}
@@ -259,4 +333,4 @@ func TestParseSharedDocs(t *testing.T) {
 	}
 }
 
-func collapse(s string) string { return strings.Join(strings.Fields(s), " ") }
+func textCollapse(s string) string { return strings.Join(strings.Fields(s), " ") }

@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/xml"
 	"io"
+	"math"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // xlsxMaxCols is the widest sheet Excel allows (column XFD).
@@ -17,19 +19,30 @@ func parseXLSX(ctx context.Context, za *zipArchive, main string, root *xnode) (*
 		return nil, err
 	}
 	byID := map[string]string{}
-	var shared []string
+	var wb xlsxBook
 	for _, r := range rels {
 		if r.target == "" {
 			continue
 		}
 		byID[r.id] = r.target
-		if relType(r.typ, "sharedStrings") && shared == nil {
+		switch {
+		case relType(r.typ, "sharedStrings") && wb.shared == nil:
 			t, err := za.readTree(ctx, r.target)
 			if err != nil {
 				return nil, err
 			}
-			shared = sharedStrings(t)
+			wb.shared = sharedStrings(t)
+		case relType(r.typ, "styles") && wb.dateStyles == nil:
+			t, err := za.readTree(ctx, r.target)
+			if err != nil {
+				return nil, err
+			}
+			wb.dateStyles = dateStyles(t)
 		}
+	}
+	switch root.child("workbookPr").attrOrEmpty("date1904") {
+	case "1", "true":
+		wb.date1904 = true
 	}
 	type sheet struct{ name, part string }
 	var sheets []sheet
@@ -51,7 +64,7 @@ func parseXLSX(ctx context.Context, za *zipArchive, main string, root *xnode) (*
 		if err != nil {
 			return nil, err
 		}
-		text, header, err := sheetText(ctx, za.name, data, shared, za.o, za.o.MaxDecompressedBytes-int64(b.len()))
+		text, header, err := sheetText(ctx, za.name, data, &wb, za.o, za.o.MaxDecompressedBytes-int64(b.len()))
 		if err != nil {
 			return nil, err
 		}
@@ -102,7 +115,7 @@ type xlsxCell struct {
 //
 // Shared strings let a small sheet name a long string many times, so the
 // text is capped at budget bytes.
-func sheetText(ctx context.Context, name string, data []byte, shared []string, o *Options, budget int64) (text, header string, err error) {
+func sheetText(ctx context.Context, name string, data []byte, wb *xlsxBook, o *Options, budget int64) (text, header string, err error) {
 	s := newXMLStream(ctx, name, data, o)
 	var (
 		sb         strings.Builder
@@ -115,6 +128,7 @@ func sheetText(ctx context.Context, name string, data []byte, shared []string, o
 		inV, inIS  bool
 		inT, inRPh int
 		rowBytes   int // an upper bound on the current row's text
+		style      int // the cell's style index
 	)
 	flushRow := func() {
 		if len(row) == 0 {
@@ -168,12 +182,14 @@ func sheetText(ctx context.Context, name string, data []byte, shared []string, o
 			case "row":
 				row, next = row[:0], 0
 			case "c":
-				typ, col = "", next
+				typ, col, style = "", next, 0
 				val.Reset()
 				for _, a := range t.Attr {
 					switch a.Name.Local {
 					case "t":
 						typ = a.Value
+					case "s":
+						style, _ = strconv.Atoi(a.Value)
 					case "r":
 						if c, ok := columnIndex(a.Value); ok {
 							col = c
@@ -202,7 +218,7 @@ func sheetText(ctx context.Context, name string, data []byte, shared []string, o
 				if !inSheet {
 					break
 				}
-				if v := officeCell(cellValue(typ, val.String(), shared)); v != "" && col < xlsxMaxCols {
+				if v := officeCell(wb.cellValue(typ, val.String(), style)); v != "" && col < xlsxMaxCols {
 					row = append(row, xlsxCell{col, v})
 					rowBytes += len(v) + maxLabel + 5
 					if int64(sb.Len()+rowBytes) > budget {
@@ -234,15 +250,22 @@ func sheetText(ctx context.Context, name string, data []byte, shared []string, o
 	return sb.String(), header, nil
 }
 
-// cellValue formats a cell's raw value by its type attribute.
-func cellValue(typ, raw string, shared []string) string {
+// xlsxBook is what cells need of their workbook.
+type xlsxBook struct {
+	shared     []string
+	dateStyles []bool // by cell style index: the number format shows a date or time
+	date1904   bool
+}
+
+// cellValue formats a cell's raw value by its type attribute and style.
+func (wb *xlsxBook) cellValue(typ, raw string, style int) string {
 	switch typ {
 	case "s":
 		i, err := strconv.Atoi(strings.TrimSpace(raw))
-		if err != nil || i < 0 || i >= len(shared) {
+		if err != nil || i < 0 || i >= len(wb.shared) {
 			return ""
 		}
-		return shared[i]
+		return wb.shared[i]
 	case "b":
 		switch strings.TrimSpace(raw) {
 		case "1":
@@ -256,10 +279,91 @@ func cellValue(typ, raw string, shared []string) string {
 		if err != nil {
 			return raw
 		}
+		if style >= 0 && style < len(wb.dateStyles) && wb.dateStyles[style] {
+			if d, ok := excelDate(f, wb.date1904); ok {
+				return d
+			}
+		}
 		// Print what Excel shows for binary noise like 0.30000000000000004.
 		return strconv.FormatFloat(f, 'g', 15, 64)
 	}
 	return raw // str, inlineStr, e, d
+}
+
+// excelDate formats a date serial number as ISO 8601: a date, a time of day
+// (serials below 1) or both.
+func excelDate(f float64, date1904 bool) (string, bool) {
+	if f < 0 || f >= 2958466 || math.IsNaN(f) { // after 9999-12-31
+		return "", false
+	}
+	base := time.Date(1899, 12, 30, 0, 0, 0, 0, time.UTC)
+	if date1904 {
+		base = time.Date(1904, 1, 1, 0, 0, 0, 0, time.UTC)
+	} else if f < 61 {
+		base = base.AddDate(0, 0, 1) // Excel's phantom 1900-02-29
+	}
+	days := math.Floor(f)
+	secs := math.Round((f - days) * 86400)
+	t := base.AddDate(0, 0, int(days)).Add(time.Duration(secs) * time.Second)
+	switch {
+	case f < 1 && !date1904:
+		return t.Format("15:04:05"), true
+	case secs == 0:
+		return t.Format("2006-01-02"), true
+	}
+	return t.Format("2006-01-02 15:04:05"), true
+}
+
+// dateStyles reads styles.xml: for each cell format (cellXfs), whether its
+// number format is a date or time.
+func dateStyles(root *xnode) []bool {
+	if root == nil {
+		return nil
+	}
+	custom := map[int]bool{}
+	for _, nf := range root.child("numFmts").kidsOrNil() {
+		if id, err := strconv.Atoi(nf.attr("numFmtId")); err == nil {
+			custom[id] = dateFormat(nf.attr("formatCode"))
+		}
+	}
+	var out []bool
+	for _, xf := range root.child("cellXfs").kidsOrNil() {
+		if xf.name != "xf" {
+			continue
+		}
+		id, _ := strconv.Atoi(xf.attr("numFmtId"))
+		isDate, ok := custom[id]
+		if !ok {
+			// Built-in date and time formats ([ECMA-376] 18.8.30).
+			isDate = (id >= 14 && id <= 22) || (id >= 27 && id <= 36) || (id >= 45 && id <= 47) || (id >= 50 && id <= 58)
+		}
+		out = append(out, isDate)
+	}
+	return out
+}
+
+// dateFormat reports whether a number format code shows a date or time:
+// it has y, m, d, h or s outside quotes, escapes and [brackets].
+func dateFormat(code string) bool {
+	inQuote, inBracket := false, false
+	for i := 0; i < len(code); i++ {
+		c := code[i]
+		switch {
+		case inQuote:
+			inQuote = c != '"'
+		case inBracket:
+			inBracket = c != ']'
+		case c == '"':
+			inQuote = true
+		case c == '[':
+			inBracket = true
+		case c == '\\' || c == '_' || c == '*':
+			i++ // the next character is literal or padding
+		case strings.IndexByte("ymdhsYMDHS", c) >= 0:
+			return true
+		}
+	}
+	return false
 }
 
 // columnIndex returns the 0-based column of a cell reference like "AB12".

@@ -351,12 +351,17 @@ func (l *Local) suggest(w string) string {
 		bestD    = maxD + 1
 		bestFreq uint64
 	)
+	ascii := isASCII(w)
 	for _, t := range l.vocab.Terms(w[:size], maxCandidates) {
-		rt := []rune(t)
-		if abs(len(rt)-len(rw)) > maxD || t == w {
+		if t == w || abs(len(t)-len(w)) > 2*maxD { // cheap byte-length reject
 			continue
 		}
-		d := distance(rw, rt, maxD)
+		var d int
+		if ascii && isASCII(t) && len(w) < maxFastLen && len(t) < maxFastLen {
+			d = distanceASCII(w, t, maxD)
+		} else {
+			d = distance(rw, []rune(t), maxD)
+		}
 		if d > maxD || d > bestD {
 			continue
 		}
@@ -369,6 +374,65 @@ func (l *Local) suggest(w string) string {
 		}
 	}
 	return best
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+// maxFastLen bounds the words distanceASCII handles with stack rows.
+const maxFastLen = 64
+
+// distanceASCII is distance for ASCII strings shorter than maxFastLen,
+// without allocating: it fills only the band |i-j| <= limit of the matrix.
+func distanceASCII(a, b string, limit int) int {
+	if abs(len(a)-len(b)) > limit {
+		return limit + 1
+	}
+	big := uint8(min(limit+1, 255))
+	var rows [3][maxFastLen]uint8
+	prev2, prev, cur := &rows[0], &rows[1], &rows[2]
+	for j := 0; j <= len(b); j++ {
+		prev2[j], prev[j], cur[j] = big, big, big
+		if j <= limit {
+			prev[j] = uint8(j)
+		}
+	}
+	// INVARIANT: a cell outside every band filled so far still holds big,
+	// since bands only move right; cells left of the band are reset below.
+	for i := 1; i <= len(a); i++ {
+		lo, hi := max(1, i-limit), min(len(b), i+limit)
+		rowMin := big
+		if lo == 1 {
+			cur[0] = uint8(min(i, int(big)))
+			rowMin = cur[0]
+		} else {
+			cur[lo-1] = big
+		}
+		for j := lo; j <= hi; j++ {
+			cost := uint8(1)
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			v := min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				v = min(v, prev2[j-2]+1)
+			}
+			v = min(v, big)
+			cur[j] = v
+			rowMin = min(rowMin, v)
+		}
+		if int(rowMin) > limit {
+			return limit + 1
+		}
+		prev2, prev, cur = prev, cur, prev2
+	}
+	return int(prev[len(b)])
 }
 
 func abs(x int) int {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -151,7 +152,25 @@ func TestDistance(t *testing.T) {
 		if got := distance([]rune(tc.a), []rune(tc.b), tc.limit); got != tc.want {
 			t.Errorf("distance(%q, %q, %d) = %d, want %d", tc.a, tc.b, tc.limit, got, tc.want)
 		}
+		if isASCII(tc.a) && isASCII(tc.b) {
+			if got := distanceASCII(tc.a, tc.b, tc.limit); got != tc.want {
+				t.Errorf("distanceASCII(%q, %q, %d) = %d, want %d", tc.a, tc.b, tc.limit, got, tc.want)
+			}
+		}
 	}
+}
+
+func FuzzDistance(f *testing.F) {
+	f.Add("kitten", "sitting", 2)
+	f.Fuzz(func(t *testing.T, a, b string, limit int) {
+		if !isASCII(a) || !isASCII(b) || len(a) >= maxFastLen || len(b) >= maxFastLen {
+			return
+		}
+		limit = abs(limit % 4)
+		if x, y := distanceASCII(a, b, limit), distance([]rune(a), []rune(b), limit); min(x, limit+1) != min(y, limit+1) {
+			t.Fatalf("distanceASCII(%q, %q, %d) = %d, distance = %d", a, b, limit, x, y)
+		}
+	})
 }
 
 func TestMapVocabulary(t *testing.T) {
@@ -190,19 +209,48 @@ func FuzzLocal(f *testing.F) {
 	})
 }
 
-func BenchmarkLocalRewrite(b *testing.B) {
-	vocab := MapVocabulary{}
-	for i := range 20000 {
-		vocab[fmt.Sprintf("h%05dterm", i)] = uint64(i%17 + 1)
+// sortedVocab is a Vocabulary over sorted terms, like a term dictionary.
+type sortedVocab struct {
+	terms []string
+	freq  map[string]uint64
+}
+
+func (v sortedVocab) Frequency(t string) uint64 { return v.freq[t] }
+
+func (v sortedVocab) Terms(prefix string, limit int) []string {
+	i, _ := slices.BinarySearch(v.terms, prefix)
+	var out []string
+	for ; i < len(v.terms) && strings.HasPrefix(v.terms[i], prefix) && (limit <= 0 || len(out) < limit); i++ {
+		out = append(out, v.terms[i])
 	}
-	vocab["hybrid"] = 3
-	vocab["search"] = 9
-	l := NewLocal(vocab)
+	return out
+}
+
+// BenchmarkLocalRewrite measures filler stripping, splitting and spelling
+// correction of a compound query with 4 misspellings against a 20,000-term
+// dictionary (5,000 terms per first letter of the misspelled words).
+func BenchmarkLocalRewrite(b *testing.B) {
+	v := sortedVocab{freq: map[string]uint64{}}
+	for _, first := range "hsvq" {
+		for i := range 5000 {
+			t := fmt.Sprintf("%c%04dx", first, i)
+			v.freq[t] = uint64(i%17 + 1)
+		}
+	}
+	for _, t := range []string{"hybrid", "search", "vector", "quantization"} {
+		v.freq[t] = 9
+	}
+	for t := range v.freq {
+		v.terms = append(v.terms, t)
+	}
+	slices.Sort(v.terms)
+	l := NewLocal(v)
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := l.Rewrite(ctx, "Can you tell me about hybird serach? And also how vectr quantizaton works, thanks"); err != nil {
-			b.Fatal(err)
+		got, err := l.Rewrite(ctx, "Can you tell me about hybird serach? And also how vectr quantizaton works, thanks")
+		if err != nil || got[0] != "hybrid search how vector quantization works" {
+			b.Fatalf("Rewrite = %q, %v", got, err)
 		}
 	}
 }

@@ -125,7 +125,7 @@ func newID(prefix string) string {
 
 // vsBuckets are the buckets of one vector store inside a transaction.
 type vsBuckets struct {
-	root, files, chunks, vectors, log, texts *bolt.Bucket
+	root, files, chunks, vectors, log, texts, pending *bolt.Bucket
 }
 
 // buckets returns the vector store's buckets, or ok == false when the
@@ -142,6 +142,7 @@ func buckets(tx *bolt.Tx, vsID string) (vsBuckets, bool) {
 		vectors: root.Bucket(bucketVectors),
 		log:     root.Bucket(bucketLog),
 		texts:   root.Bucket(bucketTexts),
+		pending: root.Bucket(bucketPending),
 	}, true
 }
 
@@ -155,11 +156,13 @@ func (b vsBuckets) file(id string) (*File, error) {
 	return decodeFile(v)
 }
 
-// appendLog records a change under the DB-wide next sequence number.
-func (b vsBuckets) appendLog(tx *bolt.Tx, e logEntry) error {
-	seq, err := tx.Bucket(bucketMeta).NextSequence()
+// appendLog records a change under the DB-wide next sequence number,
+// which it stores in *seq.
+func (b vsBuckets) appendLog(tx *bolt.Tx, e logEntry, seq *uint64) error {
+	n, err := tx.Bucket(bucketMeta).NextSequence()
 	if err != nil {
 		return err
 	}
-	return putJSON(b.log, u64key(seq), e)
+	*seq = n
+	return putJSON(b.log, u64key(n), e)
 }

@@ -29,6 +29,7 @@ var (
 	bucketVectors  = []byte("vectors")
 	bucketLog      = []byte("log")
 	bucketTexts    = []byte("texts")
+	bucketPending  = []byte("pending") // bytes of small files not yet ingested
 )
 
 // DB is a quarry database: vector stores, their files and indexes, in one
@@ -77,6 +78,9 @@ func Open(ctx context.Context, dir string, opts Options) (*DB, error) {
 		}
 		return nil, fmt.Errorf("store: open %s: %w", dir, err)
 	}
+	// Concurrent AddFile and ingestion commits share transactions (and
+	// fsyncs); a lone caller waits at most this long for company.
+	bdb.MaxBatchDelay = 2 * time.Millisecond
 	db := &DB{
 		dir: dir, opts: opts, bolt: bdb, chunker: ck, log: slog.Default(),
 		stores: map[string]*vsState{}, queued: map[string]bool{},

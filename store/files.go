@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -20,6 +21,9 @@ import (
 
 // MaxFileBytes is the largest file AddFile accepts, as OpenAI's limit.
 const MaxFileBytes = 512 << 20
+
+// inlineMax is the largest file kept inside the database until ingested.
+const inlineMax = 1 << 20
 
 // FileInput is a file to add to a vector store.
 type FileInput struct {
@@ -100,11 +104,23 @@ func (vs *VectorStore) AddFile(ctx context.Context, in FileInput) (*File, error)
 		Filename: in.Name, CreatedAt: time.Now().Unix(), Status: StatusInProgress,
 		ChunkingStrategy: strategy, Attributes: attrs,
 	}
-	n, sum, err := writeBlob(ctx, db.blobPath(f.ID), in.Body)
+	// Small files travel inside the transaction that records them; larger
+	// ones are written to a blob file first.
+	head, err := io.ReadAll(io.LimitReader(ctxReader{ctx, in.Body}, inlineMax+1))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("store: read file: %w", err)
 	}
-	f.Bytes, f.SHA256 = n, sum
+	inline := len(head) <= inlineMax
+	if inline {
+		sum := sha256.Sum256(head)
+		f.Bytes, f.SHA256 = int64(len(head)), hex.EncodeToString(sum[:])
+	} else {
+		n, sum, err := writeBlob(ctx, db.blobPath(f.ID), io.MultiReader(bytes.NewReader(head), in.Body))
+		if err != nil {
+			return nil, err
+		}
+		f.Bytes, f.SHA256 = n, sum
+	}
 	err = db.bolt.Batch(func(tx *bolt.Tx) error {
 		b, ok := buckets(tx, vs.id)
 		if !ok {
@@ -119,10 +135,17 @@ func (vs *VectorStore) AddFile(ctx context.Context, in FileInput) (*File, error)
 		if err := putJSON(b.root, keyRecord, rec); err != nil {
 			return err
 		}
+		if inline {
+			if err := b.pending.Put([]byte(f.ID), head); err != nil {
+				return err
+			}
+		}
 		return putJSON(b.files, []byte(f.ID), f)
 	})
 	if err != nil {
-		os.Remove(db.blobPath(f.ID))
+		if !inline {
+			os.Remove(db.blobPath(f.ID))
+		}
 		return nil, err
 	}
 	db.enqueue(job{vs.id, f.ID})
@@ -279,6 +302,7 @@ func (vs *VectorStore) UpdateFileAttributes(ctx context.Context, id string, attr
 		return nil, err
 	}
 	var f *File
+	var seq uint64
 	err = vs.db.bolt.Update(func(tx *bolt.Tx) error {
 		b, ok := buckets(tx, vs.id)
 		if !ok {
@@ -297,12 +321,13 @@ func (vs *VectorStore) UpdateFileAttributes(ctx context.Context, id string, attr
 		if f.Status != StatusCompleted {
 			return nil
 		}
-		return b.appendLog(tx, logEntry{Op: opAttrs, FileID: id, Chunks: f.ChunkIDs})
+		return b.appendLog(tx, logEntry{Op: opAttrs, FileID: id, Chunks: f.ChunkIDs}, &seq)
 	})
 	if err != nil {
 		return nil, err
 	}
-	if err := st.catchUp(ctx, vs.db.bolt); err != nil {
+	st.committed(seq)
+	if err := st.current(ctx, vs.db.bolt); err != nil {
 		return nil, err
 	}
 	f.ChunkIDs = nil
@@ -316,6 +341,7 @@ func (vs *VectorStore) DeleteFile(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
+	var seq uint64
 	err = vs.db.bolt.Update(func(tx *bolt.Tx) error {
 		b, ok := buckets(tx, vs.id)
 		if !ok {
@@ -334,7 +360,7 @@ func (vs *VectorStore) DeleteFile(ctx context.Context, id string) error {
 				return err
 			}
 		}
-		if err := errors.Join(b.texts.Delete([]byte(id)), b.files.Delete([]byte(id))); err != nil {
+		if err := errors.Join(b.texts.Delete([]byte(id)), b.pending.Delete([]byte(id)), b.files.Delete([]byte(id))); err != nil {
 			return err
 		}
 		rec, err := b.record()
@@ -349,13 +375,17 @@ func (vs *VectorStore) DeleteFile(ctx context.Context, id string) error {
 		if len(f.ChunkIDs) == 0 {
 			return nil
 		}
-		return b.appendLog(tx, logEntry{Op: opDel, FileID: id, Chunks: f.ChunkIDs})
+		return b.appendLog(tx, logEntry{Op: opDel, FileID: id, Chunks: f.ChunkIDs}, &seq)
 	})
 	if err != nil {
 		return err
 	}
 	os.Remove(vs.db.blobPath(id))
-	return st.catchUp(ctx, vs.db.bolt)
+	if seq == 0 {
+		return nil
+	}
+	st.committed(seq)
+	return st.current(ctx, vs.db.bolt)
 }
 
 // FileContent returns the file's parsed text, the text that chunk ranges

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -27,6 +28,13 @@ type vsState struct {
 	// mismatch is set when the DB's embedder differs from the one that
 	// built the store; it is fixed at open.
 	mismatch error
+
+	// logSeq is the newest committed log sequence of this store; the
+	// indexes are current when both vecSeq and lexSeq reach it.
+	logSeq atomic.Uint64
+	kick   chan struct{} // wakes the indexer goroutine
+	stop   chan struct{} // closed by close
+	done   chan struct{} // closed when the indexer goroutine returns
 
 	mu     sync.Mutex // serializes catchUp
 	vecSeq uint64     // guarded by mu: last log sequence applied to vec
@@ -49,6 +57,7 @@ func (db *DB) openIndexes(ctx context.Context, vsID string) (*vsState, error) {
 	st := &vsState{
 		id: vsID, dir: filepath.Join(db.dir, "indexes", vsID),
 		chunkFile: map[uint64]string{}, fileAttrs: map[string]map[string]any{}, fileNames: map[string]string{},
+		kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
 	}
 	var rec *vsRecord
 	var last uint64
@@ -105,11 +114,56 @@ func (db *DB) openIndexes(ctx context.Context, vsID string) (*vsState, error) {
 			return nil, err
 		}
 	}
+	st.logSeq.Store(last)
 	if err := st.catchUp(ctx, db.bolt); err != nil {
 		st.lex.Close()
 		return nil, err
 	}
+	go st.indexer(db)
 	return st, nil
+}
+
+// indexer applies committed changes to the indexes in the background, as
+// many at a time as have accumulated, so that ingestion never waits for
+// the BM25 index. Searches catch up themselves when they find the indexes
+// behind (see current), so a completed file is always searchable.
+func (st *vsState) indexer(db *DB) {
+	defer close(st.done)
+	for {
+		select {
+		case <-st.stop:
+			return
+		case <-st.kick:
+			if err := st.catchUp(context.Background(), db.bolt); err != nil {
+				db.log.Error("quarry: index update failed", "vector_store", st.id, "err", err)
+			}
+		}
+	}
+}
+
+// committed records a newly committed log sequence and wakes the indexer.
+func (st *vsState) committed(seq uint64) {
+	for {
+		cur := st.logSeq.Load()
+		if seq <= cur || st.logSeq.CompareAndSwap(cur, seq) {
+			break
+		}
+	}
+	select {
+	case st.kick <- struct{}{}:
+	default:
+	}
+}
+
+// current brings the indexes up to the newest committed change.
+func (st *vsState) current(ctx context.Context, bdb *bolt.DB) error {
+	st.mu.Lock()
+	behind := min(st.vecSeq, st.lexSeq) < st.logSeq.Load()
+	st.mu.Unlock()
+	if !behind {
+		return nil
+	}
+	return st.catchUp(ctx, bdb)
 }
 
 // rebuildVectors loads every stored vector and every file's attributes.
@@ -318,6 +372,12 @@ func (st *vsState) allow(f *filter.Filter) ann.Filter {
 }
 
 func (st *vsState) close() error {
+	select {
+	case <-st.stop:
+	default:
+		close(st.stop)
+		<-st.done
+	}
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if st.lex == nil {

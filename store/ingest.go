@@ -1,9 +1,11 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"runtime/debug"
@@ -89,13 +91,32 @@ func (db *DB) ingest(ctx context.Context, j job) {
 		db.finish(j, StatusFailed, &FileError{Code: fl.code, Message: fl.err.Error()}, nil)
 		return
 	}
-	if err := db.finish(j, StatusCompleted, nil, res); err != nil {
+	seq, err := db.finish(j, StatusCompleted, nil, res)
+	if err != nil {
 		db.log.Error("quarry: commit failed", "file", f.ID, "err", err)
 		return
 	}
-	if err := st.catchUp(ctx, db.bolt); err != nil {
-		db.log.Error("quarry: index update failed", "vector_store", j.vsID, "err", err)
+	if seq > 0 {
+		st.committed(seq)
 	}
+}
+
+// fileBytes opens a queued file's bytes: inline in the database for small
+// files, a blob file otherwise.
+func (db *DB) fileBytes(f *File) (io.ReadCloser, error) {
+	var data []byte
+	db.bolt.View(func(tx *bolt.Tx) error {
+		if b, ok := buckets(tx, f.VectorStoreID); ok {
+			if v := b.pending.Get([]byte(f.ID)); v != nil {
+				data = bytes.Clone(v)
+			}
+		}
+		return nil
+	})
+	if data != nil || f.Bytes == 0 {
+		return io.NopCloser(bytes.NewReader(data)), nil
+	}
+	return os.Open(db.blobPath(f.ID))
 }
 
 // processed is a file ready to commit.
@@ -117,13 +138,13 @@ func (db *DB) process(ctx context.Context, st *vsState, f *File) (res *processed
 	if st.mismatch != nil {
 		return nil, &failure{CodeServerError, st.mismatch}
 	}
-	blob, err := os.Open(db.blobPath(f.ID))
+	body, err := db.fileBytes(f)
 	if err != nil {
 		return nil, &failure{CodeServerError, fmt.Errorf("the file's bytes are missing: %w", err)}
 	}
-	defer blob.Close()
+	defer body.Close()
 	popts := db.opts.Parse
-	doc, err := parse.Parse(ctx, f.Filename, blob, &popts)
+	doc, err := parse.Parse(ctx, f.Filename, body, &popts)
 	if err != nil {
 		switch {
 		case errors.Is(err, parse.ErrUnsupported):
@@ -183,8 +204,9 @@ func checkVectors(vs [][]float32, n, dim int) error {
 // finish commits a file's outcome in one transaction: its chunks, vectors
 // and text, its status, the vector store's counts and usage, and a log
 // entry for the derived indexes. A file deleted meanwhile is left alone.
-func (db *DB) finish(j job, status FileStatus, ferr *FileError, res *processed) error {
-	err := db.bolt.Batch(func(tx *bolt.Tx) error {
+func (db *DB) finish(j job, status FileStatus, ferr *FileError, res *processed) (seq uint64, err error) {
+	err = db.bolt.Batch(func(tx *bolt.Tx) error {
+		seq = 0
 		b, ok := buckets(tx, j.vsID)
 		if !ok {
 			return nil
@@ -220,10 +242,13 @@ func (db *DB) finish(j job, status FileStatus, ferr *FileError, res *processed) 
 			}
 			f.Type, f.Pages, f.Chunks, f.Tokens = res.doc.Type, res.doc.Pages, len(res.chunks), res.tokens
 			if len(f.ChunkIDs) > 0 {
-				if err := b.appendLog(tx, logEntry{Op: opAdd, FileID: f.ID, Chunks: f.ChunkIDs}); err != nil {
+				if err := b.appendLog(tx, logEntry{Op: opAdd, FileID: f.ID, Chunks: f.ChunkIDs}, &seq); err != nil {
 					return err
 				}
 			}
+		}
+		if err := b.pending.Delete([]byte(f.ID)); err != nil {
+			return err
 		}
 		rec.Counts.add(StatusInProgress, -1)
 		rec.Counts.add(status, 1)
@@ -235,8 +260,8 @@ func (db *DB) finish(j job, status FileStatus, ferr *FileError, res *processed) 
 		return putJSON(b.files, []byte(f.ID), f)
 	})
 	if err != nil {
-		return err
+		return 0, err
 	}
 	os.Remove(db.blobPath(j.fileID))
-	return nil
+	return seq, nil
 }

@@ -20,7 +20,7 @@ type Options struct {
 	Embedder Embedder
 	// Encoding is the tiktoken encoding for chunking. Default "cl100k_base".
 	Encoding string
-	// Workers is the number of ingestion workers. Default runtime.NumCPU().
+	// Workers is the number of ingestion workers. Default max(4, 2×CPUs).
 	Workers int
 	// Parse bounds the work spent on each file. Zero means parse's defaults.
 	Parse parse.Options
@@ -62,7 +62,9 @@ func (o *Options) ensureDefaults() {
 		o.Encoding = chunk.CL100K
 	}
 	if o.Workers <= 0 {
-		o.Workers = runtime.NumCPU()
+		// Small files are bound by commit latency, not CPU: more workers
+		// share more commits.
+		o.Workers = max(4, 2*runtime.NumCPU())
 	}
 	if o.Reranker == nil {
 		o.Reranker = rerank.NewLocal(rerank.LocalOptions{})

@@ -164,6 +164,9 @@ func (db *DB) Search(ctx context.Context, vsIDs []string, req SearchRequest) (*S
 		if st.mismatch != nil {
 			return nil, st.mismatch
 		}
+		if err := st.current(ctx, db.bolt); err != nil {
+			return nil, err
+		}
 		states = append(states, st)
 	}
 	queries := req.Query

@@ -75,7 +75,7 @@ func (db *DB) CreateVectorStore(ctx context.Context, p VectorStoreParams) (*Vect
 		if err != nil {
 			return err
 		}
-		for _, name := range [][]byte{bucketFiles, bucketChunks, bucketVectors, bucketLog, bucketTexts} {
+		for _, name := range [][]byte{bucketFiles, bucketChunks, bucketVectors, bucketLog, bucketTexts, bucketPending} {
 			if _, err := root.CreateBucket(name); err != nil {
 				return err
 			}

@@ -116,7 +116,7 @@ func indexDir(ctx context.Context, vs *store.VectorStore, dir string, quiet bool
 	var mu sync.Mutex
 	var replaced []string
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(4)
+	g.SetLimit(8)
 	for _, path := range paths {
 		g.Go(func() error {
 			sum, err := hashFile(path)

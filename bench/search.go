@@ -1,0 +1,205 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/quarrylabs/quarry/store"
+)
+
+// SearchConfig is one way of searching a store, evaluated by RunSearch.
+type SearchConfig struct {
+	Name    string
+	Request store.SearchRequest // Query is filled in per query
+	// Conversational rewrites each query with a conversational template
+	// before searching (see Conversational).
+	Conversational bool
+}
+
+// DefaultSearchConfigs are the configurations the search issue measures:
+// BM25 alone, vectors alone, hybrid, hybrid with the local reranker, and the
+// conversational variants of the queries without and with query rewriting.
+func DefaultSearchConfigs() []SearchConfig {
+	only := func(e, t float64) *store.HybridWeights {
+		return &store.HybridWeights{EmbeddingWeight: e, TextWeight: t}
+	}
+	none := store.RankingOptions{Ranker: store.RankerNone}
+	return []SearchConfig{
+		{Name: "bm25", Request: store.SearchRequest{Ranking: store.RankingOptions{Ranker: store.RankerNone, Hybrid: only(0, 1)}}},
+		{Name: "vector", Request: store.SearchRequest{Ranking: store.RankingOptions{Ranker: store.RankerNone, Hybrid: only(1, 0)}}},
+		{Name: "hybrid", Request: store.SearchRequest{Ranking: none}},
+		{Name: "hybrid+rerank", Request: store.SearchRequest{}},
+		{Name: "conversational", Request: store.SearchRequest{}, Conversational: true},
+		{Name: "conversational+rewrite", Request: store.SearchRequest{RewriteQuery: true}, Conversational: true},
+	}
+}
+
+// conversationalTemplates wrap a query the way people talk to assistants.
+var conversationalTemplates = []string{
+	"can you tell me about %s?",
+	"I'd like to know %s",
+	"what do you know about %s",
+	"please explain %s, thanks",
+	"hey, I'm looking for information on %s",
+	"could you find documents about %s please",
+}
+
+// Conversational wraps query i in one of several conversational templates,
+// chosen by i so that a run is deterministic.
+func Conversational(query string, i int) string {
+	q := strings.TrimRight(strings.TrimSpace(query), ".?!")
+	return fmt.Sprintf(conversationalTemplates[i%len(conversationalTemplates)], strings.ToLower(q))
+}
+
+// SearchResult is the quality of one SearchConfig on one collection.
+type SearchResult struct {
+	Config  string
+	Metrics Metrics
+	Run     Run
+}
+
+// SearchIndex is a collection loaded into a store, one file per document.
+type SearchIndex struct {
+	DB     *store.DB
+	VS     *store.VectorStore
+	ByID   map[string]string // file id -> document id
+	Dir    string
+	Ingest time.Duration
+}
+
+// Close closes the store and removes its directory.
+func (si *SearchIndex) Close() error {
+	err := si.DB.Close()
+	os.RemoveAll(si.Dir)
+	return err
+}
+
+// BuildSearchIndex ingests the collection into a fresh store in a temporary
+// directory with opts (zero: the offline defaults): each document is a file
+// named after its id holding its title and text.
+func BuildSearchIndex(ctx context.Context, c *BEIR, opts store.Options) (*SearchIndex, error) {
+	dir, err := os.MkdirTemp("", "quarry-bench-search-")
+	if err != nil {
+		return nil, err
+	}
+	db, err := store.Open(ctx, dir, opts)
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	si := &SearchIndex{DB: db, Dir: dir, ByID: map[string]string{}}
+	if si.VS, err = db.CreateVectorStore(ctx, store.VectorStoreParams{Name: c.Name}); err != nil {
+		si.Close()
+		return nil, err
+	}
+	start := time.Now()
+	var mu sync.Mutex
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(8)
+	for _, d := range c.Corpus {
+		text := strings.TrimSpace(d.Title + "\n" + d.Text)
+		if text == "" {
+			continue
+		}
+		g.Go(func() error {
+			f, err := si.VS.AddFile(gctx, store.FileInput{Name: d.ID + ".txt", Body: strings.NewReader(text)})
+			if err != nil {
+				return err
+			}
+			mu.Lock()
+			si.ByID[f.ID] = d.ID
+			mu.Unlock()
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		si.Close()
+		return nil, err
+	}
+	for {
+		info, err := si.VS.Info(ctx)
+		if err != nil {
+			si.Close()
+			return nil, err
+		}
+		if info.FileCounts.InProgress == 0 {
+			if info.FileCounts.Failed > 0 {
+				si.Close()
+				return nil, fmt.Errorf("bench: %d documents failed to ingest", info.FileCounts.Failed)
+			}
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	si.Ingest = time.Since(start)
+	return si, nil
+}
+
+// RunSearch runs every query of c through si with each configuration and
+// evaluates the rankings of documents (files in result order).
+func RunSearch(ctx context.Context, c *BEIR, si *SearchIndex, configs []SearchConfig) ([]SearchResult, error) {
+	var out []SearchResult
+	for _, cfg := range configs {
+		run := Run{}
+		for i, q := range c.Queries {
+			req := cfg.Request
+			text := q.Text
+			if cfg.Conversational {
+				text = Conversational(text, i)
+			}
+			req.Query = []string{text}
+			req.MaxResults = 50
+			res, err := si.VS.Search(ctx, req)
+			if err != nil {
+				return nil, fmt.Errorf("bench: %s: query %s: %w", cfg.Name, q.ID, err)
+			}
+			var ranked []Scored
+			seen := map[string]bool{}
+			for _, r := range res.Data {
+				id := si.ByID[r.FileID]
+				if !seen[id] {
+					seen[id] = true
+					ranked = append(ranked, Scored{DocID: id, Score: r.Score})
+				}
+			}
+			run[q.ID] = ranked
+		}
+		out = append(out, SearchResult{Config: cfg.Name, Metrics: Evaluate(c.Qrels, run), Run: run})
+	}
+	return out, nil
+}
+
+// Latency is a latency distribution.
+type Latency struct {
+	N             int
+	P50, P90, P99 time.Duration
+}
+
+// MeasureLatency runs each query once as a warm-up, then passes times, one
+// at a time, and reports the distribution of single-search latencies.
+func MeasureLatency(ctx context.Context, vs *store.VectorStore, queries []string, req store.SearchRequest, passes int) (Latency, error) {
+	var ds []time.Duration
+	for pass := -1; pass < passes; pass++ {
+		for _, q := range queries {
+			r := req
+			r.Query = []string{q}
+			start := time.Now()
+			if _, err := vs.Search(ctx, r); err != nil {
+				return Latency{}, err
+			}
+			if pass >= 0 {
+				ds = append(ds, time.Since(start))
+			}
+		}
+	}
+	slices.Sort(ds)
+	at := func(p float64) time.Duration { return ds[min(len(ds)-1, int(p*float64(len(ds))))] }
+	return Latency{N: len(ds), P50: at(0.5), P90: at(0.9), P99: at(0.99)}, nil
+}

@@ -1,0 +1,194 @@
+package rerank_test
+
+import (
+	"bufio"
+	"cmp"
+	"slices"
+	"time"
+	"context"
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/quarrylabs/quarry/embed"
+	"github.com/quarrylabs/quarry/internal/shareddata"
+	"github.com/quarrylabs/quarry/lexical"
+	"github.com/quarrylabs/quarry/rerank"
+)
+
+// BenchmarkLocalRerankIR measures the local reranker's effect on ranking
+// quality on the shared IR collections: first stage = BM25 top 100 fused by
+// RRF with the local embedder's dense top 100 (the store's hybrid default),
+// then Local.Rerank of the top 50. It reports nDCG@10 of the fused and of the
+// reranked order, and the reranking time per query (ns/op is the whole
+// first stage plus reranking of every query).
+//
+//	go test ./rerank -run '^$' -bench LocalRerankIR -benchtime 1x
+func BenchmarkLocalRerankIR(b *testing.B) {
+	for _, name := range []string{"vaswani", "cranfield"} {
+		b.Run(name, func(b *testing.B) {
+			dir := shareddata.Path(b, "datasets/ir/"+name)
+			evalIR(b, dir, rerank.LocalOptions{})
+		})
+	}
+}
+
+type irDoc struct {
+	ID    string `json:"_id"`
+	Title string `json:"title"`
+	Text  string `json:"text"`
+}
+
+func readJSONL[T any](b *testing.B, path string) []T {
+	f, err := os.Open(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	var out []T
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<24)
+	for sc.Scan() {
+		var v T
+		if err := json.Unmarshal(sc.Bytes(), &v); err != nil {
+			b.Fatal(err)
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+func evalIR(b *testing.B, dir string, opts rerank.LocalOptions) {
+	ctx := context.Background()
+	docs := readJSONL[irDoc](b, filepath.Join(dir, "corpus.jsonl"))
+	queries := readJSONL[irDoc](b, filepath.Join(dir, "queries.jsonl"))
+	qrels := map[string]map[uint64]bool{}
+	raw, err := os.ReadFile(filepath.Join(dir, "qrels.tsv"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, line := range strings.Split(string(raw), "\n")[1:] {
+		f := strings.Fields(line)
+		if len(f) < 3 || f[2] == "0" {
+			continue
+		}
+		id, _ := strconv.ParseUint(f[1], 10, 64)
+		if qrels[f[0]] == nil {
+			qrels[f[0]] = map[uint64]bool{}
+		}
+		qrels[f[0]][id] = true
+	}
+	ix, err := lexical.OpenMem(lexical.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ix.Close()
+	text := map[uint64]string{}
+	add := make([]lexical.Doc, 0, len(docs))
+	for _, d := range docs {
+		id, err := strconv.ParseUint(d.ID, 10, 64)
+		if err != nil {
+			b.Skipf("non-numeric doc id %q", d.ID)
+		}
+		t := strings.TrimSpace(d.Title + "\n" + d.Text)
+		text[id] = t
+		add = append(add, lexical.Doc{ID: id, Text: t})
+	}
+	if err := ix.Apply(ctx, 1, add, nil); err != nil {
+		b.Fatal(err)
+	}
+	emb := embed.NewLocal(0)
+	ids := make([]uint64, len(add))
+	texts := make([]string, len(add))
+	for i, d := range add {
+		ids[i], texts[i] = d.ID, d.Text
+	}
+	vecs, err := emb.Embed(ctx, texts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	l := rerank.NewLocal(opts)
+	var before, after float64
+	var n int
+	var spent time.Duration
+	for b.Loop() {
+		before, after, n, spent = 0, 0, 0, 0
+		for _, q := range queries {
+			rel := qrels[q.ID]
+			if len(rel) == 0 {
+				continue
+			}
+			hits, err := ix.Search(ctx, q.Text, 100, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			lex := make([]rerank.Scored, len(hits))
+			for i, h := range hits {
+				lex[i] = rerank.Scored{ID: h.ID, Score: h.Score}
+			}
+			qv, err := emb.Embed(ctx, []string{q.Text})
+			if err != nil {
+				b.Fatal(err)
+			}
+			dense := exactTop(qv[0], ids, vecs, 100)
+			fused := rerank.Fuse(rerank.RRF, []rerank.List{{Items: dense}, {Items: lex}}, 0)
+			fused = fused[:min(50, len(fused))]
+			cands := make([]rerank.Candidate, len(fused))
+			order := make([]uint64, len(fused))
+			for i, f := range fused {
+				cands[i] = rerank.Candidate{ID: f.ID, Text: text[f.ID], Score: f.Score}
+				order[i] = f.ID
+			}
+			before += ndcg10(order, rel)
+			start := time.Now()
+			out, err := l.Rerank(ctx, q.Text, cands)
+			spent += time.Since(start)
+			if err != nil {
+				b.Fatal(err)
+			}
+			for i, c := range out {
+				order[i] = c.ID
+			}
+			after += ndcg10(order, rel)
+			n++
+		}
+	}
+	b.ReportMetric(before/float64(n), "nDCG@10-fused")
+	b.ReportMetric(after/float64(n), "nDCG@10-reranked")
+	b.ReportMetric(float64(spent.Microseconds())/float64(n), "µs/rerank")
+}
+
+func exactTop(q []float32, ids []uint64, vecs [][]float32, k int) []rerank.Scored {
+	all := make([]rerank.Scored, len(ids))
+	for i, v := range vecs {
+		var s float32
+		for j := range q {
+			s += q[j] * v[j]
+		}
+		all[i] = rerank.Scored{ID: ids[i], Score: float64(s)}
+	}
+	slices.SortFunc(all, func(a, b rerank.Scored) int {
+		if c := cmp.Compare(b.Score, a.Score); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.ID, b.ID)
+	})
+	return all[:min(k, len(all))]
+}
+
+func ndcg10(order []uint64, rel map[uint64]bool) float64 {
+	var dcg, idcg float64
+	for i := 0; i < 10 && i < len(order); i++ {
+		if rel[order[i]] {
+			dcg += 1 / math.Log2(float64(i+2))
+		}
+	}
+	for i := 0; i < 10 && i < len(rel); i++ {
+		idcg += 1 / math.Log2(float64(i+2))
+	}
+	return dcg / idcg
+}
