@@ -1,11 +1,11 @@
 package chunk
 
 import (
-	"fmt"
-	"time"
 	"context"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 )
 
 // FuzzChunk cuts arbitrary text, with sections from simple markup (see
@@ -19,7 +19,7 @@ func FuzzChunk(f *testing.F) {
 	f.Add("中文字符测试。这是一个句子！\n\n日本語のテキスト、カタカナ。", uint16(9), uint16(4), false, true)
 	f.Add("x\xff\xfe y", uint16(8), uint16(0), true, false)
 	f.Fuzz(func(t *testing.T, text string, maxTok, overlap uint16, static, o200k bool) {
-		if len(text) > 1<<14 {
+		if len(text) > 1<<12 {
 			return
 		}
 		text = strings.ToValidUTF8(text, "\uFFFD")

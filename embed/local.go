@@ -19,6 +19,9 @@ const DefaultLocalDimensions = 384
 // Features (model "hash-v2"):
 //   - every word (maximal run of letters, digits and marks, lower-cased),
 //     weight 1, or 0.25 for a short list of English function words;
+//   - the first 5 characters of every word of 5 or more, weight 1.5: a
+//     crude, language-agnostic stemmer ("retrieval", "retrieve" and
+//     "retrieving" share "retri");
 //   - every character trigram of " word " (boundaries included), weight
 //     0.35, so inflections and typos still share most features;
 //   - for Han, Hiragana, Katakana and Hangul, which have no spaces, every
@@ -82,12 +85,14 @@ const (
 	seedCJK  = 0x27d4eb2f165667c5
 	seedCJK2 = 0x85ebca77c2b2ae63
 
-	wWord    = 1.0
-	wStop    = 0.25
-	wTrigram = 0.35
-	wCJK     = 1.0
-	wCJKPair = 0.5
-	boundary = ' '
+	wWord     = 1.0
+	wStop     = 0.25
+	wTrigram  = 0.35
+	wPrefix   = 1.5
+	prefixLen = 5
+	wCJK      = 1.0
+	wCJKPair  = 0.5
+	boundary  = ' '
 )
 
 // stopWords are down-weighted English function words (their hashes are
@@ -206,6 +211,9 @@ func (l *Local) embedOne(text string) []float32 {
 			h.add(uint64(r0)*0x100000001b3^uint64(r1)*0xff51afd7ed558ccd^uint64(r)^seedTri, wTrigram)
 		}
 		wordLen++
+		if wordLen == prefixLen {
+			h.add(wordHash^seedPrefix, wPrefix)
+		}
 		r0, r1 = r1, r
 	}
 	endWord()

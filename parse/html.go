@@ -30,6 +30,10 @@ var htmlVoid = map[string]bool{
 	"input": true, "link": true, "meta": true, "source": true, "track": true, "wbr": true,
 }
 
+// htmlRoot lists elements never dropped for their attributes: a class on
+// <body> says nothing about the page's content.
+var htmlRoot = map[string]bool{"html": true, "body": true, "main": true, "article": true}
+
 // noiseAttrs reports whether a start tag's attributes mark page furniture:
 // ARIA roles for navigation, banners and footers, the hidden attribute, or
 // class names such as "navbar" and "sidebar".
@@ -132,6 +136,7 @@ type htmlExtractor struct {
 	skip      string          // the element being skipped, "" if none
 	skipDepth int
 
+	budget     int // see outputBudget
 	tableDepth int
 	rows       [][]string // rows of the outermost open table
 	headerRow  int        // index of the header row in rows, -1 if none
@@ -146,7 +151,7 @@ type htmlExtractor struct {
 func htmlText(ctx context.Context, b *builder, text string, o *Options) error {
 	t := &ticker{ctx: ctx}
 	z := html.NewTokenizer(strings.NewReader(text))
-	e := &htmlExtractor{b: b, headerRow: -1}
+	e := &htmlExtractor{b: b, headerRow: -1, budget: outputBudget(len(text))}
 	for {
 		if err := t.err(); err != nil {
 			return err
@@ -163,7 +168,7 @@ func htmlText(ctx context.Context, b *builder, text string, o *Options) error {
 		case html.StartTagToken, html.SelfClosingTagToken:
 			name, hasAttr := z.TagName()
 			tag := string(name)
-			if hasAttr && e.skip == "" && tt == html.StartTagToken && !htmlVoid[tag] && noiseAttrs(z) {
+			if hasAttr && e.skip == "" && tt == html.StartTagToken && !htmlVoid[tag] && !htmlRoot[tag] && noiseAttrs(z) {
 				e.skip, e.skipDepth = tag, 1
 				continue
 			}
@@ -467,7 +472,11 @@ func (e *htmlExtractor) endTable() {
 	e.headerRow, e.inHead = -1, false
 	var sb strings.Builder
 	for _, r := range rows {
-		writeRow(&sb, header, r)
+		labels := header
+		if e.b.len()+sb.Len() > e.budget {
+			labels = nil
+		}
+		writeRow(&sb, labels, r)
 	}
 	if sb.Len() == 0 && len(header) > 0 {
 		writeRow(&sb, nil, header)

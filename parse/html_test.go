@@ -79,7 +79,7 @@ func TestHTMLTables(t *testing.T) {
 func TestHTMLMalformed(t *testing.T) {
 	for _, in := range []string{
 		"", "<", "<p", "<<<>>>", "</p></div></table>", "<h1>unclosed", "<pre>", "<script>never closed",
-		"<head><p>no body tag", strings.Repeat("<div>", 10000) + "deep" + strings.Repeat("</div>", 10000),
+		"<head><p>no body tag", "<body class=\"menu\"><p>kept</p>", strings.Repeat("<div>", 10000) + "deep" + strings.Repeat("</div>", 10000),
 		strings.Repeat("<table><tr><td>", 1000) + "x", "<li><li><li>", "<h1><h2>x</h1></h2>",
 	} {
 		doc, err := Parse(context.Background(), "m.html", strings.NewReader(in), nil)
@@ -92,6 +92,10 @@ func TestHTMLMalformed(t *testing.T) {
 	doc := parseTextString(t, "h.html", "<head><title>T</title><p>no body tag")
 	if strings.TrimSpace(doc.Text) != "no body tag" {
 		t.Errorf("unclosed head text = %q, want the paragraph", doc.Text)
+	}
+	doc = parseTextString(t, "b.html", "<body class=\"menu\" hidden><p>kept</p>")
+	if strings.TrimSpace(doc.Text) != "kept" {
+		t.Errorf("body with noise attributes: text = %q, want kept", doc.Text)
 	}
 	doc = parseTextString(t, "d.html", strings.Repeat("<div>", 10000)+"deep"+strings.Repeat("</div>", 10000))
 	if strings.TrimSpace(doc.Text) != "deep" {

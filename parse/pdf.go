@@ -61,24 +61,21 @@ func parsePDF(ctx context.Context, name string, data []byte, o *Options) (doc *D
 	if len(pages) == 0 {
 		return nil, invalid(name, nil, "PDF has no pages")
 	}
-	var b builder
+	pageLines := make([][]pdfLine, len(pages))
 	for i, p := range pages {
 		if err := ctx.Err(); err != nil {
 			return nil, pdfError(ctx, name, r, err, o)
 		}
-		texts, terr := p.Texts()
+		// A page whose content is broken keeps what was read before the
+		// fault; a page without text is still counted in Pages.
+		texts, _ := p.Texts()
 		if rerr := r.Err(); rerr != nil {
 			return nil, pdfError(ctx, name, r, rerr, o)
 		}
-		if terr != nil {
-			// One broken page does not lose the others; what was read
-			// before the fault is kept.
-			_ = terr
-		}
-		if t := layoutPage(texts); t != "" {
-			b.add(t+"\n\n", Section{Kind: Paragraph, Page: i + 1})
-		}
+		pageLines[i] = layoutLines(texts)
 	}
+	var b builder
+	emitPDF(&b, pageLines)
 	if strings.TrimSpace(b.sb.String()) == "" {
 		return nil, invalid(name, nil, "PDF has no text layer (scanned or image-only pages need OCR)")
 	}
@@ -174,13 +171,13 @@ type line struct {
 	size      float64
 }
 
-// layoutPage turns a page's glyphs, in content-stream order, into lines and
+// layoutLines turns a page's glyphs, in content-stream order, into lines and
 // paragraphs. Positions are taken along and across each glyph's baseline, so
 // rotated text reads like upright text. A new line starts where the baseline
 // moves or turns or the pen jumps back; a space goes where glyphs are further
 // apart than a fraction of the font size; a blank line separates lines
 // further apart than usual; hyphenated line breaks are joined.
-func layoutPage(texts []pdf.Text) string {
+func layoutLines(texts []pdf.Text) []pdfLine {
 	var lines []*line
 	var cur *line
 	var prev pdf.Text
@@ -225,7 +222,7 @@ func layoutPage(texts []pdf.Text) string {
 		cur.size = math.Max(cur.size, size)
 		prev, prevAlong = t, along
 	}
-	var out strings.Builder
+	var out []pdfLine
 	var last *line
 	for _, l := range lines {
 		s := cleanLine(l.sb.String())
@@ -233,27 +230,51 @@ func layoutPage(texts []pdf.Text) string {
 			continue
 		}
 		if last != nil {
-			text := out.String()
+			p := &out[len(out)-1]
 			switch {
-			case strings.HasSuffix(text, "\u00ad"):
+			case strings.HasSuffix(p.text, "\u00ad"):
 				// A soft hyphen marks a break inside a word.
-				out.Reset()
-				out.WriteString(strings.TrimSuffix(text, "\u00ad"))
-			case hyphenJoin(text, s):
+				p.text = strings.TrimSuffix(p.text, "\u00ad") + s
+				last = l
+				continue
+			case hyphenJoin(p.text, s):
 				// "exam-" + "ple": drop the hyphen, no break.
-				out.Reset()
-				out.WriteString(text[:len(text)-1])
-			case last.dx != l.dx || last.dy != l.dy ||
-				math.Abs(last.perp-l.perp) > 1.9*math.Max(l.size, last.size):
-				out.WriteString("\n\n")
-			default:
-				out.WriteByte('\n')
+				p.text = p.text[:len(p.text)-1] + s
+				last = l
+				continue
 			}
 		}
-		out.WriteString(s)
+		brk := ""
+		if last != nil {
+			brk = "\n"
+			if last.dx != l.dx || last.dy != l.dy || math.Abs(last.perp-l.perp) > 1.9*math.Max(l.size, last.size) {
+				brk = "\n\n"
+			}
+		}
+		out = append(out, pdfLine{text: s, size: l.size, brk: brk})
 		last = l
 	}
-	return strings.ReplaceAll(out.String(), "\u00ad", "")
+	for i := range out {
+		out[i].text = strings.ReplaceAll(out[i].text, "\u00ad", "")
+	}
+	return out
+}
+
+// pdfLine is one line of a page's text.
+type pdfLine struct {
+	text string
+	size float64 // largest font size on the line
+	brk  string  // what separates it from the line before: "", "\n" or "\n\n"
+}
+
+// layoutPage returns the text of a page's glyphs (see layoutLines).
+func layoutPage(texts []pdf.Text) string {
+	var b strings.Builder
+	for _, l := range layoutLines(texts) {
+		b.WriteString(l.brk)
+		b.WriteString(l.text)
+	}
+	return b.String()
 }
 
 func finite(f float64) bool { return !math.IsNaN(f) && !math.IsInf(f, 0) }
@@ -296,4 +317,87 @@ func cleanLine(s string) string {
 		b.WriteRune(r)
 	}
 	return b.String()
+}
+
+// emitPDF adds the pages' lines to b as sections. Lines set clearly larger
+// than the body text (the size most characters use), short and with letters
+// become Heading sections, nested by size; the text under them carries
+// their heading path.
+func emitPDF(b *builder, pages [][]pdfLine) {
+	chars := map[int]int{}
+	for _, ls := range pages {
+		for _, l := range ls {
+			chars[int(math.Round(l.size*2))] += utf8.RuneCountInString(l.text)
+		}
+	}
+	body, most := 0.0, -1
+	for k, n := range chars {
+		if n > most || n == most && float64(k)/2 < body {
+			body, most = float64(k)/2, n
+		}
+	}
+	isHeading := func(l pdfLine) bool {
+		if body <= 0 || l.size < 1.15*body || utf8.RuneCountInString(l.text) > 120 {
+			return false
+		}
+		letters := 0
+		for _, r := range l.text {
+			if unicode.IsLetter(r) {
+				letters++
+			}
+		}
+		return letters >= 2
+	}
+	type head struct {
+		size float64
+		text string
+	}
+	var stack []head
+	path := func() []string {
+		if len(stack) == 0 {
+			return nil
+		}
+		p := make([]string, len(stack))
+		for i, h := range stack {
+			p[i] = h.text
+		}
+		return p
+	}
+	for i, ls := range pages {
+		page := i + 1
+		var para strings.Builder
+		flush := func() {
+			if para.Len() > 0 {
+				para.WriteString("\n\n")
+				b.add(para.String(), Section{Kind: Paragraph, Page: page, Headings: path()})
+				para.Reset()
+			}
+		}
+		for j := 0; j < len(ls); j++ {
+			l := ls[j]
+			if !isHeading(l) {
+				if para.Len() > 0 {
+					para.WriteString(l.brk)
+				}
+				para.WriteString(l.text)
+				continue
+			}
+			flush()
+			// A heading set on several lines is one heading.
+			text := l.text
+			for j+1 < len(ls) && ls[j+1].brk == "\n" && math.Abs(ls[j+1].size-l.size) < 0.5 && isHeading(ls[j+1]) && len(text) < 200 {
+				j++
+				text += " " + ls[j].text
+			}
+			for len(stack) > 0 && stack[len(stack)-1].size <= l.size+0.25 {
+				stack = stack[:len(stack)-1]
+			}
+			if len(stack) >= 6 {
+				stack = stack[:5]
+			}
+			stack = append(stack, head{l.size, text})
+			b.add(text+"\n\n", Section{Kind: Heading, Page: page, Headings: path()})
+		}
+		flush()
+	}
 }

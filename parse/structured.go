@@ -48,6 +48,7 @@ func csvText(ctx context.Context, b *builder, text string, comma rune) error {
 	}
 	b.add(text[:off], Section{})
 	header, noHeader := csvHeader(text[off:], lastComment, comma)
+	budget := outputBudget(len(text))
 	r := csv.NewReader(strings.NewReader(text[off:]))
 	r.Comma = comma
 	r.LazyQuotes = true
@@ -73,7 +74,11 @@ func csvText(ctx context.Context, b *builder, text string, comma rune) error {
 			header = rec
 			continue
 		}
-		writeRow(&sb, header, rec)
+		labels := header
+		if sb.Len() > budget {
+			labels = nil
+		}
+		writeRow(&sb, labels, rec)
 	}
 	if sb.Len() == 0 && header != nil {
 		writeRow(&sb, nil, header)
@@ -184,7 +189,9 @@ func jsonWalk(ctx context.Context, text string, maxDepth int, emit func(path []j
 				}
 				stack = append(stack, jsonStep{array: v == '[', wantKey: v == '{'})
 			default:
-				stack = stack[:len(stack)-1]
+				if len(stack) > 0 {
+					stack = stack[:len(stack)-1]
+				}
 				advance()
 			}
 			continue
@@ -245,7 +252,8 @@ func itoa(i int) string {
 	return string(buf[n:])
 }
 
-// jsonText reads a JSON document as one line per scalar, "path: value";
+// jsonText reads a JSON document as one line per scalar, "path: value"
+// (just the value once the output outgrows outputBudget);
 // each top-level key of an object gets its own section with the key as its
 // heading path. Text that is not valid JSON (comments, trailing commas) is
 // read as plain text.
@@ -255,8 +263,12 @@ func jsonText(ctx context.Context, b *builder, text string, o *Options) error {
 		return nil
 	}
 	var line strings.Builder
+	budget := outputBudget(len(text))
 	return jsonWalk(ctx, text, o.MaxXMLDepth, func(path []jsonStep, v string) {
 		line.Reset()
+		if b.len() > budget {
+			path = nil // over budget: values only
+		}
 		if p := jsonPath(path); p != "" {
 			line.WriteString(p)
 			line.WriteString(": ")
@@ -277,6 +289,7 @@ func jsonText(ctx context.Context, b *builder, text string, o *Options) error {
 func jsonlText(ctx context.Context, b *builder, text string, o *Options) error {
 	t := &ticker{ctx: ctx}
 	var rec strings.Builder
+	budget := outputBudget(len(text))
 	for off := 0; off < len(text); {
 		if err := t.err(); err != nil {
 			return err
@@ -295,6 +308,9 @@ func jsonlText(ctx context.Context, b *builder, text string, o *Options) error {
 		err := jsonWalk(ctx, line, o.MaxXMLDepth, func(path []jsonStep, v string) {
 			if rec.Len() > 0 {
 				rec.WriteString(" | ")
+			}
+			if b.len() > budget {
+				path = nil // over budget: values only
 			}
 			if p := jsonPath(path); p != "" {
 				rec.WriteString(p)

@@ -118,3 +118,21 @@ func TestYAML(t *testing.T) {
 		t.Errorf("headings = %q, want %q", got, want)
 	}
 }
+
+// TestOutputBudget checks that repeated headers and key paths cannot blow a
+// small file up into a huge text.
+func TestOutputBudget(t *testing.T) {
+	long := strings.Repeat("h", 60000)
+	tests := []struct{ name, in string }{
+		{"a.csv", long + ",b\n" + strings.Repeat("1,\n", 20000)},
+		{"a.json", `{"` + long + `":[` + strings.Repeat("1,", 20000) + `1]}`},
+		{"a.jsonl", strings.Repeat(`{"`+strings.Repeat("k", 500)+`":[1,1,1,1,1,1,1,1,1,1]}`+"\n", 2000)},
+		{"a.html", "<table><tr><th>" + long + "</th></tr>" + strings.Repeat("<tr><td>1", 20000) + "</table>"},
+	}
+	for _, tt := range tests {
+		doc := parseTextString(t, tt.name, tt.in)
+		if max := outputBudget(len(tt.in)) + 2*len(tt.in); len(doc.Text) > max {
+			t.Errorf("%s: %d bytes of text from %d bytes, want at most %d", tt.name, len(doc.Text), len(tt.in), max)
+		}
+	}
+}

@@ -163,6 +163,13 @@ func looksBinary(s string) bool {
 	return n > 0 && bad*10 > n
 }
 
+// Extractors that repeat context on every line (a CSV header before each
+// value, a JSON key path before each scalar) could turn a small file into a
+// huge text: a 60 KB header over a million one-byte rows. They keep the
+// repetition only while their output stays within outputBudget of the
+// input, and then fall back to the bare values.
+func outputBudget(inputLen int) int { return 4*inputLen + 1<<20 }
+
 // ticker checks ctx every 256 calls, so loops stay cheap and cancellable.
 type ticker struct {
 	ctx context.Context

@@ -21,10 +21,9 @@ func fuzzText(t *testing.T, typ string, data []byte) {
 	if err := textInvariants(doc); err != nil {
 		t.Fatal(err)
 	}
-	// Extractors add at most a few separator bytes per input byte (a CSV
-	// field name repeated per row is the worst case, bounded by row count
-	// times header size); 64x plus a constant is a generous ceiling.
-	if len(doc.Text) > 64*len(data)+1024 && typ != typeCSV && typ != typeTSV {
+	// Repeated context (CSV labels, JSON paths) stops at outputBudget; what
+	// follows is at most the input's values again plus separators.
+	if len(doc.Text) > outputBudget(len(data))+4*len(data)+1024 {
 		t.Fatalf("%s: %d bytes of text from %d bytes of input", typ, len(doc.Text), len(data))
 	}
 }

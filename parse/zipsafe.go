@@ -3,7 +3,7 @@ package parse
 import (
 	"archive/zip"
 	"bytes"
-	"compress/flate"
+	zflate "compress/flate"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -141,7 +141,7 @@ func (za *zipArchive) read(ctx context.Context, p string) ([]byte, error) {
 	case zip.Store:
 		src = cr
 	case zip.Deflate:
-		fr := flate.NewReader(cr)
+		fr := zflate.NewReader(cr)
 		defer fr.Close()
 		src = fr
 	default:

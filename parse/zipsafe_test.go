@@ -3,7 +3,7 @@ package parse
 import (
 	"archive/zip"
 	"bytes"
-	"compress/flate"
+	zflate "compress/flate"
 	"context"
 	"errors"
 	"fmt"
@@ -119,7 +119,7 @@ func TestZipRatioMeasured(t *testing.T) {
 	// The ratio is measured on the bytes actually inflated, so a lying
 	// central directory (huge declared compressed size) does not help.
 	var comp bytes.Buffer
-	fw, _ := flate.NewWriter(&comp, flate.BestCompression)
+	fw, _ := zflate.NewWriter(&comp, zflate.BestCompression)
 	fw.Write(bytes.Repeat([]byte("a"), 8<<20))
 	fw.Close()
 	data := zipRaw(t, func(zw *zip.Writer) {

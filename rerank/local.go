@@ -56,9 +56,14 @@ type VectorReranker interface {
 type LocalOptions struct {
 	// FirstStageWeight weighs the candidate's first-stage Score. Default 0.5.
 	FirstStageWeight float64
-	// CoverageWeight weighs the fraction of the query's distinct terms (lower
-	// cased, stop words removed, Porter-stemmed) present in Text. Default 0.3.
+	// CoverageWeight weighs the share of the query's distinct terms (lower
+	// cased, stop words removed, Porter-stemmed) present in Text, each term
+	// weighted by its rarity among the candidates (a BM25-style idf over the
+	// candidate set; terms found in no candidate are ignored). Default 0.3.
 	CoverageWeight float64
+	// UniformTerms weighs every query term equally in coverage instead of by
+	// its rarity among the candidates.
+	UniformTerms bool
 	// ProximityWeight weighs how close together the matched terms are:
 	// coverage × matched/window, where window is the smallest span of tokens
 	// holding every matched term. Defined for queries of two or more terms.
@@ -213,22 +218,64 @@ func (l *Local) RerankWithVector(ctx context.Context, query string, qvec []float
 	if len(qvec) > 0 {
 		qnorm = math.Sqrt(dot(qvec, qvec))
 	}
-	order := sc.order[:0]
+	// Pass 1: lexical evidence per candidate.
+	n := len(q.terms)
+	feats := sc.feats[:0]
 	for i := range out {
 		if i&15 == 15 {
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
 		}
+		var f textFeatures
+		if n > 0 {
+			f = l.textFeatures(sc, q, out[i].Text)
+			if l.opts.MetadataWeight > 0 {
+				f.meta = l.metaCoverage(sc, q, &out[i])
+			}
+		}
+		feats = append(feats, f)
+	}
+	sc.feats = feats
+	// Term weights: rarer terms among the candidates count more.
+	weights := sc.weights[:0]
+	var total float64
+	for t := range n {
+		df := 0
+		for i := range feats {
+			df += int(feats[i].seen >> t & 1)
+		}
+		w := 0.0
+		switch {
+		case df == 0: // found nowhere: cannot separate candidates
+		case l.opts.UniformTerms:
+			w = 1
+		default:
+			w = math.Log(1 + (float64(len(feats)-df)+0.5)/(float64(df)+0.5))
+		}
+		weights = append(weights, w)
+		total += w
+	}
+	sc.weights = weights
+	// Pass 2: the weighted mean of the defined features.
+	order := sc.order[:0]
+	for i := range out {
 		c := &out[i]
+		f := &feats[i]
 		num := l.opts.FirstStageWeight * clamp01(c.Score)
 		den := l.opts.FirstStageWeight
-		if n := len(q.terms); n > 0 {
-			f := l.textFeatures(sc, q, c.Text)
-			num += l.opts.CoverageWeight * f.coverage
+		if n > 0 {
+			cov := 0.0
+			if total > 0 {
+				for m := f.seen; m != 0; m &= m - 1 {
+					cov += weights[bits.TrailingZeros64(m)]
+				}
+				cov /= total
+			}
+			num += l.opts.CoverageWeight * cov
 			den += l.opts.CoverageWeight
 			if n >= 2 {
-				num += l.opts.ProximityWeight * f.proximity
+				num += l.opts.ProximityWeight * cov * f.density
 				den += l.opts.ProximityWeight
 			}
 			if len(q.pairs) > 0 {
@@ -236,7 +283,7 @@ func (l *Local) RerankWithVector(ctx context.Context, query string, qvec []float
 				den += l.opts.PhraseWeight
 			}
 			if l.opts.MetadataWeight > 0 {
-				num += l.opts.MetadataWeight * l.metaCoverage(sc, q, c)
+				num += l.opts.MetadataWeight * f.meta
 				den += l.opts.MetadataWeight
 			}
 		}
@@ -301,6 +348,9 @@ type scratch struct {
 	last  []int32
 	count []int32
 	order []ranked
+	feats []textFeatures
+	// weights are the query terms' weights for the current call.
+	weights []float64
 	// cache maps a token to its term index + 1, or 0 for no match.
 	cache map[string]int8
 }
@@ -416,8 +466,12 @@ func (l *Local) match(sc *scratch, q *query, tok []byte) int {
 	return res
 }
 
+// textFeatures is the lexical evidence of one candidate.
 type textFeatures struct {
-	coverage, proximity, phrase float64
+	seen    uint64  // query terms present in the text
+	density float64 // matched terms / smallest window holding them, 0..1
+	phrase  float64 // fraction of query-term pairs found as phrases
+	meta    float64 // fraction of query terms in headings and filename
 }
 
 func (l *Local) textFeatures(sc *scratch, q *query, text string) textFeatures {
@@ -494,14 +548,14 @@ func (l *Local) textFeatures(sc *scratch, q *query, text string) textFeatures {
 		pos++
 	}
 	sc.occ = occ
+	f.seen = seen
 	matched := bits.OnesCount64(seen)
-	f.coverage = float64(matched) / float64(n)
 	if len(q.pairs) > 0 {
 		f.phrase = float64(bits.OnesCount64(pairsHit)) / float64(len(q.pairs))
 	}
 	if n >= 2 && matched >= 2 {
 		w := minWindow(occ, sc.count, matched)
-		f.proximity = f.coverage * float64(matched) / float64(w)
+		f.density = float64(matched) / float64(w)
 	}
 	return f
 }

@@ -1,10 +1,12 @@
 package store
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sync"
@@ -36,11 +38,12 @@ type vsState struct {
 	stop   chan struct{} // closed by close
 	done   chan struct{} // closed when the indexer goroutine returns
 
-	mu     sync.Mutex // serializes catchUp
-	vecSeq uint64     // guarded by mu: last log sequence applied to vec
-	lexSeq uint64     // guarded by mu: last log sequence applied to lex
-	vec    ann.Index
-	lex    *lexical.Index
+	mu       sync.Mutex // serializes catchUp
+	vecSeq   uint64     // guarded by mu: last log sequence applied to vec
+	savedSeq uint64     // guarded by mu: the sequence of the saved graph
+	lexSeq   uint64     // guarded by mu: last log sequence applied to lex
+	vec      *ann.HNSW
+	lex      *lexical.Index
 
 	attrMu    sync.RWMutex
 	chunkFile map[uint64]string         // guarded by attrMu: chunk id -> file id
@@ -104,7 +107,7 @@ func (db *DB) openIndexes(ctx context.Context, vsID string) (*vsState, error) {
 		// The index claims changes the source of truth never made: rebuild.
 		st.lexSeq = 0
 	}
-	if err := st.rebuildVectors(db.bolt, last); err != nil {
+	if err := st.loadVectors(db.bolt, last, db.log); err != nil {
 		st.lex.Close()
 		return nil, err
 	}
@@ -166,12 +169,13 @@ func (st *vsState) current(ctx context.Context, bdb *bolt.DB) error {
 	return st.catchUp(ctx, bdb)
 }
 
-// rebuildVectors loads every stored vector and every file's attributes.
-func (st *vsState) rebuildVectors(bdb *bolt.DB, last uint64) error {
-	st.vec = ann.NewFlat(st.identity.Dimensions, ann.Cosine)
+// loadVectors opens the saved HNSW graph and the files' attributes. A
+// missing, stale or corrupt graph is rebuilt from the stored vectors and
+// saved, so the next open is fast.
+func (st *vsState) loadVectors(bdb *bolt.DB, last uint64, log *slog.Logger) error {
 	err := bdb.View(func(tx *bolt.Tx) error {
 		b, _ := buckets(tx, st.id)
-		err := b.files.ForEach(func(_, v []byte) error {
+		return b.files.ForEach(func(_, v []byte) error {
 			f, err := decodeFile(v)
 			if err != nil {
 				return err
@@ -181,21 +185,77 @@ func (st *vsState) rebuildVectors(bdb *bolt.DB, last uint64) error {
 			}
 			return nil
 		})
-		if err != nil {
-			return err
-		}
+	})
+	if err != nil {
+		return fmt.Errorf("store: load files of %s: %w", st.id, err)
+	}
+	if h, err := readGraph(st.graphPath()); err == nil && h.Dim() == st.identity.Dimensions && h.Seq() <= last {
+		st.vec, st.vecSeq, st.savedSeq = h, h.Seq(), h.Seq()
+		return nil
+	} else if err != nil && !errors.Is(err, os.ErrNotExist) {
+		log.Warn("quarry: rebuilding the vector index", "vector_store", st.id, "err", err)
+	}
+	h := ann.NewHNSW(st.identity.Dimensions, ann.Config{})
+	err = bdb.View(func(tx *bolt.Tx) error {
+		b, _ := buckets(tx, st.id)
+		h.Reserve(b.vectors.Stats().KeyN)
 		return b.vectors.ForEach(func(k, v []byte) error {
 			vec, err := decodeVector(v)
 			if err != nil {
 				return err
 			}
-			return st.vec.Add(keyU64(k), vec)
+			return h.Add(keyU64(k), vec)
 		})
 	})
 	if err != nil {
 		return fmt.Errorf("store: load vectors of %s: %w", st.id, err)
 	}
-	st.vecSeq = last
+	st.vec, st.vecSeq = h, last
+	if last > 0 {
+		return st.saveVectorsLocked()
+	}
+	return nil
+}
+
+func (st *vsState) graphPath() string { return filepath.Join(st.dir, "vectors.hnsw") }
+
+func readGraph(path string) (*ann.HNSW, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return ann.ReadHNSW(bufio.NewReaderSize(f, 1<<20))
+}
+
+// saveVectorsLocked writes the graph with the sequence it reflects:
+// temp file, fsync, rename, fsync directory.
+// REQUIRES: st.mu held, or st not yet shared.
+func (st *vsState) saveVectorsLocked() error {
+	if st.vecSeq == st.savedSeq {
+		return nil
+	}
+	st.vec.SetSeq(st.vecSeq)
+	tmp, err := os.CreateTemp(st.dir, ".vectors-*")
+	if err != nil {
+		return fmt.Errorf("store: save vectors: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	w := bufio.NewWriterSize(tmp, 1<<20)
+	if _, err := st.vec.WriteTo(w); err != nil {
+		tmp.Close()
+		return fmt.Errorf("store: save vectors: %w", err)
+	}
+	if err := errors.Join(w.Flush(), tmp.Sync(), tmp.Close()); err != nil {
+		return fmt.Errorf("store: save vectors: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), st.graphPath()); err != nil {
+		return fmt.Errorf("store: save vectors: %w", err)
+	}
+	if err := syncDir(st.dir); err != nil {
+		return err
+	}
+	st.savedSeq = st.vecSeq
 	return nil
 }
 
@@ -383,7 +443,11 @@ func (st *vsState) close() error {
 	if st.lex == nil {
 		return nil
 	}
-	err := st.lex.Close()
+	var errs []error
+	if _, err := os.Stat(st.dir); err == nil {
+		errs = append(errs, st.saveVectorsLocked())
+	}
+	errs = append(errs, st.lex.Close())
 	st.lex = nil
-	return errors.Join(err)
+	return errors.Join(errs...)
 }

@@ -379,3 +379,51 @@ func TestResumeAfterClose(t *testing.T) {
 		t.Errorf("%d blobs left after ingestion", len(entries))
 	}
 }
+
+// TestVectorIndexPersistence reopens a store with its saved graph, then
+// with the graph corrupted: results are the same each time.
+func TestVectorIndexPersistence(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	db := openTest(t, dir, Options{})
+	vs, err := db.CreateVectorStore(ctx, VectorStoreParams{Name: "kb"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 30 {
+		addText(t, vs, fmt.Sprintf("f%d.txt", i), fmt.Sprintf("text number %d about thing%d", i, i), nil)
+	}
+	req := SearchRequest{Query: []string{"thing7 text"}, Ranking: RankingOptions{Ranker: RankerNone, Hybrid: &HybridWeights{EmbeddingWeight: 1}}}
+	want, err := vs.Search(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	graph := filepath.Join(dir, "indexes", vs.ID(), "vectors.hnsw")
+	if _, err := os.Stat(graph); err != nil {
+		t.Fatalf("no saved graph after Close: %v", err)
+	}
+	check := func(what string) {
+		t.Helper()
+		db := openTest(t, dir, Options{})
+		defer db.Close()
+		vs, _ := db.VectorStore(vs.ID())
+		got, err := vs.Search(ctx, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got.Data) != len(want.Data) {
+			t.Fatalf("%s: %d results, want %d", what, len(got.Data), len(want.Data))
+		}
+		for i := range got.Data {
+			if got.Data[i].FileID != want.Data[i].FileID {
+				t.Errorf("%s: result %d = %s, want %s", what, i, got.Data[i].Filename, want.Data[i].Filename)
+			}
+		}
+	}
+	check("reopened")
+	data, _ := os.ReadFile(graph)
+	data[len(data)/2] ^= 0xff
+	os.WriteFile(graph, data, 0o644)
+	check("corrupt graph")
+}

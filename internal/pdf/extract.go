@@ -342,7 +342,6 @@ func (x *textExtractor) run(strm, res Value, ctm matrix, depth int) {
 		}
 		for _, code := range f.codes(s) {
 			w0 := f.width(code) * f.scale
-			Trm := matrix{{g.Tfs * g.Th, 0, 0}, {0, g.Tfs, 0}, {0, g.Trise, 1}}.mul(g.Tm).mul(g.CTM)
 			tx := w0*g.Tfs + g.Tc
 			if len(code) == 1 && code[0] == ' ' {
 				tx += g.Tw
@@ -351,23 +350,26 @@ func (x *textExtractor) run(strm, res Value, ctm matrix, depth int) {
 			if f.vertical {
 				tx = 0
 			}
-			end := matrix{{1, 0, 0}, {0, 1, 0}, {tx, 0, 1}}.mul(g.Tm).mul(g.CTM)
-			dx, dy := Trm[0][0], Trm[0][1]
-			hx := math.Hypot(dx, dy)
-			if hx > 0 {
-				dx, dy = dx/hx, dy/hx
+			// Text rendering matrix, Trm = [Tfs*Th 0; 0 Tfs; 0 Trise] x Tm x CTM,
+			// computed on the affine parts only.
+			m := affine(g.Tm, g.CTM)
+			ox, oy := g.Trise*m[1][0]+m[2][0], g.Trise*m[1][1]+m[2][1]
+			dx, dy := m[0][0], m[0][1]
+			base := math.Hypot(dx, dy)
+			if base > 0 {
+				dx, dy = dx/base, dy/base
 			} else {
 				dx, dy = 1, 0
 			}
-			size := math.Hypot(Trm[1][0], Trm[1][1])
+			size := math.Abs(g.Tfs) * math.Hypot(m[1][0], m[1][1])
 			if size == 0 {
-				size = hx
+				size = math.Abs(g.Tfs*g.Th) * base
 			}
-			w := math.Hypot(end[2][0]-Trm[2][0], end[2][1]-Trm[2][1])
 			if len(*x.out) < 1<<22 {
-				*x.out = append(*x.out, Text{Font: f.name, FontSize: size, X: Trm[2][0], Y: Trm[2][1], W: w, S: f.decode(code), DX: dx, DY: dy})
+				*x.out = append(*x.out, Text{Font: f.name, FontSize: size, X: ox, Y: oy, W: math.Abs(tx) * base, S: f.decode(code), DX: dx, DY: dy})
 			}
-			g.Tm = matrix{{1, 0, 0}, {0, 1, 0}, {tx, 0, 1}}.mul(g.Tm)
+			g.Tm[2][0] += tx * g.Tm[0][0]
+			g.Tm[2][1] += tx * g.Tm[0][1]
 		}
 	}
 	num := func(args []Value, i int) float64 {
@@ -465,7 +467,8 @@ func (x *textExtractor) run(strm, res Value, ctm matrix, depth int) {
 						show(e.RawString())
 					} else {
 						tx := -e.Float64() / 1000 * g.Tfs * g.Th
-						g.Tm = matrix{{1, 0, 0}, {0, 1, 0}, {tx, 0, 1}}.mul(g.Tm)
+						g.Tm[2][0] += tx * g.Tm[0][0]
+						g.Tm[2][1] += tx * g.Tm[0][1]
 					}
 				}
 			}
@@ -491,4 +494,13 @@ func (x *textExtractor) run(strm, res Value, ctm matrix, depth int) {
 			x.run(xo, fres, m.mul(g.CTM), depth+1)
 		}
 	})
+}
+
+// affine multiplies two affine matrices (third column 0 0 1).
+func affine(x, y matrix) matrix {
+	return matrix{
+		{x[0][0]*y[0][0] + x[0][1]*y[1][0], x[0][0]*y[0][1] + x[0][1]*y[1][1], 0},
+		{x[1][0]*y[0][0] + x[1][1]*y[1][0], x[1][0]*y[0][1] + x[1][1]*y[1][1], 0},
+		{x[2][0]*y[0][0] + x[2][1]*y[1][0] + y[2][0], x[2][0]*y[0][1] + x[2][1]*y[1][1] + y[2][1], 1},
+	}
 }

@@ -138,6 +138,10 @@ func (b *buffer) readToken() token {
 		return t
 	}
 
+	// PATCHED: skip buffered whitespace without a call per byte.
+	for b.pos < len(b.buf) && isSpace(b.buf[b.pos]) {
+		b.pos++
+	}
 	// Find first non-space, non-comment byte.
 	c := b.readByte()
 	for {

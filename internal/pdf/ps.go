@@ -69,6 +69,7 @@ func Interpret(strm Value, do func(stk *Stack, op string)) {
 	}
 
 	b := newBuffer(rd, 0)
+	b.buf = make([]byte, 0, 64<<10) // PATCHED: fewer, larger reads of decoded streams
 	b.allowEOF = true
 	b.allowObjptr = false
 	b.allowStream = false
