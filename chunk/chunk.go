@@ -103,15 +103,14 @@ type document struct {
 
 func (c *Chunker) prepare(ctx context.Context, doc *parse.Document) (*document, error) {
 	d := &document{enc: c.enc, text: doc.Text}
-	// Tokenize in slices so that a cancelled ctx stops a large document.
-	// Pieces never span the cut because the cut is at a piece boundary.
+	// Check ctx every 64 KB or so; a piece may run past the mark.
 	const stride = 1 << 16
 	for i := 0; i < len(d.text); {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
 		stop := min(i+stride, len(d.text))
-		for i < len(d.text) && (i < stop || len(d.pieces) == 0) {
+		for i < stop {
 			j := nextPiece(d.text, i, c.enc.o200k)
 			before := len(d.ends)
 			if j-i <= longPiece {

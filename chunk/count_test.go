@@ -42,8 +42,10 @@ func TestGoldenCounts(t *testing.T) {
 		if got := c.Count(text); got != want {
 			t.Errorf("%s Count(%q) = %d, want %d", fields[0], text, got, want)
 		}
-		if got := len(reference(t, fields[0]).EncodeOrdinary(text)); got != want {
-			t.Errorf("tiktoken-go %s count(%q) = %d, want %d", fields[0], text, got, want)
+		if !raceEnabled {
+			if got := len(reference(t, fields[0]).EncodeOrdinary(text)); got != want {
+				t.Errorf("tiktoken-go %s count(%q) = %d, want %d", fields[0], text, got, want)
+			}
 		}
 		n++
 	}

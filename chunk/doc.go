@@ -85,7 +85,8 @@
 // 1024-byte segments, so static windows there can be a few tokens off
 // OpenAI's; the chunks' own Tokens remain exact.
 //
-// Throughput is about 10 MB/s per core for English prose, source code and
-// CJK text (BenchmarkSplit); a megabyte of degenerate text takes about a
-// second of CPU (BenchmarkPathological).
+// Auto chunks English prose and source code at about 8-10 MB/s of CPU
+// time per core and Japanese text at about 5-6 MB/s (BenchmarkSplit, which
+// reports cpu-MB/s); a megabyte of degenerate text takes 0.2 to 1.3 seconds
+// of CPU (BenchmarkPathological).
 package chunk

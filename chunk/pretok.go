@@ -1,6 +1,7 @@
 package chunk
 
 import (
+	"sync"
 	"unicode"
 	"unicode/utf8"
 )
@@ -56,8 +57,22 @@ func at(s string, i int) (uint8, int) {
 	if r == utf8.RuneError && w == 1 {
 		return 0, 1
 	}
+	if r < 1<<16 {
+		return bmpClasses()[r], w
+	}
 	return classOf(r), w
 }
+
+// bmpClasses holds classOf for the Basic Multilingual Plane, built on first
+// use (a few milliseconds): the unicode tables are binary searches, too
+// slow to consult for every character of CJK text.
+var bmpClasses = sync.OnceValue(func() *[1 << 16]uint8 {
+	t := new([1 << 16]uint8)
+	for r := range t {
+		t[r] = classOf(rune(r))
+	}
+	return t
+})
 
 // skip returns the end of the run of characters from i whose class
 // intersects want.

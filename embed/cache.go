@@ -175,10 +175,10 @@ type BoltCache struct {
 	db *bolt.DB
 }
 
-var (
-	cacheBucket = []byte("embeddings")
-	castagnoli  = crc32.MakeTable(crc32.Castagnoli)
-)
+var cacheBucket = []byte("embeddings")
+
+// checksum is CRC-32C; the table is built on first use, not at import.
+func checksum(b []byte) uint32 { return crc32.Checksum(b, crc32.MakeTable(crc32.Castagnoli)) }
 
 const cacheFormat = 1
 
@@ -242,7 +242,7 @@ func encodeCached(v []float32) []byte {
 	for i, x := range v {
 		binary.LittleEndian.PutUint32(b[1+4*i:], math.Float32bits(x))
 	}
-	binary.LittleEndian.PutUint32(b[len(b)-4:], crc32.Checksum(b[1:len(b)-4], castagnoli))
+	binary.LittleEndian.PutUint32(b[len(b)-4:], checksum(b[1:len(b)-4]))
 	return b
 }
 
@@ -253,7 +253,7 @@ func decodeCached(b []byte) ([]float32, error) {
 		return nil, errCorruptEntry
 	}
 	if len(b) < 5 || b[0] != cacheFormat || (len(b)-5)%4 != 0 ||
-		crc32.Checksum(b[1:len(b)-4], castagnoli) != binary.LittleEndian.Uint32(b[len(b)-4:]) {
+		checksum(b[1:len(b)-4]) != binary.LittleEndian.Uint32(b[len(b)-4:]) {
 		return nil, errCorruptEntry
 	}
 	v := make([]float32, (len(b)-5)/4)

@@ -80,10 +80,11 @@ const (
 	fnvOffset = 14695981039346656037
 	fnvPrime  = 1099511628211
 
-	seedWord = 0x9e3779b97f4a7c15
-	seedTri  = 0x165667b19e3779f9
-	seedCJK  = 0x27d4eb2f165667c5
-	seedCJK2 = 0x85ebca77c2b2ae63
+	seedWord   = 0x9e3779b97f4a7c15
+	seedTri    = 0x165667b19e3779f9
+	seedCJK    = 0x27d4eb2f165667c5
+	seedCJK2   = 0x85ebca77c2b2ae63
+	seedPrefix = 0x51afd7ed558ccd
 
 	wWord     = 1.0
 	wStop     = 0.25

@@ -132,9 +132,13 @@ func BenchmarkLocal(b *testing.B) {
 	ctx := context.Background()
 	b.SetBytes(n)
 	b.ReportAllocs()
+	cpu0 := cpuTime()
 	for b.Loop() {
 		if _, err := l.Embed(ctx, texts); err != nil {
 			b.Fatal(err)
 		}
+	}
+	if cpu := cpuTime() - cpu0; cpu > 0 {
+		b.ReportMetric(float64(n)*float64(b.N)/cpu.Seconds()/1e6, "MB/cpu-s")
 	}
 }

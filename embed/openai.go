@@ -823,7 +823,9 @@ func decodeVector(raw json.RawMessage) ([]float32, error) {
 	}
 	if raw[0] == '"' {
 		var s string
-		if err := json.Unmarshal(raw, &s); err != nil {
+		if len(raw) >= 2 && raw[len(raw)-1] == '"' && bytes.IndexByte(raw, '\\') < 0 {
+			s = string(raw[1 : len(raw)-1]) // no escapes: the common case, without a second JSON scan
+		} else if err := json.Unmarshal(raw, &s); err != nil {
 			return nil, err
 		}
 		b, err := base64.StdEncoding.DecodeString(s)
@@ -839,6 +841,9 @@ func decodeVector(raw json.RawMessage) ([]float32, error) {
 		}
 		return v, nil
 	}
+	if v, ok := parseFloats(raw); ok {
+		return v, nil
+	}
 	var f []float64 // float64: values out of float32 range are caught, not silently Inf
 	if err := json.Unmarshal(raw, &f); err != nil {
 		return nil, fmt.Errorf("not a base64 string or an array of numbers: %w", err)
@@ -848,4 +853,41 @@ func decodeVector(raw json.RawMessage) ([]float32, error) {
 		v[i] = float32(x)
 	}
 	return v, nil
+}
+
+// parseFloats parses a JSON array of numbers faster than encoding/json;
+// ok is false for anything else, which the caller then hands to
+// encoding/json for a precise error. Values beyond float32 become ±Inf,
+// which decode rejects.
+func parseFloats(raw []byte) (v []float32, ok bool) {
+	if len(raw) < 2 || raw[0] != '[' || raw[len(raw)-1] != ']' {
+		return nil, false
+	}
+	body := bytes.TrimSpace(raw[1 : len(raw)-1])
+	if len(body) == 0 {
+		return []float32{}, true
+	}
+	v = make([]float32, 0, bytes.Count(body, []byte{','})+1)
+	for len(body) > 0 {
+		i := bytes.IndexByte(body, ',')
+		tok := body
+		if i >= 0 {
+			tok, body = body[:i], body[i+1:]
+			if len(bytes.TrimSpace(body)) == 0 {
+				return nil, false // trailing comma
+			}
+		} else {
+			body = nil
+		}
+		tok = bytes.TrimSpace(tok)
+		if len(tok) == 0 || !(tok[0] == '-' || tok[0] >= '0' && tok[0] <= '9') {
+			return nil, false // not a JSON number (NaN, Infinity, "1", ...)
+		}
+		x, err := strconv.ParseFloat(string(tok), 32)
+		if err != nil && !errors.Is(err, strconv.ErrRange) {
+			return nil, false
+		}
+		v = append(v, float32(x))
+	}
+	return v, true
 }

@@ -655,3 +655,68 @@ func FuzzAPIError(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkOpenAIClient measures the client's own cost (request encoding,
+// response decoding, validation, normalization) against a local server that
+// returns precomputed 1536-dimensional responses.
+func BenchmarkOpenAIClient(b *testing.B) {
+	const n, dims = 256, 1536
+	texts := make([]string, n)
+	for i := range texts {
+		texts[i] = fmt.Sprintf("chunk %d of a document about retrieval", i)
+	}
+	for _, format := range []string{Base64, Float} {
+		b.Run(format, func(b *testing.B) {
+			data := make([]map[string]any, n)
+			for i := range data {
+				v := fakeVector(texts[i], dims)
+				var emb any = v
+				if format == Base64 {
+					emb = b64(v...)
+				}
+				data[i] = map[string]any{"object": "embedding", "index": i, "embedding": emb}
+			}
+			body, _ := json.Marshal(map[string]any{"object": "list", "data": data, "usage": map[string]int{"prompt_tokens": 1, "total_tokens": 1}})
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(body) }))
+			defer srv.Close()
+			c, err := NewOpenAI(OpenAIOptions{BaseURL: srv.URL, Model: "text-embedding-3-small", EncodingFormat: format})
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := c.Embed(context.Background(), texts); err != nil { // loads the tokenizer
+				b.Fatal(err)
+			}
+			b.SetBytes(int64(len(body)))
+			for b.Loop() {
+				if _, err := c.Embed(context.Background(), texts); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "inputs/s")
+		})
+	}
+}
+
+func TestParseFloats(t *testing.T) {
+	tests := []struct {
+		in   string
+		want []float32
+		ok   bool
+	}{
+		{"[1, -2.5e-3 ,0]", []float32{1, -0.0025, 0}, true},
+		{"[]", []float32{}, true},
+		{"[ 3.4028235e+38 ]", []float32{math.MaxFloat32}, true},
+		{"[1,]", nil, false},
+		{"[,1]", nil, false},
+		{`["1"]`, nil, false},
+		{"[NaN]", nil, false},
+		{"[1 2]", nil, false},
+		{"{}", nil, false},
+	}
+	for _, tc := range tests {
+		got, ok := parseFloats([]byte(tc.in))
+		if ok != tc.ok || !slices.Equal(got, tc.want) {
+			t.Errorf("parseFloats(%s) = %v, %v, want %v, %v", tc.in, got, ok, tc.want, tc.ok)
+		}
+	}
+}

@@ -74,6 +74,20 @@ type posting struct {
 // least one token in the field). This is Lucene's BM25 up to its constant
 // factor k1+1 and its one-byte length quantization.
 func (ix *Index) Search(ctx context.Context, query string, k int, f *filter.Filter) ([]Hit, error) {
+	return ix.SearchTerms(ctx, ix.queryTerms(query), k, f)
+}
+
+// WeightedTerm is an analyzed term (see Terms) with a query weight.
+type WeightedTerm struct {
+	Term   string
+	Weight float64
+}
+
+// SearchTerms is Search for a query given as analyzed terms with weights:
+// each term's BM25 contribution is multiplied by its weight. Search is
+// SearchTerms with each distinct term weighted by its count. It is how
+// callers run expanded queries, such as pseudo-relevance feedback.
+func (ix *Index) SearchTerms(ctx context.Context, terms []WeightedTerm, k int, f *filter.Filter) ([]Hit, error) {
 	if f != nil {
 		if err := f.Validate(); err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
@@ -89,7 +103,6 @@ func (ix *Index) Search(ctx context.Context, query string, k int, f *filter.Filt
 	if k <= 0 {
 		return nil, nil
 	}
-	terms := ix.queryTerms(query)
 	if len(terms) == 0 {
 		return nil, nil
 	}
@@ -121,7 +134,10 @@ func (ix *Index) Search(ctx context.Context, query string, k int, f *filter.Filt
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
-			buf, err = postings(ctx, r, qt.term, fieldNames[fi], buf[:0], &tfd)
+			if qt.Weight <= 0 || math.IsNaN(qt.Weight) {
+				continue
+			}
+			buf, err = postings(ctx, r, qt.Term, fieldNames[fi], buf[:0], &tfd)
 			if err != nil {
 				return nil, err
 			}
@@ -130,7 +146,7 @@ func (ix *Index) Search(ctx context.Context, query string, k int, f *filter.Filt
 			}
 			df := float64(len(buf))
 			idf := math.Log(1 + (n-df+0.5)/(df+0.5))
-			w := boosts[fi] * float64(qt.count) * idf * (k1 + 1)
+			w := boosts[fi] * qt.Weight * idf * (k1 + 1)
 			for _, p := range buf {
 				if allow != nil && !allow.has(p.num) {
 					continue
@@ -146,25 +162,20 @@ func (ix *Index) Search(ctx context.Context, query string, k int, f *filter.Filt
 	return ix.topK(r, acc, k)
 }
 
-type queryTerm struct {
-	term  string
-	count int
-}
-
-// queryTerms analyzes q into distinct terms with their counts, in order of
-// first appearance.
-func (ix *Index) queryTerms(q string) []queryTerm {
+// queryTerms analyzes q into distinct terms weighted by their counts, in
+// order of first appearance.
+func (ix *Index) queryTerms(q string) []WeightedTerm {
 	ts := ix.analyzer.Analyze([]byte(q))
-	out := make([]queryTerm, 0, len(ts))
+	out := make([]WeightedTerm, 0, len(ts))
 next:
 	for _, t := range ts {
 		for i := range out {
-			if out[i].term == string(t.Term) {
-				out[i].count++
+			if out[i].Term == string(t.Term) {
+				out[i].Weight++
 				continue next
 			}
 		}
-		out = append(out, queryTerm{term: string(t.Term), count: 1})
+		out = append(out, WeightedTerm{Term: string(t.Term), Weight: 1})
 	}
 	return out
 }

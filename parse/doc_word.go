@@ -222,28 +222,33 @@ func readPieces(tbl []byte, fib docFIB, wdLen int) ([]docPiece, error) {
 // cells joined with " | " and rows on lines of their own.
 func docText(wd []byte, pieces []docPiece, from, to uint32) string {
 	var sb strings.Builder
+	sb.Grow(int(min(to-from, 1<<24)))
 	var fields []bool             // per open field: true once past its separator
 	lastCell, sep := false, false // after a cell mark; a " | " is due
+	codes := 0                    // open fields still in their code part
 	put := func(r rune) {
 		switch r {
 		case 0x13:
 			fields = append(fields, false)
+			codes++
 			return
 		case 0x14:
-			if n := len(fields); n > 0 {
+			if n := len(fields); n > 0 && !fields[n-1] {
 				fields[n-1] = true
+				codes--
 			}
 			return
 		case 0x15:
 			if n := len(fields); n > 0 {
+				if !fields[n-1] {
+					codes--
+				}
 				fields = fields[:n-1]
 			}
 			return
 		}
-		for _, res := range fields {
-			if !res {
-				return // inside a field code
-			}
+		if codes > 0 {
+			return // inside a field code
 		}
 		if r == 0x07 {
 			if lastCell { // the row end mark after the last cell

@@ -510,3 +510,63 @@ func TestExcelDate(t *testing.T) {
 		}
 	}
 }
+
+func TestPPTXRepeatedSlide(t *testing.T) {
+	// A slide listed many times is read once, so its text is not multiplied.
+	ids := strings.Repeat(`<p:sldId id="256" r:id="rId1"/>`, 1000)
+	data := officeZip(t,
+		pkgRels("ppt/presentation.xml"),
+		zipPart{"ppt/presentation.xml", `<p:presentation ` + pNS + `><p:sldIdLst>` + ids + `</p:sldIdLst></p:presentation>`},
+		zipPart{"ppt/_rels/presentation.xml.rels", `<Relationships ` + relsNS + `><Relationship Id="rId1" Type="` + relT + `slide" Target="slides/slide1.xml"/></Relationships>`},
+		zipPart{"ppt/slides/slide1.xml", slideXML(pShape("", strings.Repeat("word ", 1000)))},
+	)
+	doc, err := parseZip(context.Background(), "rep.pptx", data, officeOpts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if doc.Pages != 1000 || len(doc.Sections) != 1 || len(doc.Text) > 6000 {
+		t.Errorf("Pages, sections, text = %d, %d, %d bytes; want 1000, 1, one copy", doc.Pages, len(doc.Sections), len(doc.Text))
+	}
+}
+
+func TestParseOfficeByContent(t *testing.T) {
+	// Through the public entry point: the name does not decide the format.
+	docx := testDOCX(t, wPara("", "renamed archive"))
+	doc := buildDoc(t, 0, false, docPieceSpec{"legacy text\r", true})
+	for _, tt := range []struct {
+		name     string
+		data     []byte
+		typ, has string
+	}{
+		{"report.zip", docx, "docx", "renamed archive"},
+		{"report", docx, "docx", "renamed archive"},
+		{"old.doc", doc, "doc", "legacy text"},
+	} {
+		d, err := Parse(context.Background(), tt.name, bytes.NewReader(tt.data), nil)
+		if err != nil {
+			t.Errorf("Parse(%q) = %v", tt.name, err)
+			continue
+		}
+		if d.Type != tt.typ || !strings.Contains(d.Text, tt.has) {
+			t.Errorf("Parse(%q) = %q %q, want %s with %q", tt.name, d.Type, d.Text, tt.typ, tt.has)
+		}
+	}
+}
+
+func TestOfficeCell(t *testing.T) {
+	for in, want := range map[string]string{
+		"":               "",
+		"plain text":     "plain text",
+		" padded ":       "padded",
+		"two  spaces":    "two spaces",
+		"line\nbreak":    "line break",
+		"tab\there":      "tab here",
+		"non\u00a0break": "non break",
+		"世界  hello":      "世界 hello",
+		" ":              "",
+	} {
+		if got := officeCell(in); got != want {
+			t.Errorf("officeCell(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

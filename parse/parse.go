@@ -1,10 +1,3 @@
-// Package parse detects a file's type and extracts its text with the structure
-// that chunking and citations need: pages and heading paths.
-//
-// Parse never panics on user bytes and enforces the limits in Options. It
-// returns a *Error whose Code is CodeUnsupported or CodeInvalid for files it
-// cannot read; callers test with errors.Is(err, ErrUnsupported) or
-// errors.Is(err, ErrInvalid).
 package parse
 
 import (

@@ -23,7 +23,8 @@ const maxTreeDepth = 64
 // o.MaxDecompressedBytes and o.MaxCompressionRatio and checks ctx on every
 // stream read. Pages come from a cycle-safe walk of the real page tree, never
 // from the declared /Count. A panic inside the reader becomes an invalid_file
-// error.
+// error. Each page gives one or more sections; lines set clearly larger than
+// the body text become Heading sections (see emitPDF).
 func parsePDF(ctx context.Context, name string, data []byte, o *Options) (doc *Document, err error) {
 	defer func() {
 		if x := recover(); x != nil {
@@ -336,8 +337,17 @@ func emitPDF(b *builder, pages [][]pdfLine) {
 			body, most = float64(k)/2, n
 		}
 	}
+	// Large text repeated on several pages is a running header, not a heading.
+	seenOn := map[string]int{}
+	for _, ls := range pages {
+		for _, l := range ls {
+			if l.size >= 1.15*body {
+				seenOn[l.text]++
+			}
+		}
+	}
 	isHeading := func(l pdfLine) bool {
-		if body <= 0 || l.size < 1.15*body || utf8.RuneCountInString(l.text) > 120 {
+		if body <= 0 || l.size < 1.15*body || utf8.RuneCountInString(l.text) > 120 || seenOn[l.text] > 2 {
 			return false
 		}
 		letters := 0

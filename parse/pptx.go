@@ -8,7 +8,8 @@ import (
 // pptxParser extracts a PresentationML document.
 type pptxParser struct {
 	officeTicker
-	za *zipArchive
+	za   *zipArchive
+	seen map[string]bool // parts already read: a part named twice is read once
 }
 
 // pptxBlock is one shape's text on a slide, in reading order.
@@ -19,7 +20,7 @@ type pptxBlock struct {
 }
 
 func parsePPTX(ctx context.Context, za *zipArchive, main string, root *xnode) (*Document, error) {
-	p := &pptxParser{officeTicker: officeTicker{ctx: ctx}, za: za}
+	p := &pptxParser{officeTicker: officeTicker{ctx: ctx}, za: za, seen: map[string]bool{}}
 	rels, err := za.readRels(ctx, main)
 	if err != nil {
 		return nil, err
@@ -42,6 +43,13 @@ func parsePPTX(ctx context.Context, za *zipArchive, main string, root *xnode) (*
 	var b builder
 	for i, part := range slides {
 		page := i + 1
+		if p.seen[part] {
+			continue // a slide listed twice would multiply its text
+		}
+		p.seen[part] = true
+		if int64(b.len()) > za.o.MaxDecompressedBytes {
+			return nil, invalid(za.name, nil, "presentation text is longer than the %d-byte limit", za.o.MaxDecompressedBytes)
+		}
 		tree, err := za.readTree(ctx, part)
 		if err != nil {
 			return nil, err
@@ -67,9 +75,10 @@ func parsePPTX(ctx context.Context, za *zipArchive, main string, root *xnode) (*
 			b.add(bl.text, Section{Kind: bl.kind, Page: page, Headings: path, Header: bl.header})
 		}
 		for _, r := range srels {
-			if !relType(r.typ, "notesSlide") || r.target == "" {
+			if !relType(r.typ, "notesSlide") || r.target == "" || p.seen[r.target] {
 				continue
 			}
+			p.seen[r.target] = true
 			nt, err := za.readTree(ctx, r.target)
 			if err != nil {
 				return nil, err
@@ -216,7 +225,7 @@ func drawingText(n *xnode, sb *strings.Builder) {
 }
 
 // chart returns a chart's title, series names and category labels, one per
-// line, without repeats.
+// line, without repeats; "" for a chart already read.
 func (p *pptxParser) chart(id string, rels []relationship) (string, error) {
 	var part string
 	for _, r := range rels {
@@ -224,9 +233,10 @@ func (p *pptxParser) chart(id string, rels []relationship) (string, error) {
 			part = r.target
 		}
 	}
-	if part == "" {
+	if part == "" || p.seen[part] {
 		return "", nil
 	}
+	p.seen[part] = true
 	tree, err := p.za.readTree(p.ctx, part)
 	if err != nil || tree == nil {
 		return "", err

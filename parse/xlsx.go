@@ -56,10 +56,12 @@ func parseXLSX(ctx context.Context, za *zipArchive, main string, root *xnode) (*
 		return nil, invalid(za.name, nil, "workbook has %d sheets, more than the limit of %d", len(sheets), za.o.MaxPages)
 	}
 	var b builder
+	seen := map[string]bool{}
 	for i, sh := range sheets {
-		if sh.part == "" || !za.has(sh.part) {
-			continue
+		if sh.part == "" || !za.has(sh.part) || seen[sh.part] {
+			continue // a sheet listed twice would multiply its text
 		}
+		seen[sh.part] = true
 		data, err := za.read(ctx, sh.part)
 		if err != nil {
 			return nil, err

@@ -16,15 +16,18 @@
 //
 // A Reranker then re-scores the top fused candidates:
 //
-//   - Local needs no network or model. It blends the first-stage score with
-//     lexical evidence from the chunk text: the fraction of query terms
-//     present (lower-cased, stop words removed, Porter-stemmed), how close
-//     together they are, whether adjacent query terms appear as a phrase,
-//     query terms in headings and filename, and, through RerankWithVector, the
-//     cosine between the query vector and the chunk's full-precision vector.
-//     Every feature's weight is a LocalOptions field. Optional MMR (MMRLambda)
-//     trades relevance for diversity. It costs a few microseconds per
-//     candidate and allocates little (scratch memory is pooled).
+//   - Local needs no network or model. Its score is the weighted mean of
+//     features in 0..1: the first-stage score; query-term coverage (query
+//     lower-cased, stop words removed, Porter-stemmed; each term weighted by
+//     its rarity among the candidates, a BM25-style idf over the candidate
+//     set); proximity (coverage × matched terms / smallest window holding
+//     them); phrase (adjacent query terms found in order, a little slop
+//     allowed); query terms in headings and filename; and, through
+//     RerankWithVector, the cosine between the query vector and the chunk's
+//     full-precision vector. Every weight is a LocalOptions field. Optional
+//     MMR (MMRLambda) trades relevance for diversity. The scan rejects most
+//     tokens by their first two bytes without copying them, allocates little
+//     (scratch memory is pooled) and never uses regular expressions.
 //   - HTTP calls a cross-encoder service: Cohere and Jina style
 //     (POST /v1/rerank) or Hugging Face TEI (POST /rerank). It batches over
 //     MaxDocuments, retries connection errors, 408, 409, 429 and 5xx honouring
@@ -35,6 +38,8 @@
 //
 // Rerankers return a new slice and never modify their input; the Score of
 // each returned Candidate is the reranker's, not the first-stage score.
+// Local's scores depend on the whole candidate set (term rarity is measured
+// across it), so they compare candidates of one call, not of two calls.
 // Local's lexical features are English-centric: other languages get exact
 // lower-case word matching (no stemming, no stop words). An HTTP reranker
 // either returns every candidate re-scored or an error (*StatusError, an

@@ -72,6 +72,9 @@ type HTTPOptions struct {
 	ScoreMapping string
 	// HTTPClient is the client to use. Default: a new client with Timeout.
 	HTTPClient *http.Client
+	// Document, when set, builds the text sent for a candidate, e.g. to
+	// prefix its heading path or filename. Default: the candidate's Text.
+	Document func(Candidate) string
 }
 
 // EnsureDefaults fills zero fields with their defaults and returns o.
@@ -250,7 +253,11 @@ type teiResult struct {
 func (h *HTTP) batch(ctx context.Context, query string, cands []Candidate, out []float64) error {
 	docs := make([]string, len(cands))
 	for i, c := range cands {
-		docs[i] = c.Text
+		if h.opts.Document != nil {
+			docs[i] = h.opts.Document(c)
+		} else {
+			docs[i] = c.Text
+		}
 	}
 	var body []byte
 	var err error
@@ -266,12 +273,18 @@ func (h *HTTP) batch(ctx context.Context, query string, cands []Candidate, out [
 	if err != nil {
 		return err
 	}
+	return parseResults(h.opts.Style, resp, out)
+}
+
+// parseResults decodes a rerank response for len(out) documents into out,
+// validating that every document gets exactly one finite score.
+func parseResults(style string, resp []byte, out []float64) error {
 	type pair struct {
 		index *int
 		score *float64
 	}
 	var pairs []pair
-	if h.opts.Style == StyleTEI {
+	if style == StyleTEI {
 		var r []teiResult
 		if err := json.Unmarshal(resp, &r); err != nil {
 			return fmt.Errorf("%w: %v", ErrBadResponse, err)
@@ -291,14 +304,17 @@ func (h *HTTP) batch(ctx context.Context, query string, cands []Candidate, out [
 			pairs = append(pairs, pair{x.Index, x.RelevanceScore})
 		}
 	}
-	seen := make([]bool, len(cands))
+	if len(pairs) != len(out) {
+		return fmt.Errorf("%w: %d results for %d documents", ErrBadResponse, len(pairs), len(out))
+	}
+	seen := make([]bool, len(out))
 	for _, p := range pairs {
 		if p.index == nil || p.score == nil {
 			return fmt.Errorf("%w: result without index or score", ErrBadResponse)
 		}
 		i := *p.index
-		if i < 0 || i >= len(cands) {
-			return fmt.Errorf("%w: index %d out of range [0,%d)", ErrBadResponse, i, len(cands))
+		if i < 0 || i >= len(out) {
+			return fmt.Errorf("%w: index %d out of range [0,%d)", ErrBadResponse, i, len(out))
 		}
 		if seen[i] {
 			return fmt.Errorf("%w: index %d repeated", ErrBadResponse, i)
@@ -308,9 +324,6 @@ func (h *HTTP) batch(ctx context.Context, query string, cands []Candidate, out [
 		}
 		seen[i] = true
 		out[i] = *p.score
-	}
-	if len(pairs) != len(cands) {
-		return fmt.Errorf("%w: %d results for %d documents", ErrBadResponse, len(pairs), len(cands))
 	}
 	return nil
 }

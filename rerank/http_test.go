@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -440,4 +441,47 @@ func TestRetryAfter(t *testing.T) {
 			t.Errorf("retryAfter(%v) = %v, want %v..%v", tc.h, got, tc.min, tc.max)
 		}
 	}
+}
+
+func TestHTTPDocument(t *testing.T) {
+	p := &provider{style: StyleJina}
+	h := newTestHTTP(t, p, HTTPOptions{Document: func(c Candidate) string {
+		return strings.Join(c.Headings, " > ") + "\n\n" + c.Text
+	}})
+	cands := []Candidate{
+		{ID: 1, Text: "nothing here"},
+		{ID: 2, Text: "nor here", Headings: []string{"cat", "cat care"}},
+	}
+	got, err := h.Rerank(context.Background(), "cat", cands)
+	if err != nil || fmt.Sprint(ids(got)) != "[2 1]" {
+		t.Fatalf("Rerank with Document = %v, %v, want [2 1]", ids(got), err)
+	}
+}
+
+func FuzzParseResults(f *testing.F) {
+	f.Add(`{"results":[{"index":1,"relevance_score":0.5},{"index":0,"relevance_score":0.1}]}`, 2, false)
+	f.Add(`[{"index":0,"score":3.5}]`, 1, true)
+	f.Add(`{"results":null}`, 0, false)
+	f.Fuzz(func(t *testing.T, body string, n int, tei bool) {
+		n = max(0, n%64)
+		style := StyleCohere
+		if tei {
+			style = StyleTEI
+		}
+		out := make([]float64, n)
+		for i := range out {
+			out[i] = math.NaN()
+		}
+		if err := parseResults(style, []byte(body), out); err != nil {
+			if !errors.Is(err, ErrBadResponse) {
+				t.Fatalf("parseResults error %v does not wrap ErrBadResponse", err)
+			}
+			return
+		}
+		for i, s := range out {
+			if math.IsNaN(s) || math.IsInf(s, 0) {
+				t.Fatalf("parseResults(%q) accepted, but document %d has score %v", body, i, s)
+			}
+		}
+	})
 }

@@ -72,7 +72,7 @@ type LocalOptions struct {
 	// PhraseWeight weighs the fraction of adjacent query-term pairs found in
 	// Text in query order with at most PhraseSlop tokens between them; 1 when
 	// the query appears as a phrase. Defined for queries of two or more terms.
-	// Default 0.1.
+	// Default 0.2.
 	PhraseWeight float64
 	// PhraseSlop is how many tokens may separate two adjacent query terms
 	// and still count as a phrase ("state of the art" against "state art").
@@ -96,6 +96,10 @@ type LocalOptions struct {
 	// MaxQueryTerms caps the distinct query terms considered (the first
 	// ones win). Default 32, maximum 64.
 	MaxQueryTerms int
+	// MaxTextBytes, when positive, limits the lexical features to the first
+	// MaxTextBytes bytes of each candidate's Text: a latency lever for long
+	// chunks, as the scan costs time linear in the text. Default 0: all.
+	MaxTextBytes int
 }
 
 // Default weights of LocalOptions.
@@ -103,7 +107,7 @@ const (
 	DefaultFirstStageWeight = 0.5
 	DefaultCoverageWeight   = 0.3
 	DefaultProximityWeight  = 0.1
-	DefaultPhraseWeight     = 0.1
+	DefaultPhraseWeight     = 0.2
 	DefaultMetadataWeight   = 0.05
 	DefaultVectorWeight     = 0.5
 	DefaultPhraseSlop       = 2
@@ -203,11 +207,10 @@ func (l *Local) RerankWithVector(ctx context.Context, query string, qvec []float
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	out := make([]Candidate, len(cands))
-	copy(out, cands)
-	if len(out) == 0 {
-		return out, nil
+	if len(cands) == 0 {
+		return []Candidate{}, nil
 	}
+	out := cands // read only
 	sc, _ := l.pool.Get().(*scratch)
 	if sc == nil {
 		sc = &scratch{}
@@ -229,7 +232,11 @@ func (l *Local) RerankWithVector(ctx context.Context, query string, qvec []float
 		}
 		var f textFeatures
 		if n > 0 {
-			f = l.textFeatures(sc, q, out[i].Text)
+			text := out[i].Text
+			if m := l.opts.MaxTextBytes; m > 0 && len(text) > m {
+				text = text[:m] // a cut rune just ends the last token
+			}
+			f = l.textFeatures(sc, q, text)
 			if l.opts.MetadataWeight > 0 {
 				f.meta = l.metaCoverage(sc, q, &out[i])
 			}
@@ -305,7 +312,7 @@ func (l *Local) RerankWithVector(ctx context.Context, query string, qvec []float
 		order = mmr(out, order, lam)
 	}
 	sc.order = order
-	res := make([]Candidate, len(out))
+	res := make([]Candidate, len(cands))
 	prev := 1.0
 	for i, r := range order {
 		res[i] = out[r.idx]
@@ -328,9 +335,10 @@ type query struct {
 	first [256]uint64
 	// single[b] is set when a one-byte term b exists.
 	single [256]bool
-	// pair[b0<<8|b1] is set when a term starts with bytes b0 b1. Together
-	// with single it rejects tokens that cannot match without copying them.
-	pair [65536]bool
+	// pair is a bitset over b0<<8|b1, set when a term starts with bytes b0
+	// b1. Together with single it rejects tokens that cannot match without
+	// copying them.
+	pair [1024]uint64
 	// pairKeys lists the set entries of pair, to clear them cheaply.
 	pairKeys []uint16
 	// pairs holds adjacent distinct term pairs in query order; pairs[k] is
@@ -367,7 +375,7 @@ func (l *Local) prepare(sc *scratch, text string) *query {
 	q.first = [256]uint64{}
 	q.single = [256]bool{}
 	for _, k := range q.pairKeys {
-		q.pair[k] = false
+		q.pair[k>>6] = 0
 	}
 	q.pairKeys = q.pairKeys[:0]
 	clear(sc.cache)
@@ -401,7 +409,7 @@ func (l *Local) prepare(sc *scratch, text string) *query {
 				q.single[w[0]] = true
 			} else {
 				k := uint16(w[0])<<8 | uint16(w[1])
-				q.pair[k] = true
+				q.pair[k>>6] |= 1 << (k & 63)
 				q.pairKeys = append(q.pairKeys, k)
 			}
 		}
@@ -504,7 +512,8 @@ func (l *Local) textFeatures(sc *scratch, q *query, text string) textFeatures {
 				case classMulti:
 					check = q.first[b0] != 0
 				case classLower, classUpper:
-					check = q.pair[uint16(b0)<<8|uint16(b1|0x20)]
+					k := uint16(b0)<<8 | uint16(b1|0x20)
+					check = q.pair[k>>6]&(1<<(k&63)) != 0
 				}
 			}
 		}
@@ -531,12 +540,11 @@ func (l *Local) textFeatures(sc *scratch, q *query, text string) textFeatures {
 		}
 		// Skip the token: ASCII letters and digits, and non-ASCII letters.
 		for i++; i < len(s); {
-			c := byteClass[s[i]]
-			if c == classLower || c == classUpper {
+			// classLower and classUpper are 1 and 2: one compare per byte.
+			for i < len(s) && byteClass[s[i]]-1 < 2 {
 				i++
-				continue
 			}
-			if c == classSep {
+			if i == len(s) || byteClass[s[i]] == classSep {
 				break
 			}
 			r, n := utf8.DecodeRuneInString(s[i:])

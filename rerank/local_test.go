@@ -152,19 +152,19 @@ func scores(cs []Candidate) []float64 {
 func TestLocalScoreValues(t *testing.T) {
 	// Hand-computed: query terms {neural, network}, one pair.
 	// Text "neural network": coverage 1, proximity 1, phrase 1, metadata 0.
-	// Score = (0.5*0.4 + 0.3 + 0.1 + 0.1 + 0) / (0.5+0.3+0.1+0.1+0.05) = 0.7/1.05.
+	// Score = (0.5*0.4 + 0.3 + 0.1 + 0.2 + 0) / (0.5+0.3+0.1+0.2+0.05) = 0.8/1.15.
 	l := NewLocal(LocalOptions{})
 	got, err := l.Rerank(context.Background(), "neural network", []Candidate{{ID: 1, Score: 0.4, Text: "Neural networks!"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := 0.7 / 1.05; !approx(got[0].Score, want) {
+	if want := 0.8 / 1.15; !approx(got[0].Score, want) {
 		t.Fatalf("score = %v, want %v", got[0].Score, want)
 	}
 	// "neural x x network": coverage 1, window 4 → proximity 2/4, phrase 1
-	// (gap of 2 tokens <= slop 2). Score = (0.2+0.3+0.05+0.1)/1.05.
+	// (gap of 2 tokens <= slop 2). Score = (0.2+0.3+0.05+0.2)/1.15.
 	got, _ = l.Rerank(context.Background(), "neural network", []Candidate{{ID: 1, Score: 0.4, Text: "neural aa bb network"}})
-	if want := 0.65 / 1.05; !approx(got[0].Score, want) {
+	if want := 0.75 / 1.15; !approx(got[0].Score, want) {
 		t.Fatalf("score = %v, want %v", got[0].Score, want)
 	}
 	// Only the first stage, other features off.
@@ -306,5 +306,37 @@ func BenchmarkLocalRerank(b *testing.B) {
 			}
 			b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N), "µs/query")
 		})
+	}
+}
+
+func TestLocalMaxTextBytes(t *testing.T) {
+	cands := []Candidate{
+		{ID: 1, Score: 0.5, Text: "nothing here at first, later: zebra"},
+		{ID: 2, Score: 0.5, Text: "some text"},
+	}
+	got, _ := NewLocal(LocalOptions{}).Rerank(context.Background(), "zebra", cands)
+	if ids(got)[0] != 1 {
+		t.Fatalf("Rerank = %v, want 1 first", ids(got))
+	}
+	got, _ = NewLocal(LocalOptions{MaxTextBytes: 10}).Rerank(context.Background(), "zebra", cands)
+	if fmt.Sprint(ids(got)) != "[1 2]" || got[0].Score != got[1].Score {
+		t.Fatalf("Rerank(MaxTextBytes 10) = %v %v, want a tie: zebra is past the limit", ids(got), scores(got))
+	}
+}
+
+func TestLocalTermRarity(t *testing.T) {
+	cands := []Candidate{
+		{ID: 1, Score: 0.5, Text: "the cat sat"},
+		{ID: 2, Score: 0.5, Text: "a cat ran"},
+		{ID: 3, Score: 0.5, Text: "quantum states"},
+		{ID: 4, Score: 0.5, Text: "one cat"},
+	}
+	got, _ := NewLocal(LocalOptions{}).Rerank(context.Background(), "quantum cat", cands)
+	if ids(got)[0] != 3 {
+		t.Fatalf("Rerank = %v (%v), want the rare term's chunk 3 first", ids(got), scores(got))
+	}
+	got, _ = NewLocal(LocalOptions{UniformTerms: true}).Rerank(context.Background(), "quantum cat", cands)
+	if fmt.Sprint(ids(got)) != "[1 2 3 4]" {
+		t.Fatalf("Rerank(UniformTerms) = %v (%v), want ties in input order", ids(got), scores(got))
 	}
 }

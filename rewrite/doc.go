@@ -12,7 +12,11 @@
 //     stripped query, and corrects misspelled words against a Vocabulary
 //     (edit distance 1 for words of 4-7 letters, 2 from 8; the most frequent
 //     closest term wins; only words absent from the vocabulary, never
-//     acronyms, numbers or words under 4 letters). It is deterministic.
+//     acronyms, numbers or words under 4 letters). The vocabulary may hold
+//     surface words or Porter stems (a stemmed BM25 dictionary): a word is
+//     known when it or its stem is present, and a stem candidate gets the
+//     word's suffix back ("retreival" → "retriev" + "al"). It is
+//     deterministic.
 //   - LLM asks any OpenAI-compatible chat-completions endpoint for
 //     {"queries": [...]} (response_format json_object) and parses the answer
 //     leniently (code fences, surrounding prose, a bare array). On any

@@ -2,5 +2,11 @@ package rewrite
 
 import "errors"
 
-// ErrEmptyQuery is returned for a query that is empty or only white space.
-var ErrEmptyQuery = errors.New("rewrite: empty query")
+var (
+	// ErrEmptyQuery is returned for a query that is empty or only white
+	// space.
+	ErrEmptyQuery = errors.New("rewrite: empty query")
+	// ErrLLMResponse is reported (through LLMOptions.OnError) when a chat
+	// completion holds no usable queries.
+	ErrLLMResponse = errors.New("rewrite: unusable llm response")
+)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -46,10 +45,6 @@ Rules:
 - If the message asks several distinct things, return one self-contained query per thing; otherwise return a single query.
 - Return between 1 and 5 queries, most important first, each short (under 20 words), in the language of the message.
 - Answer only with a JSON object of the form {"queries": ["...", "..."]}.`
-
-// ErrLLMResponse is reported (through OnError) when the chat completion has
-// no usable queries.
-var ErrLLMResponse = errors.New("rewrite: unusable llm response")
 
 // LLM is a Rewriter backed by any OpenAI-compatible chat-completions
 // endpoint. It never fails a search: on any trouble (timeout, HTTP error,

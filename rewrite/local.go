@@ -166,7 +166,7 @@ var fillers = sync.OnceValue(func() (f struct{ leading, connector, trailing []ph
 		"information on", "info about", "info on", "details about", "details on",
 		"details of", "more details about", "more details on", "more information about",
 		"more information on", "an overview of", "a summary of", "overview of", "summary of",
-		"in detail", "briefly", "what", "whether",
+		"in detail", "briefly",
 	)
 	f.trailing = phrases(
 		"please", "pls", "plz", "thanks", "thank you", "thank you very much", "thanks a lot",
@@ -330,17 +330,30 @@ func eligible(w string) bool {
 	return !isStopWord(strings.ToLower(w))
 }
 
-// suggest returns the best vocabulary term for an unknown word w, or "" when
-// w is known or nothing is close enough. Best: smallest edit distance
-// (with transpositions), then highest frequency, then byte order.
+// suggest returns the replacement for an unknown word w, or "" when w is
+// known or nothing is close enough. Best: smallest edit distance (with
+// transpositions), then highest frequency, then byte order.
+//
+// The vocabulary may hold surface forms ("retrieval") or Porter stems
+// ("retriev", as a stemmed BM25 index does). So w is known when w or its
+// stem is in it, and a candidate term is compared with both w and w's stem;
+// a stem that matches gets w's stripped suffix back ("retreival" → stem
+// "retreiv" ≈ "retriev" → "retrieval").
 func (l *Local) suggest(w string) string {
 	if l.vocab.Frequency(w) > 0 {
 		return ""
 	}
-	rw := []rune(w)
-	if s := porterstemmer.StemWithoutLowerCasing(append([]rune(nil), rw...)); string(s) != w && l.vocab.Frequency(string(s)) > 0 {
-		return ""
+	sw, suffix := w, ""
+	if isASCII(w) {
+		sw = string(porterstemmer.StemWithoutLowerCasing([]rune(w)))
+		if sw != w && l.vocab.Frequency(sw) > 0 {
+			return ""
+		}
+		if strings.HasPrefix(w, sw) {
+			suffix = w[len(sw):]
+		}
 	}
+	rw := []rune(w)
 	maxD := 1
 	if len(rw) >= longWordLen {
 		maxD = 2
@@ -351,16 +364,19 @@ func (l *Local) suggest(w string) string {
 		bestD    = maxD + 1
 		bestFreq uint64
 	)
-	ascii := isASCII(w)
 	for _, t := range l.vocab.Terms(w[:size], maxCandidates) {
-		if t == w || abs(len(t)-len(w)) > 2*maxD { // cheap byte-length reject
+		if t == w || t == sw {
 			continue
 		}
-		var d int
-		if ascii && isASCII(t) && len(w) < maxFastLen && len(t) < maxFastLen {
-			d = distanceASCII(w, t, maxD)
-		} else {
-			d = distance(rw, []rune(t), maxD)
+		rep := t
+		d := maxD + 1
+		if abs(len(t)-len(w)) <= 2*maxD { // cheap byte-length reject
+			d = dist(w, rw, t, maxD)
+		}
+		if sw != w && abs(len(t)-len(sw)) <= 2*maxD {
+			if ds := dist(sw, nil, t, maxD); ds < d {
+				d, rep = ds, t+suffix
+			}
 		}
 		if d > maxD || d > bestD {
 			continue
@@ -369,11 +385,23 @@ func (l *Local) suggest(w string) string {
 		if f == 0 {
 			continue
 		}
-		if d < bestD || f > bestFreq || (f == bestFreq && t < best) {
-			best, bestD, bestFreq = t, d, f
+		if d < bestD || f > bestFreq || (f == bestFreq && rep < best) {
+			best, bestD, bestFreq = rep, d, f
 		}
 	}
 	return best
+}
+
+// dist is the edit distance between a (with runes ra, computed when nil) and
+// b, or a value above limit.
+func dist(a string, ra []rune, b string, limit int) int {
+	if len(a) < maxFastLen && len(b) < maxFastLen && isASCII(a) && isASCII(b) {
+		return distanceASCII(a, b, limit)
+	}
+	if ra == nil {
+		ra = []rune(a)
+	}
+	return distance(ra, []rune(b), limit)
 }
 
 func isASCII(s string) bool {

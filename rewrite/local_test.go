@@ -121,6 +121,27 @@ func TestLocalSpelling(t *testing.T) {
 	}
 }
 
+func TestLocalSpellingStemmedVocabulary(t *testing.T) {
+	// Terms as a stemmed BM25 index stores them.
+	vocab := MapVocabulary{"retriev": 40, "embed": 30, "polici": 10, "search": 90, "hybrid": 7, "network": 12}
+	tests := []struct {
+		in   string
+		want []string
+	}{
+		{"retreival", []string{"retrieval"}},                 // stem retreiv ≈ retriev, suffix "al" back
+		{"embeddings", []string{"embeddings"}},               // known through its stem
+		{"policies networks", []string{"policies networks"}}, // known through stems
+		{"hybird serach", []string{"hybrid search"}},
+	}
+	l := NewLocal(vocab)
+	for _, tc := range tests {
+		got, err := l.Rewrite(context.Background(), tc.in)
+		if err != nil || fmt.Sprintf("%q", got) != fmt.Sprintf("%q", tc.want) {
+			t.Errorf("Rewrite(%q) = %q, %v, want %q", tc.in, got, err, tc.want)
+		}
+	}
+}
+
 func TestLocalErrors(t *testing.T) {
 	l := NewLocal(nil)
 	if _, err := l.Rewrite(context.Background(), " \t "); !errors.Is(err, ErrEmptyQuery) {

@@ -30,7 +30,8 @@ type vsRecord struct {
 type chunkRecord struct {
 	FileID    string   `json:"f"`
 	Index     int      `json:"i"`
-	Text      string   `json:"t"`
+	Text      string   `json:"t"`           // Prefix + the file's text at Start:End
+	Prefix    string   `json:"p,omitempty"` // a repeated table header, not in the file's text there
 	Tokens    int      `json:"n"`
 	Start     int      `json:"bs"`
 	End       int      `json:"be"`

@@ -164,7 +164,7 @@ func (db *DB) process(ctx context.Context, st *vsState, f *File) (res *processed
 		texts[i] = c.Text
 		res.tokens += c.Tokens
 		res.chunks = append(res.chunks, chunkRecord{
-			FileID: f.ID, Index: c.Index, Text: c.Text, Tokens: c.Tokens,
+			FileID: f.ID, Index: c.Index, Text: c.Text, Prefix: c.Prefix, Tokens: c.Tokens,
 			Start: c.Start, End: c.End, CharStart: c.CharStart, CharEnd: c.CharEnd,
 			PageStart: c.PageStart, PageEnd: c.PageEnd, Headings: c.Headings,
 		})

@@ -35,6 +35,14 @@ type Options struct {
 	// the local rewriter, which corrects spelling against the index's own
 	// vocabulary (no network).
 	Rewriter Rewriter
+	// Hybrid is the default weighting of the dense and keyword rankings.
+	// Default: 1 and 1, except for the offline local embedder, whose
+	// vectors are weaker than BM25 on real collections: 0.1 and 1.
+	Hybrid HybridWeights
+	// Fusion is the default fusion method: rerank.NormalizedScore (the
+	// default; it measured better than RRF on the shared collections) or
+	// rerank.RRF.
+	Fusion rerank.Fusion
 	// MaxFileTokens fails files with more tokens. Default 5,000,000.
 	MaxFileTokens int
 }
@@ -66,6 +74,15 @@ func (o *Options) ensureDefaults() {
 		// share more commits.
 		o.Workers = max(4, 2*runtime.NumCPU())
 	}
+	if o.Hybrid == (HybridWeights{}) {
+		o.Hybrid = HybridWeights{EmbeddingWeight: 1, TextWeight: 1}
+		if o.Embedder.Identity().Provider == "local" {
+			o.Hybrid.EmbeddingWeight = 0.1
+		}
+	}
+	if o.Fusion == "" {
+		o.Fusion = rerank.NormalizedScore
+	}
 	if o.Reranker == nil {
 		o.Reranker = rerank.NewLocal(rerank.LocalOptions{})
 	}
@@ -88,6 +105,14 @@ func (o *Options) Validate() error {
 	}
 	if o.MaxFileTokens < 0 {
 		errs = append(errs, invalidf("MaxFileTokens must be >= 0, got %d", o.MaxFileTokens))
+	}
+	if h := o.Hybrid; h != (HybridWeights{}) && (h.EmbeddingWeight < 0 || h.TextWeight < 0 || h.EmbeddingWeight+h.TextWeight == 0) {
+		errs = append(errs, invalidf("Hybrid weights must be >= 0 and not both 0, got %v and %v", h.EmbeddingWeight, h.TextWeight))
+	}
+	switch o.Fusion {
+	case "", rerank.RRF, rerank.NormalizedScore:
+	default:
+		errs = append(errs, invalidf("Fusion must be %q or %q, got %q", rerank.RRF, rerank.NormalizedScore, o.Fusion))
 	}
 	if err := o.Lexical.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("%w: %w", ErrInvalid, err))

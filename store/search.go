@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -44,9 +45,11 @@ type RankingOptions struct {
 	Ranker string `json:"ranker,omitempty"`
 	// ScoreThreshold drops results scoring below it, 0..1.
 	ScoreThreshold float64 `json:"score_threshold,omitempty"`
-	// Hybrid weighs the dense and keyword rankings; nil means 1 and 1.
+	// Hybrid weighs the dense and keyword rankings; nil means the DB's
+	// defaults (Options.Hybrid).
 	Hybrid *HybridWeights `json:"hybrid_search,omitempty"`
-	// Fusion is rerank.RRF (default) or rerank.NormalizedScore.
+	// Fusion is rerank.NormalizedScore or rerank.RRF; empty means the DB's
+	// default (Options.Fusion).
 	Fusion rerank.Fusion `json:"fusion,omitempty"`
 }
 
@@ -77,8 +80,11 @@ type SearchResult struct {
 
 // ChunkResult is a matching chunk with its citation.
 type ChunkResult struct {
-	Type      string   `json:"type"` // "text"
-	Text      string   `json:"text"`
+	Type string `json:"type"` // "text"
+	Text string `json:"text"`
+	// Prefix is the part of Text not in the file at the chunk's range: a
+	// table's header row repeated in a continuation chunk.
+	Prefix    string   `json:"prefix,omitempty"`
 	Score     float64  `json:"score"` // 0..1
 	ChunkID   string   `json:"chunk_id"`
 	Index     int      `json:"chunk_index"` // position in the file
@@ -180,12 +186,15 @@ func (db *DB) Search(ctx context.Context, vsIDs []string, req SearchRequest) (*S
 	if err := checkVectors(vecs, len(queries), states[0].identity.Dimensions); err != nil {
 		return nil, fmt.Errorf("store: embed query: %w", err)
 	}
-	ew, tw := 1.0, 1.0
+	ew, tw := db.opts.Hybrid.EmbeddingWeight, db.opts.Hybrid.TextWeight
 	if h := req.Ranking.Hybrid; h != nil {
 		ew, tw = h.EmbeddingWeight, h.TextWeight
 	}
 	depth := candidateDepth(req.MaxResults)
 	// One ranked list per (store, query, index), filled in parallel.
+	if req.Ranking.Fusion == "" {
+		req.Ranking.Fusion = db.opts.Fusion
+	}
 	lists := make([]rerank.List, 2*len(states)*len(queries))
 	g, gctx := errgroup.WithContext(ctx)
 	for si, st := range states {
@@ -225,9 +234,53 @@ func (db *DB) Search(ctx context.Context, vsIDs []string, req SearchRequest) (*S
 	if err := g.Wait(); err != nil {
 		return nil, fmt.Errorf("store: search: %w", err)
 	}
-	lists = slices.DeleteFunc(lists, func(l rerank.List) bool { return l.Weight == 0 })
-	fused := rerank.Fuse(req.Ranking.Fusion, lists, 60)
-	rerankOn := req.Ranking.Ranker != RankerNone && db.opts.Reranker != nil
+	ranked := req.Ranking.Ranker != RankerNone
+	if ranked && tw > 0 {
+		// Pseudo-relevance feedback: the keyword search is run again with
+		// the query expanded from the best first-stage chunks, and its
+		// ranking joins the fusion.
+		fb, err := db.hydrate(states, fuse(req.Ranking.Fusion, lists), feedbackDocs)
+		if err != nil {
+			return nil, err
+		}
+		if len(fb) > 0 {
+			texts, scores := make([]string, len(fb)), make([]float64, len(fb))
+			for i, h := range fb {
+				texts[i], scores[i] = h.rec.Text, h.score
+			}
+			g, gctx := errgroup.WithContext(ctx)
+			var mu sync.Mutex
+			var extra []rerank.List
+			for _, st := range states {
+				for _, q := range queries {
+					terms := expand(q, texts, scores)
+					if len(terms) == 0 {
+						continue
+					}
+					g.Go(func() error {
+						hits, err := feedbackSearch(gctx, st, terms, depth, req.Filter)
+						if err != nil {
+							return err
+						}
+						items := make([]rerank.Scored, len(hits))
+						for i, h := range hits {
+							items[i] = rerank.Scored{ID: h.ID, Score: h.Score}
+						}
+						mu.Lock()
+						extra = append(extra, rerank.List{Items: items, Weight: tw})
+						mu.Unlock()
+						return nil
+					})
+				}
+			}
+			if err := g.Wait(); err != nil {
+				return nil, fmt.Errorf("store: search: %w", err)
+			}
+			lists = append(lists, extra...)
+		}
+	}
+	fused := fuse(req.Ranking.Fusion, lists)
+	rerankOn := ranked && db.opts.Reranker != nil
 	keep := req.MaxResults
 	if rerankOn {
 		keep = max(keep, db.opts.RerankDepth)
@@ -279,7 +332,7 @@ func (db *DB) Search(ctx context.Context, vsIDs []string, req SearchRequest) (*S
 		}
 		r := c.rec
 		res.Data[i].Content = append(res.Data[i].Content, ChunkResult{
-			Type: "text", Text: r.Text, Score: c.score, ChunkID: ChunkID(c.id), Index: r.Index, Tokens: r.Tokens,
+			Type: "text", Text: r.Text, Prefix: r.Prefix, Score: c.score, ChunkID: ChunkID(c.id), Index: r.Index, Tokens: r.Tokens,
 			CharStart: r.CharStart, CharEnd: r.CharEnd, ByteStart: r.Start, ByteEnd: r.End,
 			PageStart: r.PageStart, PageEnd: r.PageEnd, Headings: r.Headings,
 		})
@@ -289,6 +342,17 @@ func (db *DB) Search(ctx context.Context, vsIDs []string, req SearchRequest) (*S
 		db.touch(st)
 	}
 	return res, nil
+}
+
+// fuse fuses the non-empty lists; a list of weight 0 is left out.
+func fuse(method rerank.Fusion, lists []rerank.List) []rerank.Scored {
+	use := make([]rerank.List, 0, len(lists))
+	for _, l := range lists {
+		if l.Weight > 0 {
+			use = append(use, l)
+		}
+	}
+	return rerank.Fuse(method, use, 60)
 }
 
 // hit is a candidate chunk with what results need.

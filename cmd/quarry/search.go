@@ -26,9 +26,9 @@ func cmdSearch(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	ranker := fs.String("ranker", store.RankerAuto, "ranker: auto, default-2024-11-15 or none")
 	threshold := fs.Float64("score-threshold", 0, "drop results scoring below this (0..1)")
 	rewrite := fs.Bool("rewrite", false, "rewrite the query before searching")
-	textWeight := fs.Float64("text-weight", 1, "weight of the keyword (BM25) ranking in fusion")
-	embWeight := fs.Float64("embedding-weight", 1, "weight of the vector ranking in fusion")
-	fusion := fs.String("fusion", string(rerank.RRF), "fusion: rrf or normalized")
+	textWeight := fs.Float64("text-weight", -1, "weight of the keyword (BM25) ranking in fusion (default: the store's, 1)")
+	embWeight := fs.Float64("embedding-weight", -1, "weight of the vector ranking in fusion (default: the store's; 0.1 with the local embedder, else 1)")
+	fusion := fs.String("fusion", "", "fusion: normalized (default) or rrf")
 	words, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
@@ -42,8 +42,17 @@ func cmdSearch(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		MaxResults:   *maxResults,
 		Ranking: store.RankingOptions{
 			Ranker: *ranker, ScoreThreshold: *threshold, Fusion: rerank.Fusion(*fusion),
-			Hybrid: &store.HybridWeights{EmbeddingWeight: *embWeight, TextWeight: *textWeight},
 		},
+	}
+	if *embWeight >= 0 || *textWeight >= 0 {
+		// One weight given: the other keeps the usual default of 1.
+		req.Ranking.Hybrid = &store.HybridWeights{EmbeddingWeight: max(*embWeight, 0), TextWeight: max(*textWeight, 0)}
+		if *embWeight < 0 {
+			req.Ranking.Hybrid.EmbeddingWeight = 1
+		}
+		if *textWeight < 0 {
+			req.Ranking.Hybrid.TextWeight = 1
+		}
 	}
 	if *filterJSON != "" {
 		if req.Filter, err = filter.Parse([]byte(*filterJSON)); err != nil {
