@@ -151,3 +151,73 @@ func itoa(i int) string {
 	}
 	return itoa(i/10) + string(rune('0'+i%10))
 }
+
+// memBytes is the memory the graph's arrays hold per used slot, by the
+// formula of the package doc (the id map at ~40 bytes an entry).
+func (h *HNSW) memBytes() float64 {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	b := 4*len(h.vecs) + len(h.codes) + 4*len(h.corr) + 4*len(h.links0) +
+		(8+1+4+24)*len(h.ids) + 40*len(h.idmap)
+	for _, u := range h.upper {
+		b += 4 * len(u)
+	}
+	return float64(b) / float64(max(1, h.n))
+}
+
+// BenchmarkHNSWQuantize compares Quantize off and on over the same graph
+// data: sift5k (4,500 × 128, L2) and 10,000 clustered 384-dimensional
+// cosine vectors. It reports single-thread queries/s at ef 64, recall@10
+// against exact search, the total bytes per vector, and the bytes per
+// vector the graph walk reads (walk-bytes/vec).
+func BenchmarkHNSWQuantize(b *testing.B) {
+	type dataset struct {
+		name          string
+		metric        Metric
+		base, queries [][]float32
+	}
+	sets := func(b *testing.B) []dataset {
+		base, queries := sift5k(b)
+		return []dataset{
+			{"sift5k", L2, base, queries},
+			{"clustered384", Cosine, clustered(91, 10000, 384), clustered(92, 200, 384)},
+		}
+	}
+	for _, ds := range sets(b) {
+		dim := len(ds.base[0])
+		f := NewFlat(dim, ds.metric)
+		for i, v := range ds.base {
+			f.Add(uint64(i), v)
+		}
+		want := make([][]Result, len(ds.queries))
+		for i, q := range ds.queries {
+			want[i], _ = f.Search(q, 10, nil)
+		}
+		for _, quantize := range []bool{false, true} {
+			name := ds.name + "/float32"
+			walk := 4 * dim
+			if quantize {
+				name = ds.name + "/int8"
+				walk = dim + 4
+			}
+			b.Run(name, func(b *testing.B) {
+				h := parallelBuild(b, dim, Config{Metric: ds.metric, Seed: 1, Quantize: quantize}, ds.base, 2)
+				rec := 0.0
+				for i, q := range ds.queries {
+					got, _ := h.Search(q, 10, nil)
+					rec += recallAt(got, want[i], 10)
+				}
+				b.ResetTimer()
+				i := 0
+				for b.Loop() {
+					h.Search(ds.queries[i%len(ds.queries)], 10, nil)
+					i++
+				}
+				b.ReportMetric(rec/float64(len(ds.queries)), "recall@10")
+				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "queries/s")
+				b.ReportMetric(h.memBytes(), "bytes/vec")
+				b.ReportMetric(float64(walk), "walk-bytes/vec")
+			})
+		}
+	}
+}

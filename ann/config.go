@@ -35,6 +35,15 @@ type Config struct {
 	// filter is estimated to allow less than this share of the ids. The
 	// default is 0.05.
 	ExactSelectivity float64
+	// Quantize makes searches walk the graph over int8 codes of the
+	// vectors (one byte per dimension instead of four) and re-score the ef
+	// candidates they end with on the float32 vectors, which are kept. The
+	// quantizer (a per-dimension centre and one shared scale) is fixed
+	// from the first 1024 live vectors and never retrained; until then
+	// searches use the float32 vectors. Inserts always use the float32
+	// vectors, so the graph is the one Quantize off builds. Memory grows by
+	// dim+4 bytes per node (see the package doc). The default is false.
+	Quantize bool
 }
 
 // Defaults of Config's fields.

@@ -47,6 +47,16 @@ type HNSW struct {
 	upper  [][]uint32 // slot i, layer l >= 1: [count, m neighbours] at (l-1)*(1+m)
 	tomb   int        // tombstones; guarded by mu (Lock)
 
+	// Quantized traversal, only with Config.Quantize. quant is nil until
+	// quantTrain vectors are live; it is set (and every used slot encoded)
+	// under mu.Lock and never changes afterwards, so holders of mu.RLock
+	// may read it. A slot's codes are written by its inserter, like vecs.
+	// INVARIANT: with Config.Quantize, len(codes) == len(state)*dim and
+	// len(corr) == len(state); without, both are nil.
+	quant *quantizer
+	codes []int8    // slot i: codes[i*dim : (i+1)*dim]
+	corr  []float32 // slot i: Σ off_j·codes_j (see quantizer)
+
 	allocMu sync.Mutex
 	n       int               // slots ever handed out; guarded by allocMu
 	idmap   map[uint64]uint32 // guarded by allocMu (or mu.Lock)
@@ -77,6 +87,7 @@ type searchCtx struct {
 	shrink []cand
 	shSel  []cand
 	q      []float32
+	qc     []int8
 }
 
 // NewHNSW returns an empty graph over dim-dimensional vectors. Zero fields
@@ -235,6 +246,10 @@ func (h *HNSW) resizeLocked(nc int) {
 	h.upper = append(h.upper, make([][]uint32, nc-len(h.upper))...)
 	h.vecs = append(h.vecs, make([]float32, nc*h.dim-len(h.vecs))...)
 	h.links0 = append(h.links0, make([]uint32, nc*(1+h.m0)-len(h.links0))...)
+	if h.cfg.Quantize {
+		h.codes = append(h.codes, make([]int8, nc*h.dim-len(h.codes))...)
+		h.corr = append(h.corr, make([]float32, nc-len(h.corr))...)
+	}
 }
 
 // Reserve grows the capacity to hold n slots, avoiding repeated growth
@@ -287,6 +302,9 @@ func (h *HNSW) Add(id uint64, vec []float32) error {
 		}
 		// The slot is ours until it is linked.
 		h.prepare(h.vec(i)[:0], vec)
+		if h.quant != nil {
+			h.encodeSlot(i)
+		}
 		h.ids[i] = id
 		h.levels[i] = uint8(level)
 		atomic.StoreUint32(&h.links0[int(i)*(1+h.m0)], 0)
@@ -297,7 +315,15 @@ func (h *HNSW) Add(id uint64, vec []float32) error {
 		}
 		atomic.StoreUint32(&h.state[i], slotLive)
 		h.link(sc, i, level)
+		train := h.cfg.Quantize && h.quant == nil && h.live.Load() >= quantTrain
 		h.mu.RUnlock()
+		if train {
+			h.mu.Lock()
+			if h.quant == nil {
+				h.trainLocked()
+			}
+			h.mu.Unlock()
+		}
 		return nil
 	}
 }
@@ -643,13 +669,16 @@ func (h *HNSW) SearchWith(query []float32, k int, o SearchOptions) ([]Result, er
 	if top < 0 {
 		return nil, nil
 	}
-	cur := cand{distance(h.cfg.Metric, q, h.vec(ep)), ep}
-	for l := top; l > 0; l-- {
-		cur = h.greedy(sc, q, cur, l)
-	}
 	ef := o.Ef
 	if ef <= 0 {
 		ef = h.cfg.EfSearch
+	}
+	if h.quant != nil {
+		return h.searchQuantizedLocked(sc, q, ep, top, k, max(ef, k), o.Filter), nil
+	}
+	cur := cand{distance(h.cfg.Metric, q, h.vec(ep)), ep}
+	for l := top; l > 0; l-- {
+		cur = h.greedy(sc, q, cur, l)
 	}
 	h.searchLayer(sc, q, cur, max(ef, k), 0, o.Filter)
 	for len(sc.top) > k {

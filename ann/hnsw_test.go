@@ -241,9 +241,19 @@ func TestHNSWFiltered(t *testing.T) {
 }
 
 func TestHNSWConcurrent(t *testing.T) {
+	for _, quantize := range []bool{false, true} {
+		t.Run(map[bool]string{false: "float32", true: "int8"}[quantize], func(t *testing.T) {
+			testHNSWConcurrent(t, quantize)
+		})
+	}
+}
+
+// testHNSWConcurrent inserts, searches and deletes from four goroutines;
+// with quantize the quantizer is trained in the middle of it.
+func testHNSWConcurrent(t *testing.T, quantize bool) {
 	const dim, n = 16, 2000
 	vecs := clustered(31, n, dim)
-	h := NewHNSW(dim, Config{Metric: L2, M: 8, EfConstruction: 64})
+	h := NewHNSW(dim, Config{Metric: L2, M: 8, EfConstruction: 64, Quantize: quantize})
 	f := NewFlat(dim, L2)
 	var wg sync.WaitGroup
 	for w := range 4 {

@@ -13,26 +13,36 @@ import (
 	"unsafe"
 )
 
-// On-disk format, version 1, little-endian throughout:
+// On-disk format of HNSW, version 2, little-endian throughout:
 //
 //	header   magic[8] version dim metric M efC efS (u32 each) seed slots live tombs (u64 each)
-//	         entry u32, top i32, seq u64, crc32c u32 (of the bytes before it)
+//	         entry u32, top i32, seq u64, flags u32, crc32c u32 (of the bytes before it)
 //	sections meta (ids u64 × slots, levels u8 × slots, states u8 × slots),
-//	         vectors (f32 × slots × dim), layer 0 (u32 × slots × (1+2M)),
-//	         upper layers (u32 × Σ levels × (1+M)); each is a u64 byte length,
-//	         the payload and a crc32c u32 of the payload.
+//	         vectors (f32 × slots × dim),
+//	         [quantizer (f32 × (dim centres + 1 scale)), codes (i8 × slots × dim)]
+//	         layer 0 (u32 × slots × (1+2M)), upper layers (u32 × Σ levels × (1+M));
+//	         each is a u64 byte length, the payload and a crc32c u32 of the payload.
+//
+// flags: bit 0 Config.Quantize, bit 1 the quantizer is trained; the two
+// bracketed sections are present only when bit 1 is set. Version 1 is
+// version 2 without the flags word and without quantization; ReadHNSW reads
+// both. Flat files are version 1.
 //
 // Lengths are recomputed from the header and must match; every count is
 // checked before use and arrays grow as bytes arrive, so a lying header
 // costs at most what the stream holds.
 const (
-	hnswMagic   = "QRYHNSW\x00"
-	flatMagic   = "QRYFLAT\x00"
-	fileVersion = 1
-	hnswHeader  = 8 + 6*4 + 4*8 + 4 + 4 + 8 + 4
-	flatHeader  = 8 + 3*4 + 2*8
-	readChunk   = 1 << 22 // bytes: the first allocation of a section, then doubling
-	maxEf       = 1 << 20
+	hnswMagic    = "QRYHNSW\x00"
+	flatMagic    = "QRYFLAT\x00"
+	flatVersion  = 1
+	hnswVersion  = 2
+	hnswHeaderV1 = 8 + 6*4 + 4*8 + 4 + 4 + 8 + 4
+	hnswHeader   = hnswHeaderV1 + 4 // version 2: flags
+	flagQuantize = 1
+	flagTrained  = 2
+	flatHeader   = 8 + 3*4 + 2*8
+	readChunk    = 1 << 22 // bytes: the first allocation of a section, then doubling
+	maxEf        = 1 << 20
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -43,7 +53,7 @@ var littleEndian = func() bool {
 }()
 
 type elem interface {
-	~uint8 | ~uint32 | ~uint64 | ~float32
+	~int8 | ~uint8 | ~uint32 | ~uint64 | ~float32
 }
 
 func asBytes[T elem](s []T) []byte {
@@ -185,7 +195,7 @@ func (h *HNSW) WriteTo(w io.Writer) (int64, error) {
 
 	hdr := make([]byte, 0, hnswHeader)
 	hdr = append(hdr, hnswMagic...)
-	for _, v := range []int{fileVersion, h.dim, int(h.cfg.Metric), h.m, h.cfg.EfConstruction, h.cfg.EfSearch} {
+	for _, v := range []int{hnswVersion, h.dim, int(h.cfg.Metric), h.m, h.cfg.EfConstruction, h.cfg.EfSearch} {
 		hdr = binary.LittleEndian.AppendUint32(hdr, uint32(v))
 	}
 	hdr = binary.LittleEndian.AppendUint64(hdr, h.cfg.Seed)
@@ -195,6 +205,14 @@ func (h *HNSW) WriteTo(w io.Writer) (int64, error) {
 	hdr = binary.LittleEndian.AppendUint32(hdr, entry)
 	hdr = binary.LittleEndian.AppendUint32(hdr, uint32(int32(top)))
 	hdr = binary.LittleEndian.AppendUint64(hdr, h.seq.Load())
+	var flags uint32
+	if h.cfg.Quantize {
+		flags |= flagQuantize
+	}
+	if h.quant != nil {
+		flags |= flagTrained
+	}
+	hdr = binary.LittleEndian.AppendUint32(hdr, flags)
 	hdr = binary.LittleEndian.AppendUint32(hdr, crc32.Checksum(hdr, castagnoli))
 
 	cw := &countWriter{w: bufio.NewWriterSize(w, 1<<20)}
@@ -206,6 +224,10 @@ func (h *HNSW) WriteTo(w io.Writer) (int64, error) {
 	writeSection(cw, h.ids[:n])
 	writeSection(cw, h.levels[:n], states)
 	writeSection(cw, h.vecs[:n*h.dim])
+	if h.quant != nil {
+		writeSection(cw, h.quant.off, []float32{h.quant.scale})
+		writeSection(cw, h.codes[:n*h.dim])
+	}
 	writeSection(cw, h.links0[:n*(1+h.m0)])
 	var ups [][]uint32
 	for i := range n {
@@ -225,20 +247,34 @@ func (h *HNSW) WriteTo(w io.Writer) (int64, error) {
 // error wrapping ErrCorrupt. Fields of Config that are not stored
 // (RepairFraction, ExactBelow, ExactSelectivity) take their defaults.
 func ReadHNSW(r io.Reader) (*HNSW, error) {
-	var hdr [hnswHeader]byte
-	if _, err := io.ReadFull(r, hdr[:]); err != nil {
+	var buf [hnswHeader]byte
+	if _, err := io.ReadFull(r, buf[:12]); err != nil {
 		return nil, readErr("header", err)
 	}
-	if string(hdr[:8]) != hnswMagic {
-		return nil, corrupt("header: bad magic %q", hdr[:8])
+	if string(buf[:8]) != hnswMagic {
+		return nil, corrupt("header: bad magic %q", buf[:8])
 	}
-	if got, want := binary.LittleEndian.Uint32(hdr[hnswHeader-4:]), crc32.Checksum(hdr[:hnswHeader-4], castagnoli); got != want {
+	version := binary.LittleEndian.Uint32(buf[8:])
+	size := hnswHeader
+	switch version {
+	case 1:
+		size = hnswHeaderV1
+	case hnswVersion:
+	default:
+		return nil, corrupt("unsupported format version %d, this build reads 1 and %d", version, hnswVersion)
+	}
+	hdr := buf[:size]
+	if _, err := io.ReadFull(r, hdr[12:]); err != nil {
+		return nil, readErr("header", err)
+	}
+	if got, want := binary.LittleEndian.Uint32(hdr[size-4:]), crc32.Checksum(hdr[:size-4], castagnoli); got != want {
 		return nil, corrupt("header: checksum %08x, want %08x", got, want)
 	}
 	u32 := func(off int) uint32 { return binary.LittleEndian.Uint32(hdr[off:]) }
 	u64 := func(off int) uint64 { return binary.LittleEndian.Uint64(hdr[off:]) }
-	if v := u32(8); v != fileVersion {
-		return nil, corrupt("format version %d, this build reads %d", v, fileVersion)
+	var flags uint32
+	if version >= 2 {
+		flags = u32(80)
 	}
 	dim, metric, m, efc, efs := u32(12), u32(16), u32(20), u32(24), u32(28)
 	seed, slots, live, tombs := u64(32), u64(40), u64(48), u64(56)
@@ -256,8 +292,11 @@ func ReadHNSW(r io.Reader) (*HNSW, error) {
 		return nil, corrupt("counts: %d slots, %d live, %d tombstones", slots, live, tombs)
 	case top < -1 || top > maxLevel:
 		return nil, corrupt("top level %d", top)
+	case flags&^(flagQuantize|flagTrained) != 0 || flags == flagTrained:
+		return nil, corrupt("flags %#x", flags)
 	}
-	cfg := Config{Metric: Metric(metric), M: int(m), EfConstruction: int(efc), EfSearch: int(efs), Seed: seed}
+	cfg := Config{Metric: Metric(metric), M: int(m), EfConstruction: int(efc), EfSearch: int(efs), Seed: seed,
+		Quantize: flags&flagQuantize != 0}
 	h := NewHNSW(int(dim), cfg)
 	if h.cfgErr != nil {
 		return nil, corrupt("config: %v", h.cfgErr)
@@ -302,6 +341,30 @@ func ReadHNSW(r io.Reader) (*HNSW, error) {
 	sf, err := readSection[float32](r, "vectors", n*int(dim))
 	if err != nil {
 		return nil, err
+	}
+	if h.cfg.Quantize {
+		h.codes = make([]int8, n*int(dim))
+		h.corr = make([]float32, n)
+	}
+	if flags&flagTrained != 0 {
+		sq, err := readSection[float32](r, "quantizer", int(dim), 1)
+		if err != nil {
+			return nil, err
+		}
+		off, scale := sq[0], sq[1][0]
+		for _, o := range off {
+			if math.IsNaN(float64(o)) || math.IsInf(float64(o), 0) {
+				return nil, corrupt("quantizer: centre %g", o)
+			}
+		}
+		if !(scale > 0) || math.IsInf(float64(scale), 0) {
+			return nil, corrupt("quantizer: scale %g", scale)
+		}
+		sc, err := readSection[int8](r, "codes", n*int(dim))
+		if err != nil {
+			return nil, err
+		}
+		h.quant, h.codes = newQuantizer(off, scale), sc[0]
 	}
 	s32, err := readSection[uint32](r, "layer 0", n*(1+h.m0))
 	if err != nil {
@@ -365,6 +428,11 @@ func ReadHNSW(r io.Reader) (*HNSW, error) {
 		return nil, corrupt("entry %d at level %d", entry, top)
 	}
 	h.entry, h.top = entry, int(top)
+	if h.quant != nil {
+		for i := range n {
+			h.corr[i] = h.quant.corrOf(h.code(uint32(i)))
+		}
+	}
 	return h, nil
 }
 
@@ -375,7 +443,7 @@ func (f *Flat) WriteTo(w io.Writer) (int64, error) {
 	defer f.mu.RUnlock()
 	hdr := make([]byte, 0, flatHeader)
 	hdr = append(hdr, flatMagic...)
-	hdr = binary.LittleEndian.AppendUint32(hdr, fileVersion)
+	hdr = binary.LittleEndian.AppendUint32(hdr, flatVersion)
 	hdr = binary.LittleEndian.AppendUint32(hdr, uint32(f.dim))
 	hdr = binary.LittleEndian.AppendUint32(hdr, uint32(f.metric))
 	hdr = binary.LittleEndian.AppendUint64(hdr, uint64(len(f.ids)))
@@ -404,8 +472,8 @@ func ReadFlat(r io.Reader) (*Flat, error) {
 	if got, want := binary.LittleEndian.Uint32(hdr[flatHeader:]), crc32.Checksum(hdr[:flatHeader], castagnoli); got != want {
 		return nil, corrupt("header: checksum %08x, want %08x", got, want)
 	}
-	if v := binary.LittleEndian.Uint32(hdr[8:]); v != fileVersion {
-		return nil, corrupt("format version %d, this build reads %d", v, fileVersion)
+	if v := binary.LittleEndian.Uint32(hdr[8:]); v != flatVersion {
+		return nil, corrupt("format version %d, this build reads %d", v, flatVersion)
 	}
 	dim, metric := binary.LittleEndian.Uint32(hdr[12:]), binary.LittleEndian.Uint32(hdr[16:])
 	n, seq := binary.LittleEndian.Uint64(hdr[20:]), binary.LittleEndian.Uint64(hdr[28:])

@@ -120,6 +120,13 @@ func FuzzReadHNSW(f *testing.F) {
 		}
 		f.Add(saved(f, h))
 	}
+	// A trained quantized graph: codes and quantizer sections.
+	q := NewHNSW(4, Config{M: 2, EfConstruction: 8, Quantize: true})
+	for i, v := range clustered(3, quantTrain+8, 4) {
+		q.Add(uint64(i), v)
+	}
+	q.Delete(5)
+	f.Add(saved(f, q))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		h, err := ReadHNSW(bytes.NewReader(b))
 		if err != nil {

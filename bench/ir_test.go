@@ -98,6 +98,9 @@ func TestMetricsOnReferenceRuns(t *testing.T) {
 // TestIR runs lexical on the reference collections and fails when nDCG@10
 // falls more than 0.005 below Lucene's at the same k1 and b.
 func TestIR(t *testing.T) {
+	if raceEnabled {
+		t.Skip("quality gate: slow under -race; .ci/run runs it without")
+	}
 	ref := shareddata.Path(t, "datasets/ir/reference")
 	table := referenceTable(t, filepath.Join(ref, "README.md"))
 	for _, coll := range []string{"vaswani", "cranfield"} {

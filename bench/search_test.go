@@ -14,6 +14,9 @@ import (
 // variants of the queries with rewriting on must reach 95% of the original
 // queries' nDCG@10.
 func TestSearchQuality(t *testing.T) {
+	if raceEnabled {
+		t.Skip("quality gate: slow under -race; .ci/run runs it without")
+	}
 	if testing.Short() {
 		t.Skip("slow: ingests the collections")
 	}

@@ -19,13 +19,11 @@ const (
 	cfbFree       = 0xFFFFFFFF
 	cfbEndOfChain = 0xFFFFFFFE
 	cfbFATSect    = 0xFFFFFFFD
-	cfbDIFSect    = 0xFFFFFFFC
 	cfbMaxRegSect = 0xFFFFFFFA
 	cfbNoStream   = 0xFFFFFFFF
 
-	cfbStorage = 1
-	cfbStream  = 2
-	cfbRoot    = 5
+	cfbStream = 2
+	cfbRoot   = 5
 )
 
 var cfbSignature = []byte{0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1}

@@ -296,7 +296,13 @@ func (db *DB) Search(ctx context.Context, vsIDs []string, req SearchRequest) (*S
 		}
 		out, err := db.opts.Reranker.Rerank(ctx, strings.Join(queries, " "), rc)
 		if err != nil {
-			return nil, fmt.Errorf("store: rerank: %w", err)
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			// A reranker that fails (a remote one, typically) costs the
+			// search its reranking, not its results.
+			db.log.Warn("quarry: reranker failed; keeping the fused order", "err", err)
+			out = rc
 		}
 		byID := make(map[uint64]*hit, len(cands))
 		for i := range cands {
