@@ -3,6 +3,7 @@ package bench
 import (
 	"bufio"
 	"context"
+	_ "embed"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -39,7 +40,8 @@ type ANNConfig struct {
 	// insert; default 2.
 	BuildWorkers int
 	// Python and PeerScript run the hnswlib peer (bench/peers/hnswlib_ann.py
-	// under Debian's /usr/bin/python3); empty Python skips the peer.
+	// under Debian's /usr/bin/python3); empty Python skips the peer, empty
+	// PeerScript uses the copy embedded in the binary.
 	Python, PeerScript string
 	// TempDir holds the peer's input files; default os.TempDir().
 	TempDir string
@@ -48,6 +50,11 @@ type ANNConfig struct {
 }
 
 const annK = 10
+
+// hnswlibScript is the hnswlib peer, run when ANNConfig.PeerScript is empty.
+//
+//go:embed peers/hnswlib_ann.py
+var hnswlibScript []byte
 
 func (c ANNConfig) withDefaults() ANNConfig {
 	if len(c.Datasets) == 0 {
@@ -475,7 +482,16 @@ func runHNSWLib(ctx context.Context, cfg ANNConfig, ds *annDataset) (ANNEngine, 
 	if ds.metric == ann.Cosine {
 		space = "cosine"
 	}
-	cmd := exec.CommandContext(ctx, cfg.Python, cfg.PeerScript, dir, space, fmt.Sprint(cfg.M),
+	script := cfg.PeerScript
+	if script == "" {
+		// The peer script ships inside the binary, so quarry bench works
+		// from any directory.
+		script = filepath.Join(tmp, "hnswlib_ann.py")
+		if err := os.WriteFile(script, hnswlibScript, 0o644); err != nil {
+			return e, err
+		}
+	}
+	cmd := exec.CommandContext(ctx, cfg.Python, script, dir, space, fmt.Sprint(cfg.M),
 		fmt.Sprint(cfg.EfConstruction), strings.Join(efs, ","), tmp, fmt.Sprint(cfg.BuildWorkers))
 	var stderr strings.Builder
 	cmd.Stderr = &stderr

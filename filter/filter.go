@@ -92,6 +92,12 @@ func (f Filter) normalized() Filter {
 	return f
 }
 
+// Normalize maps an attribute or filter value to the types Match compares:
+// Go numbers and json.Number become float64, string and float64 slices
+// become []any; other values are returned as they are. Indexes that
+// evaluate filters themselves use it to agree with Match.
+func Normalize(v any) any { return norm(v) }
+
 // norm maps Go numeric types and json.Number to float64.
 func norm(v any) any {
 	switch x := v.(type) {

@@ -2,7 +2,6 @@ package lexical
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -18,6 +17,8 @@ import (
 	"github.com/blevesearch/bleve/v2/index/scorch"
 	"github.com/blevesearch/bleve/v2/mapping"
 	bindex "github.com/blevesearch/bleve_index_api"
+
+	"github.com/quarrylabs/quarry/filter"
 )
 
 // Doc is one unit of retrieval (a chunk). Text, Title, Filename and Headings
@@ -417,7 +418,7 @@ const (
 func addAttributes(doc *document.Document, attrs map[string]any) {
 	for k, v := range attrs {
 		doc.AddField(document.NewTextFieldCustom(presenceField, nil, []byte(k), bindex.IndexField, nil))
-		switch x := normValue(v).(type) {
+		switch x := filter.Normalize(v).(type) {
 		case string:
 			doc.AddField(document.NewTextFieldCustom(stringPrefix+k, nil, []byte(stringMark+x), bindex.IndexField, nil))
 		case float64:
@@ -428,27 +429,4 @@ func addAttributes(doc *document.Document, attrs map[string]any) {
 			doc.AddField(document.NewBooleanFieldWithIndexingOptions(boolPrefix+k, nil, x, bindex.IndexField))
 		}
 	}
-}
-
-// normValue maps Go numbers to float64, as filter.Match does.
-func normValue(v any) any {
-	switch x := v.(type) {
-	case int:
-		return float64(x)
-	case int64:
-		return float64(x)
-	case int32:
-		return float64(x)
-	case float32:
-		return float64(x)
-	case uint64:
-		return float64(x)
-	case json.Number:
-		f, err := x.Float64()
-		if err != nil {
-			return x.String()
-		}
-		return f
-	}
-	return v
 }
