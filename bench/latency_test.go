@@ -58,7 +58,7 @@ func BenchmarkHybridSearch100k(b *testing.B) {
 	start := time.Now()
 	for f := 0; f < n/perFile; f++ {
 		var sb strings.Builder
-		for sb.Len() < perFile*100*5 { // about 5 bytes a token
+		for sb.Len() < perFile*100*6 { // about 5.5 bytes a token here
 			sb.WriteString(pool[rng.IntN(len(pool))])
 			sb.WriteString(" ")
 		}

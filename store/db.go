@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/quarrylabs/quarry/chunk"
+	"github.com/quarrylabs/quarry/embed"
 )
 
 // Format version of the bbolt layout.
@@ -41,6 +43,7 @@ type DB struct {
 	bolt    *bolt.DB
 	chunker *chunk.Chunker
 	log     *slog.Logger
+	closers []io.Closer // closed last by Close (the embedding cache)
 
 	jobs   chan job
 	wg     sync.WaitGroup
@@ -71,6 +74,7 @@ func Open(ctx context.Context, dir string, opts Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
+	var closers []io.Closer
 	bdb, err := bolt.Open(filepath.Join(dir, "quarry.db"), 0o644, &bolt.Options{Timeout: time.Second})
 	if err != nil {
 		if errors.Is(err, bolt.ErrTimeout) {
@@ -78,16 +82,28 @@ func Open(ctx context.Context, dir string, opts Options) (*DB, error) {
 		}
 		return nil, fmt.Errorf("store: open %s: %w", dir, err)
 	}
+	if cache := opts.EmbedCache; cache == CacheAlways || (cache == CacheRemote && opts.Embedder.Identity().Provider != "local") {
+		c, err := embed.OpenBoltCache(filepath.Join(dir, "embeddings.db"))
+		if err != nil {
+			bdb.Close()
+			return nil, fmt.Errorf("store: open embedding cache: %w", err)
+		}
+		closers = append(closers, c)
+		opts.Embedder = embed.NewCached(opts.Embedder, c)
+	}
 	// Concurrent AddFile and ingestion commits share transactions (and
 	// fsyncs); a lone caller waits at most this long for company.
 	bdb.MaxBatchDelay = 2 * time.Millisecond
 	db := &DB{
-		dir: dir, opts: opts, bolt: bdb, chunker: ck, log: slog.Default(),
+		dir: dir, opts: opts, bolt: bdb, chunker: ck, log: slog.Default(), closers: closers,
 		stores: map[string]*vsState{}, queued: map[string]bool{},
 		jobs: make(chan job, 1<<16),
 	}
 	if err := db.init(ctx); err != nil {
 		bdb.Close()
+		for _, c := range closers {
+			c.Close()
+		}
 		return nil, err
 	}
 	db.wctx, db.cancel = context.WithCancel(context.Background())
@@ -204,6 +220,9 @@ func (db *DB) Close() error {
 		errs = append(errs, st.close())
 	}
 	errs = append(errs, db.bolt.Close())
+	for _, c := range db.closers {
+		errs = append(errs, c.Close())
+	}
 	return errors.Join(errs...)
 }
 

@@ -9,10 +9,12 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"sync/atomic"
 
 	bolt "go.etcd.io/bbolt"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/quarrylabs/quarry/ann"
 	"github.com/quarrylabs/quarry/embed"
@@ -336,6 +338,11 @@ func (st *vsState) catchUp(ctx context.Context, bdb *bolt.DB) error {
 	var last uint64
 	adds := map[uint64]lexical.Doc{}
 	var dels []uint64
+	type vecAdd struct {
+		id  uint64
+		vec []float32
+	}
+	var vecAdds []vecAdd
 	err := bdb.View(func(tx *bolt.Tx) error {
 		b, ok := buckets(tx, st.id)
 		if !ok {
@@ -365,9 +372,7 @@ func (st *vsState) catchUp(ctx context.Context, bdb *bolt.DB) error {
 							if err != nil {
 								return err
 							}
-							if err := st.vec.Add(id, vec); err != nil {
-								return err
-							}
+							vecAdds = append(vecAdds, vecAdd{id, vec})
 						}
 					}
 				}
@@ -404,15 +409,42 @@ func (st *vsState) catchUp(ctx context.Context, bdb *bolt.DB) error {
 	if last == 0 {
 		return nil
 	}
+	// Within one snapshot no chunk is both added and deleted (chunk ids are
+	// never reused and adds read the chunks as they are now), so the vector
+	// inserts run in parallel with each other and with the BM25 batch.
+	g, gctx := errgroup.WithContext(ctx)
+	workers := max(1, min(runtime.GOMAXPROCS(0), len(vecAdds)/64))
+	for w := range workers {
+		g.Go(func() error {
+			for i := w; i < len(vecAdds); i += workers {
+				if err := gctx.Err(); err != nil {
+					return err
+				}
+				if err := st.vec.Add(vecAdds[i].id, vecAdds[i].vec); err != nil {
+					return fmt.Errorf("store: update vector index of %s: %w", st.id, err)
+				}
+			}
+			return nil
+		})
+	}
+	lexDone := last <= st.lexSeq
+	if !lexDone {
+		g.Go(func() error {
+			docs := make([]lexical.Doc, 0, len(adds))
+			for _, d := range adds {
+				docs = append(docs, d)
+			}
+			if err := st.lex.Apply(gctx, last, docs, dels); err != nil {
+				return fmt.Errorf("store: update BM25 index of %s: %w", st.id, err)
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
 	st.vecSeq = max(st.vecSeq, last)
-	if last > st.lexSeq {
-		docs := make([]lexical.Doc, 0, len(adds))
-		for _, d := range adds {
-			docs = append(docs, d)
-		}
-		if err := st.lex.Apply(ctx, last, docs, dels); err != nil {
-			return fmt.Errorf("store: update BM25 index of %s: %w", st.id, err)
-		}
+	if !lexDone {
 		st.lexSeq = last
 	}
 	return nil

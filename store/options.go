@@ -18,6 +18,13 @@ import (
 type Options struct {
 	// Embedder computes vectors. Default: embed.NewLocal(0), offline.
 	Embedder Embedder
+	// EmbedCache controls the embedding cache: vectors from a remote
+	// embedder are kept in embeddings.db in the DB's directory, keyed by
+	// text hash and embedder identity, so re-indexing unchanged text and
+	// re-embedding never ask the provider twice. Default CacheRemote: on
+	// for every embedder but the offline local one, which is faster than
+	// its cache.
+	EmbedCache CachePolicy
 	// Encoding is the tiktoken encoding for chunking. Default "cl100k_base".
 	Encoding string
 	// Workers is the number of ingestion workers. Default max(4, 2×CPUs).
@@ -46,6 +53,15 @@ type Options struct {
 	// MaxFileTokens fails files with more tokens. Default 5,000,000.
 	MaxFileTokens int
 }
+
+// CachePolicy says which embedders the DB caches.
+type CachePolicy int
+
+const (
+	CacheRemote CachePolicy = iota // cache all but the local embedder
+	CacheNever                     // never cache
+	CacheAlways                    // cache every embedder
+)
 
 // Embedder computes embeddings; see package embed.
 type Embedder = embed.Embedder

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -426,4 +427,51 @@ func TestVectorIndexPersistence(t *testing.T) {
 	data[len(data)/2] ^= 0xff
 	os.WriteFile(graph, data, 0o644)
 	check("corrupt graph")
+}
+
+// countingEmbedder stands for a remote provider and counts the texts it
+// is asked to embed.
+type countingEmbedder struct {
+	inner embed.Embedder
+	mu    sync.Mutex
+	texts int
+}
+
+func (c *countingEmbedder) Identity() embed.Identity {
+	id := c.inner.Identity()
+	id.Provider = "remote-test"
+	return id
+}
+
+func (c *countingEmbedder) Embed(ctx context.Context, texts []string) ([][]float32, error) {
+	c.mu.Lock()
+	c.texts += len(texts)
+	c.mu.Unlock()
+	return c.inner.Embed(ctx, texts)
+}
+
+// TestEmbedCache: re-indexing unchanged text, even after reopening, never
+// asks a remote embedder again.
+func TestEmbedCache(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	emb := &countingEmbedder{inner: embed.NewLocal(32)}
+	db := openTest(t, dir, Options{Embedder: emb})
+	vs, err := db.CreateVectorStore(ctx, VectorStoreParams{Name: "kb"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addText(t, vs, "a.txt", "the same words in a file", nil)
+	first := emb.texts
+	if first == 0 {
+		t.Fatal("the embedder was never called")
+	}
+	db.Close()
+	db = openTest(t, dir, Options{Embedder: emb})
+	defer db.Close()
+	vs, _ = db.VectorStore(vs.ID())
+	addText(t, vs, "b.txt", "the same words in a file", nil)
+	if emb.texts != first {
+		t.Errorf("re-indexing unchanged text embedded %d more texts", emb.texts-first)
+	}
 }
