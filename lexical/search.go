@@ -1,11 +1,13 @@
 package lexical
 
 import (
+	"cmp"
 	"context"
 	"encoding/binary"
 	"fmt"
 	"math"
 	"math/bits"
+	"slices"
 	"strconv"
 	"sync"
 
@@ -87,79 +89,340 @@ type WeightedTerm struct {
 // each term's BM25 contribution is multiplied by its weight. Search is
 // SearchTerms with each distinct term weighted by its count. It is how
 // callers run expanded queries, such as pseudo-relevance feedback.
+//
+// SearchTerms prunes exactly (MaxScore): once the query terms not yet
+// read cannot lift a document that matched none of the terms read so far
+// into the top k, those terms only update the documents already in
+// contention, skipping through their postings, and documents that can no
+// longer reach the top k are dropped. The hits and scores are those of
+// scoring every document.
 func (ix *Index) SearchTerms(ctx context.Context, terms []WeightedTerm, k int, f *filter.Filter) ([]Hit, error) {
+	hits, _, err := ix.searchTerms(ctx, terms, k, f, false)
+	return hits, err
+}
+
+// searchStats tells how a search went, for tests.
+type searchStats struct {
+	clauses int // (term, field) pairs with postings
+	full    int // clauses whose postings were read in full
+	refined int // candidates left when new documents stopped being admitted
+}
+
+// clause is one (query term, field) pair of a search: its postings reader,
+// its BM25 weight and an upper bound of its contribution to any document.
+type clause struct {
+	tfr   bindex.TermFieldReader
+	df    uint64
+	w     float64 // boost · weight · idf · (k1+1)
+	ub    float64 // > w·tf/(tf + k1·(1 − b + b·dl/avgdl)) for any tf, dl
+	avgdl float64
+}
+
+// slack widens every pruning comparison so that rounding in the sums of
+// bounds and partial scores (relative errors near 1e-15) never prunes a
+// document that belongs in the top k.
+const slack = 1e-9
+
+// searchTerms is SearchTerms; exhaustive scores every matching document
+// without pruning (the reference the tests compare the pruned search to).
+func (ix *Index) searchTerms(ctx context.Context, terms []WeightedTerm, k int, f *filter.Filter, exhaustive bool) ([]Hit, searchStats, error) {
+	var ss searchStats
 	if f != nil {
 		if err := f.Validate(); err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+			return nil, ss, fmt.Errorf("%w: %w", ErrInvalid, err)
 		}
 	}
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
 	r, st, err := ix.reader()
 	if err != nil {
-		return nil, err
+		return nil, ss, err
 	}
 	defer r.Close()
 	if k <= 0 {
-		return nil, nil
+		return nil, ss, nil
 	}
 	if len(terms) == 0 {
-		return nil, nil
+		return nil, ss, nil
 	}
 	var allow bitset
 	if f != nil {
 		if allow, err = ix.filterSet(ctx, r, f); err != nil {
-			return nil, err
+			return nil, ss, err
 		}
 		if len(allow) == 0 {
-			return []Hit{}, nil
+			return []Hit{}, ss, nil
 		}
 	}
 
-	acc := accPool.Get().(*accumulator)
-	defer func() { acc.reset(); accPool.Put(acc) }()
 	boosts := [numFields]float64{1, ix.opts.TitleBoost, ix.opts.FilenameBoost, ix.opts.HeadingBoost}
 	k1, b := ix.opts.K1, ix.opts.B
-	var (
-		buf []posting
-		tfd bindex.TermFieldDoc
-	)
+	var cls []clause
+	defer func() {
+		for _, c := range cls {
+			c.tfr.Close()
+		}
+	}()
 	for fi, fs := range st.Fields {
 		if fs.Docs == 0 || boosts[fi] == 0 {
 			continue
 		}
 		n := float64(fs.Docs)
 		avgdl := float64(fs.Tokens) / n
+		// Every posting has dl >= tf (dl/2 with Lucene's rounding), so
+		// tf/(tf + k1·(1−b) + k1·b·dl/avgdl) < 1/(1 + k1·b/avgdl).
+		lift := k1 * b / avgdl
+		if ix.opts.LuceneLengths {
+			lift /= 2
+		}
 		for _, qt := range terms {
-			if err := ctx.Err(); err != nil {
-				return nil, err
-			}
 			if qt.Weight <= 0 || math.IsNaN(qt.Weight) {
 				continue
 			}
-			buf, err = postings(ctx, r, qt.Term, fieldNames[fi], buf[:0], &tfd)
+			tfr, err := r.TermFieldReader(ctx, []byte(qt.Term), fieldNames[fi], true, true, false)
 			if err != nil {
-				return nil, err
+				return nil, ss, fmt.Errorf("lexical: read postings: %w", translate(err))
 			}
-			if len(buf) == 0 {
+			df := tfr.Count()
+			if df == 0 {
+				tfr.Close()
 				continue
 			}
-			df := float64(len(buf))
-			idf := math.Log(1 + (n-df+0.5)/(df+0.5))
+			idf := math.Log(1 + (n-float64(df)+0.5)/(float64(df)+0.5))
 			w := boosts[fi] * qt.Weight * idf * (k1 + 1)
-			for _, p := range buf {
-				if allow != nil && !allow.has(p.num) {
-					continue
-				}
-				tf, dl := float64(p.tf), p.dl
-				if ix.opts.LuceneLengths {
-					dl = luceneLength(dl)
-				}
-				acc.add(p.num, w*tf/(tf+k1*(1-b+b*float64(dl)/avgdl)))
-			}
+			cls = append(cls, clause{tfr: tfr, df: df, w: w, ub: w / (1 + lift) * (1 + slack), avgdl: avgdl})
 		}
 	}
-	return ix.topK(r, acc, k)
+	// Read the clauses by decreasing bound (both modes, so that both add
+	// each document's contributions in the same order).
+	slices.SortStableFunc(cls, func(x, y clause) int { return cmp.Compare(y.ub, x.ub) })
+	// suffix[i] bounds what clauses i.. can add to any document.
+	suffix := make([]float64, len(cls)+1)
+	for i := len(cls) - 1; i >= 0; i-- {
+		suffix[i] = suffix[i+1] + cls[i].ub
+		if !(cls[i].ub > 0) || math.IsInf(suffix[i], 0) {
+			exhaustive = true // bounds are meaningless: score everything
+		}
+	}
+
+	acc := accPool.Get().(*accumulator)
+	defer func() { acc.reset(); accPool.Put(acc) }()
+	sc := scorer{k1: k1, b: b, lucene: ix.opts.LuceneLengths}
+	var (
+		heap  []float64
+		theta float64
+	)
+	for i := range cls {
+		if err := ctx.Err(); err != nil {
+			return nil, ss, err
+		}
+		if !exhaustive && i > 0 && len(acc.touched) >= k && suffix[i] < suffix[0]-suffix[i] {
+			// No document has a partial score above suffix[0]−suffix[i],
+			// so θ can exceed suffix[i] only then.
+			theta, heap = kthBest(acc.touched, acc.score, k, heap)
+			if suffix[i]*(1+slack) < theta {
+				// Documents not seen yet score at most suffix[i] < θ, and k
+				// documents already score θ or more: only the documents seen
+				// can make the top k.
+				ss.clauses, ss.full = len(cls), i
+				cands, err := ix.refine(ctx, cls[i:], suffix[i:], acc, sc, k, theta, heap, &ss.refined)
+				if err != nil {
+					return nil, ss, err
+				}
+				hits, err := ix.topK(r, cands, acc.score, k)
+				return hits, ss, err
+			}
+		}
+		if err := sc.accumulate(ctx, &cls[i], acc, allow, exhaustive); err != nil {
+			return nil, ss, err
+		}
+	}
+	ss.clauses, ss.full = len(cls), len(cls)
+	hits, err := ix.topK(r, acc.touched, acc.score, k)
+	return hits, ss, err
+}
+
+// scorer computes BM25 contributions.
+type scorer struct {
+	k1, b  float64
+	lucene bool
+}
+
+// contribution is c's score for a posting of frequency tf in a field of
+// norm (scorch's 1/sqrt(length), from a float32).
+func (s scorer) contribution(c *clause, tf uint64, norm float64) float64 {
+	// scorch stores the field length exactly and hands it back as
+	// float32(1/sqrt(length)); rounding recovers it exactly for any
+	// length below 2^22.
+	dl := uint64(math.Round(1 / (norm * norm)))
+	if s.lucene {
+		dl = luceneLength(dl)
+	}
+	ftf := float64(tf)
+	return c.w * ftf / (ftf + s.k1*(1-s.b+s.b*float64(dl)/c.avgdl))
+}
+
+// accumulate adds c's contribution to every document of its postings that
+// allow admits (nil admits all). check verifies that c.df counted them.
+func (s scorer) accumulate(ctx context.Context, c *clause, acc *accumulator, allow bitset, check bool) error {
+	var (
+		tfd  bindex.TermFieldDoc
+		seen uint64
+	)
+	for {
+		d, err := c.tfr.Next(&tfd)
+		if err != nil {
+			return fmt.Errorf("lexical: read postings: %w", translate(err))
+		}
+		if d == nil {
+			break
+		}
+		seen++
+		if seen%(1<<14) == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		n, err := docNum(d.ID)
+		if err != nil {
+			return err
+		}
+		if allow != nil && !allow.has(n) {
+			continue
+		}
+		acc.add(n, s.contribution(c, d.Freq, d.Norm))
+	}
+	if check && seen != c.df {
+		return fmt.Errorf("%w: postings list counts %d documents, holds %d", ErrCorrupt, c.df, seen)
+	}
+	return nil
+}
+
+// refine finishes a search whose remaining clauses cls (with suffix sums
+// of their bounds) can no longer admit new documents into the top k: θ is
+// the k-th best partial score in acc. It adds the clauses to the documents
+// still in contention only, and returns those.
+func (ix *Index) refine(ctx context.Context, cls []clause, suffix []float64, acc *accumulator, sc scorer, k int, theta float64, heap []float64, ncands *int) ([]uint64, error) {
+	cands := make([]uint64, 0, len(acc.touched))
+	for _, n := range acc.touched {
+		if (acc.score[n]+suffix[0])*(1+slack) >= theta {
+			cands = append(cands, n)
+		}
+	}
+	*ncands = len(cands)
+	slices.Sort(cands)
+	var (
+		tfd bindex.TermFieldDoc
+		id  [8]byte
+	)
+	for i := range cls {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		c := &cls[i]
+		if uint64(len(cands))*4 < c.df {
+			// Few candidates: skip through the postings to each of them
+			// (in increasing order, as Advance requires).
+			var (
+				pn   uint64
+				have bool
+			)
+			for _, n := range cands {
+				if !have || pn < n {
+					binary.BigEndian.PutUint64(id[:], n)
+					d, err := c.tfr.Advance(id[:], &tfd)
+					if err != nil {
+						return nil, fmt.Errorf("lexical: read postings: %w", translate(err))
+					}
+					if d == nil {
+						break
+					}
+					if pn, err = docNum(d.ID); err != nil {
+						return nil, err
+					}
+					have = true
+				}
+				if pn == n {
+					acc.score[n] += sc.contribution(c, tfd.Freq, tfd.Norm)
+				}
+			}
+		} else {
+			// Many candidates: read the postings and update the documents
+			// already scored (those dropped as well, harmlessly).
+			for {
+				d, err := c.tfr.Next(&tfd)
+				if err != nil {
+					return nil, fmt.Errorf("lexical: read postings: %w", translate(err))
+				}
+				if d == nil {
+					break
+				}
+				n, err := docNum(d.ID)
+				if err != nil {
+					return nil, err
+				}
+				if n < uint64(len(acc.score)) && acc.score[n] != 0 {
+					acc.score[n] += sc.contribution(c, d.Freq, d.Norm)
+				}
+			}
+		}
+		// Partial scores only grew, so θ did too; drop the documents that
+		// cannot reach it any more.
+		theta, heap = kthBest(cands, acc.score, k, heap)
+		kept := cands[:0]
+		for _, n := range cands {
+			if (acc.score[n]+suffix[i+1])*(1+slack) >= theta {
+				kept = append(kept, n)
+			}
+		}
+		cands = kept
+	}
+	return cands, nil
+}
+
+// kthBest returns the k-th highest score of docs (len(docs) >= k), using
+// heap as scratch space.
+func kthBest(docs []uint64, score []float64, k int, heap []float64) (float64, []float64) {
+	if len(docs) < k {
+		return 0, heap // no bound
+	}
+	h := heap[:0]
+	for _, n := range docs {
+		s := score[n]
+		if len(h) < k {
+			h = append(h, s)
+			// sift up
+			for i := len(h) - 1; i > 0; {
+				p := (i - 1) / 2
+				if h[p] <= h[i] {
+					break
+				}
+				h[p], h[i] = h[i], h[p]
+				i = p
+			}
+			continue
+		}
+		if s <= h[0] {
+			continue
+		}
+		h[0] = s
+		for i := 0; ; {
+			l := 2*i + 1
+			if l >= len(h) {
+				break
+			}
+			m := l
+			if r := l + 1; r < len(h) && h[r] < h[l] {
+				m = r
+			}
+			if h[i] <= h[m] {
+				break
+			}
+			h[i], h[m] = h[m], h[i]
+			i = m
+		}
+	}
+	return h[0], h
 }
 
 // queryTerms analyzes q into distinct terms weighted by their counts, in
@@ -180,33 +443,6 @@ next:
 	return out
 }
 
-// postings appends term's postings in field to buf.
-func postings(ctx context.Context, r bindex.IndexReader, term, field string, buf []posting, tfd *bindex.TermFieldDoc) ([]posting, error) {
-	tfr, err := r.TermFieldReader(ctx, []byte(term), field, true, true, false)
-	if err != nil {
-		return buf, fmt.Errorf("lexical: read postings: %w", translate(err))
-	}
-	defer tfr.Close()
-	for {
-		d, err := tfr.Next(tfd)
-		if err != nil {
-			return buf, fmt.Errorf("lexical: read postings: %w", translate(err))
-		}
-		if d == nil {
-			return buf, nil
-		}
-		num, err := docNum(d.ID)
-		if err != nil {
-			return buf, err
-		}
-		// scorch stores the field length exactly and hands it back as
-		// float32(1/sqrt(length)); rounding recovers it exactly for any
-		// length below 2^22.
-		dl := uint64(math.Round(1 / (d.Norm * d.Norm)))
-		buf = append(buf, posting{num: num, tf: d.Freq, dl: dl})
-	}
-}
-
 // cand is a scored document number.
 type cand struct {
 	num   uint64
@@ -222,12 +458,12 @@ func worse(a, b cand) bool {
 	return a.num > b.num
 }
 
-// topK picks the k best documents of acc with a bounded min-heap and
-// resolves their IDs.
-func (ix *Index) topK(r bindex.IndexReader, acc *accumulator, k int) ([]Hit, error) {
-	h := make([]cand, 0, min(k, len(acc.touched)))
-	for _, n := range acc.touched {
-		c := cand{n, acc.score[n]}
+// topK picks the k best of docs (scored by score) with a bounded min-heap
+// and resolves their IDs.
+func (ix *Index) topK(r bindex.IndexReader, docs []uint64, score []float64, k int) ([]Hit, error) {
+	h := make([]cand, 0, min(k, len(docs)))
+	for _, n := range docs {
+		c := cand{n, score[n]}
 		if len(h) < k {
 			h = append(h, c)
 			siftUp(h, len(h)-1)

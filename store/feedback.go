@@ -1,11 +1,9 @@
 package store
 
 import (
-	"context"
 	"slices"
 	"strings"
 
-	"github.com/quarrylabs/quarry/filter"
 	"github.com/quarrylabs/quarry/lexical"
 )
 
@@ -97,9 +95,4 @@ func isNumber(s string) bool {
 		}
 	}
 	return true
-}
-
-// feedbackSearch runs the expanded query against one store's BM25 index.
-func feedbackSearch(ctx context.Context, st *vsState, terms []lexical.WeightedTerm, depth int, f *filter.Filter) ([]lexical.Hit, error) {
-	return st.lex.SearchTerms(ctx, terms, depth, f)
 }

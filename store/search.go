@@ -4,15 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/quarrylabs/quarry/filter"
+	"github.com/quarrylabs/quarry/lexical"
 	"github.com/quarrylabs/quarry/rerank"
 )
 
@@ -151,6 +150,11 @@ func candidateDepth(maxResults int) int { return max(100, 5*maxResults) }
 
 // Search searches several vector stores at once; MaxResults caps the
 // results over all of them.
+//
+// The stages: rewrite (optional) → per store and query, in parallel, vector
+// and BM25 candidates → fusion → pseudo-relevance feedback (a second BM25
+// ranking from the expanded query joins the fusion) → rerank → threshold
+// and cap → grouping by file. Ranker "none" skips feedback and rerank.
 func (db *DB) Search(ctx context.Context, vsIDs []string, req SearchRequest) (*SearchResults, error) {
 	if err := req.Validate(); err != nil {
 		return nil, err
@@ -158,11 +162,19 @@ func (db *DB) Search(ctx context.Context, vsIDs []string, req SearchRequest) (*S
 	if req.MaxResults == 0 {
 		req.MaxResults = 10
 	}
+	if req.Ranking.Fusion == "" {
+		req.Ranking.Fusion = db.opts.Fusion
+	}
 	if len(vsIDs) == 0 {
 		return nil, invalidf("no vector store to search")
 	}
 	var states []*vsState
-	for _, id := range slices.Compact(slices.Clone(vsIDs)) {
+	seen := map[string]bool{}
+	for _, id := range vsIDs {
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
 		st, err := db.state(id)
 		if err != nil {
 			return nil, err
@@ -186,22 +198,54 @@ func (db *DB) Search(ctx context.Context, vsIDs []string, req SearchRequest) (*S
 	if err := checkVectors(vecs, len(queries), states[0].identity.Dimensions); err != nil {
 		return nil, fmt.Errorf("store: embed query: %w", err)
 	}
-	ew, tw := db.opts.Hybrid.EmbeddingWeight, db.opts.Hybrid.TextWeight
-	if h := req.Ranking.Hybrid; h != nil {
-		ew, tw = h.EmbeddingWeight, h.TextWeight
+	w := db.opts.Hybrid
+	if req.Ranking.Hybrid != nil {
+		w = *req.Ranking.Hybrid
 	}
 	depth := candidateDepth(req.MaxResults)
-	// One ranked list per (store, query, index), filled in parallel.
-	if req.Ranking.Fusion == "" {
-		req.Ranking.Fusion = db.opts.Fusion
+	lists, err := db.firstStage(ctx, states, queries, vecs, w, depth, req.Filter)
+	if err != nil {
+		return nil, err
 	}
+	ranked := req.Ranking.Ranker != RankerNone
+	if ranked && w.TextWeight > 0 {
+		fb, err := db.feedback(ctx, states, queries, lists, req.Ranking.Fusion, w.TextWeight, depth, req.Filter)
+		if err != nil {
+			return nil, err
+		}
+		lists = append(lists, fb...)
+	}
+	rerankOn := ranked && db.opts.Reranker != nil
+	keep := req.MaxResults
+	if rerankOn {
+		keep = max(keep, db.opts.RerankDepth)
+	}
+	cands, err := db.hydrate(states, fuse(req.Ranking.Fusion, lists), keep)
+	if err != nil {
+		return nil, err
+	}
+	if rerankOn && len(cands) > 1 {
+		if cands, err = db.rerank(ctx, strings.Join(queries, " "), cands); err != nil {
+			return nil, err
+		}
+	}
+	for _, st := range states {
+		db.touch(st)
+	}
+	return group(cands, queries, req.MaxResults, req.Ranking.ScoreThreshold), nil
+}
+
+// firstStage returns the candidate lists: for each store and query, the
+// vector ranking and the BM25 ranking, each depth long, searched in
+// parallel. A list whose weight is 0 is left empty.
+func (db *DB) firstStage(ctx context.Context, states []*vsState, queries []string, vecs [][]float32, w HybridWeights, depth int, f *filter.Filter) ([]rerank.List, error) {
 	lists := make([]rerank.List, 2*len(states)*len(queries))
 	g, gctx := errgroup.WithContext(ctx)
 	for si, st := range states {
-		allow := st.allow(req.Filter)
+		allow := st.allow(f)
 		for qi, q := range queries {
 			slot := 2 * (si*len(queries) + qi)
-			if ew > 0 {
+			if w.EmbeddingWeight > 0 {
 				g.Go(func() error {
 					res, err := st.vec.Search(vecs[qi], depth, allow)
 					if err != nil {
@@ -211,22 +255,15 @@ func (db *DB) Search(ctx context.Context, vsIDs []string, req SearchRequest) (*S
 					for i, r := range res {
 						items[i] = rerank.Scored{ID: r.ID, Score: float64(1 - r.Distance)}
 					}
-					lists[slot] = rerank.List{Items: items, Weight: ew}
+					lists[slot] = rerank.List{Items: items, Weight: w.EmbeddingWeight}
 					return nil
 				})
 			}
-			if tw > 0 {
+			if w.TextWeight > 0 {
 				g.Go(func() error {
-					hits, err := st.lex.Search(gctx, q, depth, req.Filter)
-					if err != nil {
-						return err
-					}
-					items := make([]rerank.Scored, len(hits))
-					for i, h := range hits {
-						items[i] = rerank.Scored{ID: h.ID, Score: h.Score}
-					}
-					lists[slot+1] = rerank.List{Items: items, Weight: tw}
-					return nil
+					hits, err := st.lex.Search(gctx, q, depth, f)
+					lists[slot+1] = lexList(hits, w.TextWeight)
+					return err
 				})
 			}
 		}
@@ -234,99 +271,94 @@ func (db *DB) Search(ctx context.Context, vsIDs []string, req SearchRequest) (*S
 	if err := g.Wait(); err != nil {
 		return nil, fmt.Errorf("store: search: %w", err)
 	}
-	ranked := req.Ranking.Ranker != RankerNone
-	if ranked && tw > 0 {
-		// Pseudo-relevance feedback: the keyword search is run again with
-		// the query expanded from the best first-stage chunks, and its
-		// ranking joins the fusion.
-		fb, err := db.hydrate(states, fuse(req.Ranking.Fusion, lists), feedbackDocs)
-		if err != nil {
-			return nil, err
-		}
-		if len(fb) > 0 {
-			texts, scores := make([]string, len(fb)), make([]float64, len(fb))
-			for i, h := range fb {
-				texts[i], scores[i] = h.rec.Text, h.score
-			}
-			g, gctx := errgroup.WithContext(ctx)
-			var mu sync.Mutex
-			var extra []rerank.List
-			for _, st := range states {
-				for _, q := range queries {
-					terms := expand(q, texts, scores)
-					if len(terms) == 0 {
-						continue
-					}
-					g.Go(func() error {
-						hits, err := feedbackSearch(gctx, st, terms, depth, req.Filter)
-						if err != nil {
-							return err
-						}
-						items := make([]rerank.Scored, len(hits))
-						for i, h := range hits {
-							items[i] = rerank.Scored{ID: h.ID, Score: h.Score}
-						}
-						mu.Lock()
-						extra = append(extra, rerank.List{Items: items, Weight: tw})
-						mu.Unlock()
-						return nil
-					})
-				}
-			}
-			if err := g.Wait(); err != nil {
-				return nil, fmt.Errorf("store: search: %w", err)
-			}
-			lists = append(lists, extra...)
-		}
-	}
-	fused := fuse(req.Ranking.Fusion, lists)
-	rerankOn := ranked && db.opts.Reranker != nil
-	keep := req.MaxResults
-	if rerankOn {
-		keep = max(keep, db.opts.RerankDepth)
-	}
-	cands, err := db.hydrate(states, fused, keep)
-	if err != nil {
+	return lists, nil
+}
+
+// feedback is pseudo-relevance feedback: the best fused chunks so far are
+// taken as relevant, each query is expanded with their characteristic
+// terms (see expand), and the expanded queries' BM25 rankings are returned
+// to join the fusion.
+func (db *DB) feedback(ctx context.Context, states []*vsState, queries []string, lists []rerank.List, method rerank.Fusion, weight float64, depth int, f *filter.Filter) ([]rerank.List, error) {
+	top, err := db.hydrate(states, fuse(method, lists), feedbackDocs)
+	if err != nil || len(top) == 0 {
 		return nil, err
 	}
-	if rerankOn && len(cands) > 1 {
-		rc := make([]rerank.Candidate, len(cands))
-		for i, c := range cands {
-			rc[i] = rerank.Candidate{ID: c.id, Text: c.rec.Text, Score: c.score, Headings: c.rec.Headings, Filename: c.filename}
-		}
-		out, err := db.opts.Reranker.Rerank(ctx, strings.Join(queries, " "), rc)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
-			// A reranker that fails (a remote one, typically) costs the
-			// search its reranking, not its results.
-			db.log.Warn("quarry: reranker failed; keeping the fused order", "err", err)
-			out = rc
-		}
-		byID := make(map[uint64]*hit, len(cands))
-		for i := range cands {
-			byID[cands[i].id] = &cands[i]
-		}
-		next := make([]hit, 0, len(out))
-		for _, c := range out {
-			if h, ok := byID[c.ID]; ok {
-				h.score = c.Score
-				next = append(next, *h)
-			}
-		}
-		cands = next
+	texts, scores := make([]string, len(top)), make([]float64, len(top))
+	for i, h := range top {
+		texts[i], scores[i] = h.rec.Text, h.score
 	}
+	out := make([]rerank.List, len(states)*len(queries))
+	g, gctx := errgroup.WithContext(ctx)
+	for qi, q := range queries {
+		terms := expand(q, texts, scores)
+		if len(terms) == 0 {
+			continue
+		}
+		for si, st := range states {
+			g.Go(func() error {
+				hits, err := st.lex.SearchTerms(gctx, terms, depth, f)
+				out[si*len(queries)+qi] = lexList(hits, weight)
+				return err
+			})
+		}
+	}
+	if err := g.Wait(); err != nil {
+		return nil, fmt.Errorf("store: search: %w", err)
+	}
+	return out, nil
+}
+
+func lexList(hits []lexical.Hit, weight float64) rerank.List {
+	items := make([]rerank.Scored, len(hits))
+	for i, h := range hits {
+		items[i] = rerank.Scored{ID: h.ID, Score: h.Score}
+	}
+	return rerank.List{Items: items, Weight: weight}
+}
+
+// rerank re-scores the candidates with the DB's reranker. A reranker that
+// fails (a remote one, typically) costs the search its reranking, not its
+// results.
+func (db *DB) rerank(ctx context.Context, query string, cands []hit) ([]hit, error) {
+	rc := make([]rerank.Candidate, len(cands))
+	for i, c := range cands {
+		rc[i] = rerank.Candidate{ID: c.id, Text: c.rec.Text, Score: c.score, Headings: c.rec.Headings, Filename: c.filename}
+	}
+	out, err := db.opts.Reranker.Rerank(ctx, query, rc)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		db.log.Warn("quarry: reranker failed; keeping the fused order", "err", err)
+		return cands, nil
+	}
+	byID := make(map[uint64]*hit, len(cands))
+	for i := range cands {
+		byID[cands[i].id] = &cands[i]
+	}
+	next := make([]hit, 0, len(out))
+	for _, c := range out {
+		if h, ok := byID[c.ID]; ok {
+			h.score = c.Score
+			next = append(next, *h)
+		}
+	}
+	return next, nil
+}
+
+// group keeps the candidates scoring at least threshold, at most max of
+// them, and groups them by file in order of each file's best chunk.
+func group(cands []hit, queries []string, max int, threshold float64) *SearchResults {
 	res := &SearchResults{Object: "vector_store.search_results.page", SearchQuery: queries, Data: []SearchResult{}}
 	byFile := map[string]int{}
 	n := 0
 	for _, c := range cands {
-		if n == req.MaxResults {
+		if c.score < threshold {
+			continue
+		}
+		if n == max {
 			res.HasMore = true
 			break
-		}
-		if c.score < req.Ranking.ScoreThreshold {
-			continue
 		}
 		i, ok := byFile[c.rec.FileID]
 		if !ok {
@@ -344,10 +376,7 @@ func (db *DB) Search(ctx context.Context, vsIDs []string, req SearchRequest) (*S
 		})
 		n++
 	}
-	for _, st := range states {
-		db.touch(st)
-	}
-	return res, nil
+	return res
 }
 
 // fuse fuses the non-empty lists; a list of weight 0 is left out.

@@ -475,3 +475,30 @@ func TestEmbedCache(t *testing.T) {
 		t.Errorf("re-indexing unchanged text embedded %d more texts", emb.texts-first)
 	}
 }
+
+func TestSearchSeveralStores(t *testing.T) {
+	ctx := context.Background()
+	db := openTest(t, t.TempDir(), Options{})
+	defer db.Close()
+	a, _ := db.CreateVectorStore(ctx, VectorStoreParams{Name: "a"})
+	b, _ := db.CreateVectorStore(ctx, VectorStoreParams{Name: "b"})
+	for i := range 4 {
+		addText(t, a, fmt.Sprintf("a%d.txt", i), fmt.Sprintf("glacier report %d from store a", i), nil)
+		addText(t, b, fmt.Sprintf("b%d.txt", i), fmt.Sprintf("glacier report %d from store b", i), nil)
+	}
+	res, err := db.Search(ctx, []string{a.ID(), b.ID(), a.ID()}, SearchRequest{Query: []string{"glacier report"}, MaxResults: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, stores := 0, map[string]bool{}
+	for _, r := range res.Data {
+		stores[r.VectorStoreID] = true
+		n += len(r.Content)
+		if !strings.HasPrefix(r.Filename, map[string]string{a.ID(): "a", b.ID(): "b"}[r.VectorStoreID]) {
+			t.Errorf("file %s reported in store %s", r.Filename, r.VectorStoreID)
+		}
+	}
+	if n != 5 || !res.HasMore || len(stores) != 2 {
+		t.Errorf("Search(a, b, a) = %d chunks from %d stores (has_more %v), want 5 from 2 with more", n, len(stores), res.HasMore)
+	}
+}
