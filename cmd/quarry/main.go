@@ -31,6 +31,7 @@ Usage:
   quarry ls [--stores]              list files (or vector stores)
   quarry rm PATH|FILE_ID...         remove files (a directory removes what is under it)
   quarry bench ann|ir [flags]       benchmarks against peers
+  quarry serve [--addr A] [--api-key K]  serve the OpenAI-compatible API (default 127.0.0.1:8080)
 
 Common flags:
   --store DIR          store location ($QUARRY_STORE, default ~/.local/share/quarry)
@@ -63,6 +64,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		"ls":     cmdLs,
 		"rm":     cmdRm,
 		"bench":  cmdBench,
+		"serve":  cmdServe,
 	}
 	cmd, ok := cmds[args[0]]
 	if !ok {

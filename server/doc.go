@@ -1,0 +1,95 @@
+// Package server is quarry's OpenAI-compatible REST API over package store:
+// the vector-store, file and search endpoints of OpenAI's API, served from a
+// local store.DB. It is thin: requests become store calls, store types
+// become JSON.
+//
+// # Basics
+//
+//	db, err := store.Open(ctx, "./kb", store.Options{})
+//	defer db.Close()
+//	http.ListenAndServe("127.0.0.1:8080", server.New(db, server.Options{APIKey: key}))
+//
+// OpenAI clients work with base URL http://127.0.0.1:8080/v1. With
+// Options.APIKey set, every request but GET /healthz needs
+// "Authorization: Bearer KEY".
+//
+// # Endpoints
+//
+//	POST   /v1/files                                   upload (multipart: file, purpose=assistants|user_data)
+//	GET    /v1/files                                   list uploads (limit, order, after, before, purpose)
+//	GET    /v1/files/{file_id}                         retrieve an upload
+//	DELETE /v1/files/{file_id}                         delete it, and its copy in every vector store
+//	GET    /v1/files/{file_id}/content                 the uploaded bytes
+//	POST   /v1/vector_stores                           create {name, metadata, expires_after, file_ids, chunking_strategy}
+//	GET    /v1/vector_stores                           list (limit, order, after, before)
+//	GET    /v1/vector_stores/{vs_id}                   retrieve
+//	POST   /v1/vector_stores/{vs_id}                   modify {name, metadata, expires_after (null removes it)}
+//	DELETE /v1/vector_stores/{vs_id}                   delete
+//	POST   /v1/vector_stores/{vs_id}/files             attach an upload {file_id, attributes, chunking_strategy},
+//	                                                   or (quarry) upload directly as multipart: file, attributes, chunking_strategy
+//	GET    /v1/vector_stores/{vs_id}/files             list (limit, order, after, before, filter=status)
+//	GET    /v1/vector_stores/{vs_id}/files/{file_id}   retrieve (status, last_error, attributes, ...)
+//	POST   /v1/vector_stores/{vs_id}/files/{file_id}   update {attributes}
+//	DELETE /v1/vector_stores/{vs_id}/files/{file_id}   remove from the vector store (the upload stays)
+//	GET    /v1/vector_stores/{vs_id}/files/{file_id}/content  parsed text, one page
+//	POST   /v1/vector_stores/{vs_id}/file_batches      {file_ids, attributes?, chunking_strategy?} or {files: [{file_id, attributes?, chunking_strategy?}]}
+//	GET    /v1/vector_stores/{vs_id}/file_batches/{batch_id}
+//	POST   /v1/vector_stores/{vs_id}/file_batches/{batch_id}/cancel
+//	GET    /v1/vector_stores/{vs_id}/file_batches/{batch_id}/files  (limit, order, after, before, filter)
+//	POST   /v1/vector_stores/{vs_id}/search            {query, rewrite_query, max_num_results, filters, ranking_options}
+//	GET    /healthz
+//
+// Errors have OpenAI's shape, {"error": {"message", "type", "param",
+// "code"}}: 400 invalid_request_error for invalid requests (store.ErrInvalid,
+// bad JSON, unknown fields, out-of-range parameters), 401 invalid_api_key,
+// 404 not_found, 405 for a known path with another method, 409
+// embedder_mismatch when a vector store was built by another embedder than
+// the server's (store.ErrEmbedderMismatch; see store.DB.Reembed), 413
+// file_too_large, 503 once the store is closed, 500 otherwise.
+//
+// # Files on disk
+//
+// store has no file object separate from vector stores, so the server keeps
+// uploads itself in db.Dir()/uploads: one file per upload named by its id,
+// and index.json with the uploads, the links from an upload to its copy in
+// each vector store, and the file batches. Both are written durably (temp
+// file, fsync, rename, fsync directory). Attaching an upload to a vector
+// store copies its bytes into the store; the vector-store file is then
+// known by the upload's id, as OpenAI clients expect, and attaching the same
+// upload twice returns the existing copy.
+//
+// # Differences from OpenAI
+//
+//   - Files uploaded straight to a vector store (multipart POST
+//     /v1/vector_stores/{vs_id}/files, a quarry extension) are not uploads:
+//     they are known by the store's file id and have no /v1/files entry.
+//   - Ingestion cannot be cancelled once queued: .../cancel answers with the
+//     batch's current state and cancels nothing. A batch's status is
+//     in_progress while a member is, failed when every member failed,
+//     completed otherwise; members deleted since no longer count.
+//   - File creation and batch creation ingest asynchronously, as OpenAI's
+//     do, but a batch's files are stored before the call returns, so a
+//     crash after it loses none of them.
+//   - Extra fields: a vector store carries "embedder"; a vector-store file
+//     "filename", "bytes", "sha256", "type", "pages", "chunks", "tokens"; a
+//     search result "vector_store_id", and each content item its citation
+//     ("chunk_id", "chunk_index", "score", "tokens", "char_start",
+//     "char_end", "byte_start", "byte_end", "page_start", "page_end",
+//     "headings", and "prefix" for a repeated table header).
+//   - chunking_strategy {"type": "auto"} is quarry's structure-aware
+//     chunker with OpenAI's 800/400 budget and is reported as "auto", not
+//     as "static". The flat form {"type": "static",
+//     "max_chunk_size_tokens": N, "chunk_overlap_tokens": M} is accepted
+//     beside OpenAI's nested one.
+//   - ranking_options also takes "hybrid_search" {embedding_weight,
+//     text_weight} (as the Responses file_search tool) and quarry's
+//     "fusion" (rrf or normalized score).
+//   - Search results come in one page: has_more is false, next_page null.
+//   - Unknown request fields are rejected with 400, as OpenAI does; the
+//     upload purpose must be "assistants" or "user_data".
+//
+// # Concurrency
+//
+// The handler is safe for concurrent use. Attaching uploads is serialized,
+// so that one upload has one copy per vector store.
+package server

@@ -1,0 +1,92 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+
+	"github.com/quarrylabs/quarry/filter"
+	"github.com/quarrylabs/quarry/store"
+)
+
+// searchBody is the request of POST /v1/vector_stores/{id}/search.
+type searchBody struct {
+	Query          json.RawMessage       `json:"query"` // string or array of strings
+	RewriteQuery   bool                  `json:"rewrite_query"`
+	MaxNumResults  *int                  `json:"max_num_results"`
+	Filters        *filter.Filter        `json:"filters"`
+	RankingOptions *store.RankingOptions `json:"ranking_options"`
+}
+
+func (b *searchBody) request() (store.SearchRequest, error) {
+	var req store.SearchRequest
+	q := bytes.TrimSpace(b.Query)
+	switch {
+	case len(q) == 0 || bytes.Equal(q, []byte("null")):
+		return req, invalid("query", "missing required parameter: 'query'")
+	case q[0] == '"':
+		var s string
+		if err := json.Unmarshal(q, &s); err != nil {
+			return req, invalid("query", "invalid 'query': %v", err)
+		}
+		req.Query = []string{s}
+	default:
+		if err := json.Unmarshal(q, &req.Query); err != nil {
+			return req, invalid("query", "invalid 'query': expected a string or an array of strings")
+		}
+	}
+	if n := b.MaxNumResults; n != nil {
+		if *n < 1 || *n > 50 {
+			return req, invalid("max_num_results", "invalid 'max_num_results': must be between 1 and 50, got %d", *n)
+		}
+		req.MaxResults = *n
+	}
+	req.RewriteQuery = b.RewriteQuery
+	req.Filter = b.Filters
+	if b.RankingOptions != nil {
+		req.Ranking = *b.RankingOptions
+	}
+	if req.Filter != nil {
+		if err := req.Filter.Validate(); err != nil {
+			return req, invalid("filters", "invalid 'filters': %v", err)
+		}
+	}
+	return req, req.Validate()
+}
+
+func (s *server) search(w http.ResponseWriter, r *http.Request) {
+	vs, err := s.vectorStore(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	var b searchBody
+	if err := decodeJSON(w, r, &b); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	req, err := b.request()
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	res, err := vs.Search(r.Context(), req)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	// Results name files by the ids clients know.
+	for i := range res.Data {
+		res.Data[i].FileID = s.uploads.wireID(res.Data[i].VectorStoreID, res.Data[i].FileID)
+		if res.Data[i].Content == nil {
+			res.Data[i].Content = []store.ChunkResult{}
+		}
+	}
+	if res.Data == nil {
+		res.Data = []store.SearchResult{}
+	}
+	if res.SearchQuery == nil {
+		res.SearchQuery = req.Query
+	}
+	writeJSON(w, http.StatusOK, res)
+}

@@ -1,0 +1,314 @@
+package server
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/quarrylabs/quarry/store"
+)
+
+// Options configures the handler. The zero value is valid.
+type Options struct {
+	// APIKey, when set, is required on every request but GET /healthz as
+	// "Authorization: Bearer KEY". Empty means no authentication.
+	APIKey string
+	// MaxUploadBytes bounds an uploaded file. Default store.MaxFileBytes.
+	MaxUploadBytes int64
+	// Logger receives one line per failed request and per server error.
+	// Default: slog.Default().
+	Logger *slog.Logger
+}
+
+// maxJSONBytes bounds a JSON request body.
+const maxJSONBytes = 4 << 20
+
+// server holds the handler's state; its methods are the endpoints.
+type server struct {
+	db      *store.DB
+	opts    Options
+	log     *slog.Logger
+	uploads *uploads
+	mux     *http.ServeMux
+
+	// attachMu serializes attaching uploads, so that one upload gets one
+	// copy per vector store.
+	attachMu sync.Mutex
+}
+
+// New returns the OpenAI-compatible HTTP API over db. The handler is safe
+// for concurrent use; db must stay open while it serves. Uploaded files are
+// kept in db.Dir()/uploads (see the package documentation).
+func New(db *store.DB, opts Options) http.Handler {
+	if opts.MaxUploadBytes <= 0 {
+		opts.MaxUploadBytes = store.MaxFileBytes
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	s := &server{db: db, opts: opts, log: opts.Logger, mux: http.NewServeMux()}
+	s.uploads = newUploads(db.Dir())
+	s.routes()
+	return s
+}
+
+func (s *server) routes() {
+	m := s.mux
+	m.HandleFunc("GET /healthz", s.healthz)
+
+	m.HandleFunc("POST /v1/files", s.createUpload)
+	m.HandleFunc("GET /v1/files", s.listUploads)
+	m.HandleFunc("GET /v1/files/{file_id}", s.getUpload)
+	m.HandleFunc("DELETE /v1/files/{file_id}", s.deleteUpload)
+	m.HandleFunc("GET /v1/files/{file_id}/content", s.uploadContent)
+
+	m.HandleFunc("POST /v1/vector_stores", s.createVectorStore)
+	m.HandleFunc("GET /v1/vector_stores", s.listVectorStores)
+	m.HandleFunc("GET /v1/vector_stores/{vs_id}", s.getVectorStore)
+	m.HandleFunc("POST /v1/vector_stores/{vs_id}", s.updateVectorStore)
+	m.HandleFunc("DELETE /v1/vector_stores/{vs_id}", s.deleteVectorStore)
+
+	m.HandleFunc("POST /v1/vector_stores/{vs_id}/files", s.createFile)
+	m.HandleFunc("GET /v1/vector_stores/{vs_id}/files", s.listFiles)
+	m.HandleFunc("GET /v1/vector_stores/{vs_id}/files/{file_id}", s.getFile)
+	m.HandleFunc("POST /v1/vector_stores/{vs_id}/files/{file_id}", s.updateFile)
+	m.HandleFunc("DELETE /v1/vector_stores/{vs_id}/files/{file_id}", s.deleteFile)
+	m.HandleFunc("GET /v1/vector_stores/{vs_id}/files/{file_id}/content", s.fileContent)
+
+	m.HandleFunc("POST /v1/vector_stores/{vs_id}/file_batches", s.createBatch)
+	m.HandleFunc("GET /v1/vector_stores/{vs_id}/file_batches/{batch_id}", s.getBatch)
+	m.HandleFunc("POST /v1/vector_stores/{vs_id}/file_batches/{batch_id}/cancel", s.cancelBatch)
+	m.HandleFunc("GET /v1/vector_stores/{vs_id}/file_batches/{batch_id}/files", s.batchFiles)
+
+	m.HandleFunc("POST /v1/vector_stores/{vs_id}/search", s.search)
+}
+
+func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.opts.APIKey != "" && r.URL.Path != "/healthz" && !s.authorized(r) {
+		writeError(w, &apiError{Status: http.StatusUnauthorized, Type: "invalid_request_error", Code: "invalid_api_key",
+			Message: "missing or incorrect API key: send the header 'Authorization: Bearer KEY'"})
+		return
+	}
+	h, pattern := s.mux.Handler(r)
+	if pattern == "" {
+		// No route: the mux answers 404 or 405 in plain text; keep its
+		// status and headers (Allow) but answer in the API's error shape.
+		cw := &captureWriter{header: w.Header()}
+		h.ServeHTTP(cw, r)
+		status := cw.status
+		if status == 0 {
+			status = http.StatusNotFound
+		}
+		msg := fmt.Sprintf("unknown endpoint: %s %s", r.Method, r.URL.Path)
+		if status == http.StatusMethodNotAllowed {
+			msg = fmt.Sprintf("method %s not allowed on %s", r.Method, r.URL.Path)
+		}
+		w.Header().Del("Content-Type")
+		w.Header().Del("X-Content-Type-Options")
+		writeError(w, &apiError{Status: status, Type: "invalid_request_error", Message: msg})
+		return
+	}
+	// Serve through the mux, which sets the path values Handler does not.
+	s.mux.ServeHTTP(w, r)
+}
+
+func (s *server) authorized(r *http.Request) bool {
+	auth := r.Header.Get("Authorization")
+	key, ok := strings.CutPrefix(auth, "Bearer ")
+	if !ok {
+		return false
+	}
+	return subtle.ConstantTimeCompare([]byte(strings.TrimSpace(key)), []byte(s.opts.APIKey)) == 1
+}
+
+// captureWriter records the status of a handler whose body is discarded.
+type captureWriter struct {
+	header http.Header
+	status int
+}
+
+func (c *captureWriter) Header() http.Header { return c.header }
+func (c *captureWriter) WriteHeader(code int) {
+	if c.status == 0 {
+		c.status = code
+	}
+}
+func (c *captureWriter) Write(b []byte) (int, error) {
+	c.WriteHeader(http.StatusOK)
+	return len(b), nil
+}
+
+func (s *server) healthz(w http.ResponseWriter, r *http.Request) {
+	if _, err := s.db.VectorStores(r.Context(), store.ListOptions{Limit: 1}); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// apiError is an error in OpenAI's shape:
+// {"error": {"message", "type", "param", "code"}}.
+type apiError struct {
+	Status  int     `json:"-"`
+	Message string  `json:"message"`
+	Type    string  `json:"type"`
+	Param   *string `json:"param"`
+	Code    any     `json:"code"` // string or null
+}
+
+func (e *apiError) Error() string { return e.Message }
+
+func invalid(param, format string, a ...any) *apiError {
+	e := &apiError{Status: http.StatusBadRequest, Type: "invalid_request_error", Message: fmt.Sprintf(format, a...)}
+	if param != "" {
+		e.Param = &param
+	}
+	return e
+}
+
+func notFound(format string, a ...any) *apiError {
+	return &apiError{Status: http.StatusNotFound, Type: "invalid_request_error", Code: "not_found", Message: fmt.Sprintf(format, a...)}
+}
+
+// toAPIError maps store's sentinels to statuses.
+func toAPIError(err error) *apiError {
+	var ae *apiError
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &ae):
+		return ae
+	case errors.As(err, &mbe):
+		return &apiError{Status: http.StatusRequestEntityTooLarge, Type: "invalid_request_error", Code: "file_too_large",
+			Message: fmt.Sprintf("request body is larger than %d bytes", mbe.Limit)}
+	case errors.Is(err, store.ErrInvalid):
+		return &apiError{Status: http.StatusBadRequest, Type: "invalid_request_error", Message: cleanMessage(err)}
+	case errors.Is(err, store.ErrNotFound):
+		return &apiError{Status: http.StatusNotFound, Type: "invalid_request_error", Code: "not_found", Message: cleanMessage(err)}
+	case errors.Is(err, store.ErrEmbedderMismatch):
+		return &apiError{Status: http.StatusConflict, Type: "invalid_request_error", Code: "embedder_mismatch",
+			Message: cleanMessage(err) + " (the vector store was built by another embedder than the server's; restart with that embedder or re-embed the vector store with 'quarry' / DB.Reembed)"}
+	case errors.Is(err, store.ErrClosed):
+		return &apiError{Status: http.StatusServiceUnavailable, Type: "server_error", Message: "the store is closed"}
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return &apiError{Status: http.StatusServiceUnavailable, Type: "server_error", Message: err.Error()}
+	default:
+		return &apiError{Status: http.StatusInternalServerError, Type: "server_error", Message: "internal error: " + err.Error()}
+	}
+}
+
+// cleanMessage drops the "store: " prefix the sentinels carry.
+func cleanMessage(err error) string {
+	return strings.ReplaceAll(err.Error(), "store: ", "")
+}
+
+func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	ae := toAPIError(err)
+	level := slog.LevelInfo
+	if ae.Status >= 500 {
+		level = slog.LevelError
+	}
+	s.log.Log(r.Context(), level, "request failed", "method", r.Method, "path", r.URL.Path, "status", ae.Status, "err", err)
+	writeError(w, ae)
+}
+
+func writeError(w http.ResponseWriter, e *apiError) {
+	writeJSON(w, e.Status, struct {
+		Error *apiError `json:"error"`
+	}{e})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.Encode(v)
+}
+
+// decodeJSON reads a JSON body into v, rejecting unknown fields as OpenAI
+// does. An empty body decodes as {}.
+func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
+	body := http.MaxBytesReader(w, r.Body, maxJSONBytes)
+	data, err := io.ReadAll(body)
+	if err != nil {
+		return err
+	}
+	if len(strings.TrimSpace(string(data))) == 0 {
+		data = []byte("{}")
+	}
+	dec := json.NewDecoder(strings.NewReader(string(data)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var ute *json.UnmarshalTypeError
+		if errors.As(err, &ute) && ute.Field != "" {
+			return invalid(ute.Field, "invalid type for '%s': expected %s, got %s", ute.Field, ute.Type, ute.Value)
+		}
+		if f, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+			p := strings.Trim(f, `"`)
+			return invalid(p, "unrecognized request argument supplied: %s", p)
+		}
+		return invalid("", "could not parse the JSON body of your request: %v", err)
+	}
+	if dec.More() {
+		return invalid("", "could not parse the JSON body of your request: trailing data after the JSON object")
+	}
+	return nil
+}
+
+// listParams reads limit, order, after, before (and filter, for file lists).
+func listParams(r *http.Request) (store.ListOptions, error) {
+	q := r.URL.Query()
+	var o store.ListOptions
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 100 {
+			return o, invalid("limit", "invalid 'limit': must be an integer between 1 and 100, got %q", v)
+		}
+		o.Limit = n
+	}
+	switch v := q.Get("order"); v {
+	case "", "asc", "desc":
+		o.Order = v
+	default:
+		return o, invalid("order", "invalid 'order': expected 'asc' or 'desc', got %q", v)
+	}
+	o.After, o.Before = q.Get("after"), q.Get("before")
+	switch v := store.FileStatus(q.Get("filter")); v {
+	case "", store.StatusInProgress, store.StatusCompleted, store.StatusFailed, store.StatusCancelled:
+		o.Status = v
+	default:
+		return o, invalid("filter", "invalid 'filter': expected one of in_progress, completed, failed, cancelled, got %q", v)
+	}
+	return o, nil
+}
+
+// list is OpenAI's list envelope.
+type list[T any] struct {
+	Object  string  `json:"object"` // "list"
+	Data    []T     `json:"data"`
+	FirstID *string `json:"first_id"`
+	LastID  *string `json:"last_id"`
+	HasMore bool    `json:"has_more"`
+}
+
+func newList[T any](data []T, first, last string, more bool) list[T] {
+	if data == nil {
+		data = []T{}
+	}
+	l := list[T]{Object: "list", Data: data, HasMore: more}
+	if first != "" {
+		l.FirstID = &first
+	}
+	if last != "" {
+		l.LastID = &last
+	}
+	return l
+}
