@@ -36,6 +36,14 @@
 // the constant factor k1+1 and by rounding document lengths to one byte, so
 // rankings agree except for near ties.
 //
+// Ranking is exact but pruned (MaxScore, term at a time): the (term, field)
+// pairs are read by decreasing upper bound of their contribution; once the
+// bounds of the pairs left sum below the k-th best partial score, no new
+// document can make the top k, so the remaining pairs skip through their
+// postings to the documents still in contention, which are dropped as soon
+// as they can no longer reach the top k. Long queries with common terms,
+// such as feedback expansions, thus read a fraction of their postings.
+//
 // # Filters
 //
 // Attributes are indexed per key in one field per value type (strings as

@@ -95,8 +95,8 @@ func TestPrunedMatchesExhaustive(t *testing.T) {
 			const vocab = 400
 			n := 0
 			var pruned, queries, fullClauses, clauses int
-			for seq := uint64(1); seq <= 4; seq++ {
-				add := randCorpus(r, 700, vocab, uint64(n))
+			for seq := uint64(1); seq <= 3; seq++ {
+				add := randCorpus(r, 600, vocab, uint64(n))
 				// Replace some documents of earlier batches, delete others.
 				for i := 0; i < 100 && n > 0; i++ {
 					add[i].ID = uint64(r.IntN(n))
@@ -107,7 +107,7 @@ func TestPrunedMatchesExhaustive(t *testing.T) {
 				}
 				mustApply(t, ix, seq, add, del)
 				n += len(add)
-				for qi := 0; qi < 60; qi++ {
+				for qi := 0; qi < 30; qi++ {
 					terms := randQuery(r, vocab)
 					k := []int{1, 10, 100, 1000}[r.IntN(4)]
 					var f *filter.Filter
@@ -186,8 +186,8 @@ func TestPrunedSearchScores(t *testing.T) {
 	}
 	avgdl := float64(2*197+3+2+2) / 200
 	want := map[uint64]float64{
-		3:   bm25(2, 3, 2, 200, avgdl, DefaultK1, DefaultB) + 0.1*bm25(1, 3, 198, 200, avgdl, DefaultK1, DefaultB),
-		120: bm25(1, 2, 1, 200, avgdl, DefaultK1, DefaultB) + 0.1*bm25(1, 2, 198, 200, avgdl, DefaultK1, DefaultB),
+		3:   bm25(2, 3, 2, 200, avgdl, DefaultK1, DefaultB) + 0.1*bm25(1, 3, 199, 200, avgdl, DefaultK1, DefaultB),
+		120: bm25(1, 2, 1, 200, avgdl, DefaultK1, DefaultB) + 0.1*bm25(1, 2, 199, 200, avgdl, DefaultK1, DefaultB),
 	}
 	got := map[uint64]float64{}
 	for _, h := range hits {

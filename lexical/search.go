@@ -303,14 +303,25 @@ func (s scorer) accumulate(ctx context.Context, c *clause, acc *accumulator, all
 // the k-th best partial score in acc. It adds the clauses to the documents
 // still in contention only, and returns those.
 func (ix *Index) refine(ctx context.Context, cls []clause, suffix []float64, acc *accumulator, sc scorer, k int, theta float64, heap []float64, ncands *int) ([]uint64, error) {
+	// The candidates in increasing order: sorted, or read off the dense
+	// scores when many documents were touched (only touched ones are
+	// nonzero).
 	cands := make([]uint64, 0, len(acc.touched))
-	for _, n := range acc.touched {
-		if (acc.score[n]+suffix[0])*(1+slack) >= theta {
-			cands = append(cands, n)
+	if len(acc.touched) < len(acc.score)/32 {
+		for _, n := range acc.touched {
+			if (acc.score[n]+suffix[0])*(1+slack) >= theta {
+				cands = append(cands, n)
+			}
+		}
+		slices.Sort(cands)
+	} else {
+		for n, s := range acc.score {
+			if s != 0 && (s+suffix[0])*(1+slack) >= theta {
+				cands = append(cands, uint64(n))
+			}
 		}
 	}
 	*ncands = len(cands)
-	slices.Sort(cands)
 	var (
 		tfd bindex.TermFieldDoc
 		id  [8]byte
