@@ -41,22 +41,30 @@ func BenchmarkHybridSearch100k(b *testing.B) {
 		}
 	}
 	ctx := context.Background()
-	dir := b.TempDir()
+	// QUARRY_BENCH_STORE keeps the built store in that directory and reuses
+	// it on later runs, so that search can be profiled on its own.
+	dir := os.Getenv("QUARRY_BENCH_STORE")
+	if dir == "" {
+		dir = b.TempDir()
+	}
 	db, err := store.Open(ctx, dir, store.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer db.Close()
-	vs, err := db.CreateVectorStore(ctx, store.VectorStoreParams{Name: "latency"})
-	if err != nil {
-		b.Fatal(err)
+	vs, err := db.VectorStoreByName(ctx, "latency")
+	built := err == nil
+	if !built {
+		if vs, err = db.CreateVectorStore(ctx, store.VectorStoreParams{Name: "latency"}); err != nil {
+			b.Fatal(err)
+		}
 	}
 	// Files of 100 chunks of 100 tokens each (static, no overlap).
 	rng := rand.New(rand.NewPCG(1, 2))
 	const perFile = 100
 	strategy := chunk.Strategy{Type: chunk.Static, MaxTokens: 100, OverlapTokens: 0}
 	start := time.Now()
-	for f := 0; f < n/perFile; f++ {
+	for f := 0; f < n/perFile && !built; f++ {
 		var sb strings.Builder
 		for sb.Len() < perFile*100*6 { // about 5.5 bytes a token here
 			sb.WriteString(pool[rng.IntN(len(pool))])

@@ -155,43 +155,15 @@ func (ix *Index) searchTerms(ctx context.Context, terms []WeightedTerm, k int, f
 		}
 	}
 
-	boosts := [numFields]float64{1, ix.opts.TitleBoost, ix.opts.FilenameBoost, ix.opts.HeadingBoost}
 	k1, b := ix.opts.K1, ix.opts.B
-	var cls []clause
+	cls, err := ix.clauses(ctx, r, st, terms)
 	defer func() {
 		for _, c := range cls {
 			c.tfr.Close()
 		}
 	}()
-	for fi, fs := range st.Fields {
-		if fs.Docs == 0 || boosts[fi] == 0 {
-			continue
-		}
-		n := float64(fs.Docs)
-		avgdl := float64(fs.Tokens) / n
-		// Every posting has dl >= tf (dl/2 with Lucene's rounding), so
-		// tf/(tf + k1·(1−b) + k1·b·dl/avgdl) < 1/(1 + k1·b/avgdl).
-		lift := k1 * b / avgdl
-		if ix.opts.LuceneLengths {
-			lift /= 2
-		}
-		for _, qt := range terms {
-			if qt.Weight <= 0 || math.IsNaN(qt.Weight) {
-				continue
-			}
-			tfr, err := r.TermFieldReader(ctx, []byte(qt.Term), fieldNames[fi], true, true, false)
-			if err != nil {
-				return nil, ss, fmt.Errorf("lexical: read postings: %w", translate(err))
-			}
-			df := tfr.Count()
-			if df == 0 {
-				tfr.Close()
-				continue
-			}
-			idf := math.Log(1 + (n-float64(df)+0.5)/(float64(df)+0.5))
-			w := boosts[fi] * qt.Weight * idf * (k1 + 1)
-			cls = append(cls, clause{tfr: tfr, df: df, w: w, ub: w / (1 + lift) * (1 + slack), avgdl: avgdl})
-		}
+	if err != nil {
+		return nil, ss, err
 	}
 	// Read the clauses by decreasing bound (both modes, so that both add
 	// each document's contributions in the same order).
@@ -240,6 +212,143 @@ func (ix *Index) searchTerms(ctx context.Context, terms []WeightedTerm, k int, f
 	ss.clauses, ss.full = len(cls), len(cls)
 	hits, err := ix.topK(r, acc.touched, acc.score, k)
 	return hits, ss, err
+}
+
+// clauses opens the postings of every (term, field) pair with documents,
+// with each pair's weight and bound. The caller closes the readers, also
+// on error.
+func (ix *Index) clauses(ctx context.Context, r bindex.IndexReader, st stats, terms []WeightedTerm) ([]clause, error) {
+	boosts := [numFields]float64{1, ix.opts.TitleBoost, ix.opts.FilenameBoost, ix.opts.HeadingBoost}
+	k1, b := ix.opts.K1, ix.opts.B
+	var cls []clause
+	for fi, fs := range st.Fields {
+		if fs.Docs == 0 || boosts[fi] == 0 {
+			continue
+		}
+		n := float64(fs.Docs)
+		avgdl := float64(fs.Tokens) / n
+		// Every posting has dl >= tf (dl/2 with Lucene's rounding), so
+		// tf/(tf + k1·(1−b) + k1·b·dl/avgdl) < 1/(1 + k1·b/avgdl).
+		lift := k1 * b / avgdl
+		if ix.opts.LuceneLengths {
+			lift /= 2
+		}
+		for _, qt := range terms {
+			if qt.Weight <= 0 || math.IsNaN(qt.Weight) {
+				continue
+			}
+			tfr, err := r.TermFieldReader(ctx, []byte(qt.Term), fieldNames[fi], true, true, false)
+			if err != nil {
+				return cls, fmt.Errorf("lexical: read postings: %w", translate(err))
+			}
+			df := tfr.Count()
+			if df == 0 {
+				tfr.Close()
+				continue
+			}
+			idf := math.Log(1 + (n-float64(df)+0.5)/(float64(df)+0.5))
+			w := boosts[fi] * qt.Weight * idf * (k1 + 1)
+			cls = append(cls, clause{tfr: tfr, df: df, w: w, ub: w / (1 + lift) * (1 + slack), avgdl: avgdl})
+		}
+	}
+	return cls, nil
+}
+
+// ScoreAmong returns the BM25 scores, for a query of weighted terms, of
+// the documents ids only (those matching no term are left out), best
+// first. It reranks a candidate set without searching the whole index:
+// each term's postings are skipped through to the candidates. Scores equal
+// those SearchTerms gives the same documents.
+func (ix *Index) ScoreAmong(ctx context.Context, terms []WeightedTerm, ids []uint64) ([]Hit, error) {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	r, st, err := ix.reader()
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	if len(ids) == 0 || len(terms) == 0 {
+		return nil, nil
+	}
+	// Internal document numbers, in increasing order as Advance needs.
+	type doc struct {
+		num, id uint64
+		score   float64
+	}
+	docs := make([]doc, 0, len(ids))
+	for _, id := range ids {
+		iid, err := r.InternalID(docKey(id))
+		if err != nil {
+			return nil, fmt.Errorf("lexical: look up %d: %w", id, translate(err))
+		}
+		if iid == nil {
+			continue // not (or no longer) in the index
+		}
+		n, err := docNum(iid)
+		if err != nil {
+			return nil, err
+		}
+		docs = append(docs, doc{num: n, id: id})
+	}
+	slices.SortFunc(docs, func(a, b doc) int { return cmp.Compare(a.num, b.num) })
+	docs = slices.CompactFunc(docs, func(a, b doc) bool { return a.num == b.num })
+	cls, err := ix.clauses(ctx, r, st, terms)
+	defer func() {
+		for _, c := range cls {
+			c.tfr.Close()
+		}
+	}()
+	if err != nil {
+		return nil, err
+	}
+	sc := scorer{k1: ix.opts.K1, b: ix.opts.B, lucene: ix.opts.LuceneLengths}
+	var (
+		tfd bindex.TermFieldDoc
+		key [8]byte
+	)
+	for i := range cls {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		c := &cls[i]
+		var (
+			pn   uint64
+			have bool
+		)
+		for j := range docs {
+			n := docs[j].num
+			if !have || pn < n {
+				binary.BigEndian.PutUint64(key[:], n)
+				d, err := c.tfr.Advance(key[:], &tfd)
+				if err != nil {
+					return nil, fmt.Errorf("lexical: read postings: %w", translate(err))
+				}
+				if d == nil {
+					break
+				}
+				if pn, err = docNum(d.ID); err != nil {
+					return nil, err
+				}
+				have = true
+			}
+			if pn == n {
+				docs[j].score += sc.contribution(c, tfd.Freq, tfd.Norm)
+			}
+		}
+	}
+	hits := make([]Hit, 0, len(docs))
+	for _, d := range docs {
+		if d.score > 0 {
+			hits = append(hits, Hit{ID: d.id, Score: d.score})
+		}
+	}
+	slices.SortFunc(hits, func(a, b Hit) int {
+		if c := cmp.Compare(b.Score, a.Score); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.ID, b.ID)
+	})
+	return hits, nil
 }
 
 // scorer computes BM25 contributions.

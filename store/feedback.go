@@ -17,6 +17,7 @@ import (
 // (+0.03 nDCG@10) without hurting vaswani.
 const (
 	feedbackDocs        = 10  // chunks taken as relevant
+	feedbackCandidates  = 100 // best fused chunks re-scored by the expanded query
 	feedbackTerms       = 10  // expansion terms added to the query
 	feedbackOrigWeight  = 0.5 // share of the original query in the expanded one
 	feedbackMinDocTerms = 1   // ignore feedback chunks with fewer terms

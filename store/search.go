@@ -209,7 +209,7 @@ func (db *DB) Search(ctx context.Context, vsIDs []string, req SearchRequest) (*S
 	}
 	ranked := req.Ranking.Ranker != RankerNone
 	if ranked && w.TextWeight > 0 {
-		fb, err := db.feedback(ctx, states, queries, lists, req.Ranking.Fusion, w.TextWeight, depth, req.Filter)
+		fb, err := db.feedback(ctx, states, queries, lists, req.Ranking.Fusion, w.TextWeight)
 		if err != nil {
 			return nil, err
 		}
@@ -276,10 +276,12 @@ func (db *DB) firstStage(ctx context.Context, states []*vsState, queries []strin
 
 // feedback is pseudo-relevance feedback: the best fused chunks so far are
 // taken as relevant, each query is expanded with their characteristic
-// terms (see expand), and the expanded queries' BM25 rankings are returned
-// to join the fusion.
-func (db *DB) feedback(ctx context.Context, states []*vsState, queries []string, lists []rerank.List, method rerank.Fusion, weight float64, depth int, f *filter.Filter) ([]rerank.List, error) {
-	top, err := db.hydrate(states, fuse(method, lists), feedbackDocs)
+// terms (see expand), and the best first-stage candidates are re-scored by
+// BM25 against the expanded queries; those rankings join the fusion.
+// Scoring only the candidates, not the whole index, keeps the stage cheap.
+func (db *DB) feedback(ctx context.Context, states []*vsState, queries []string, lists []rerank.List, method rerank.Fusion, weight float64) ([]rerank.List, error) {
+	fused := fuse(method, lists)
+	top, err := db.hydrate(states, fused, feedbackDocs)
 	if err != nil || len(top) == 0 {
 		return nil, err
 	}
@@ -287,16 +289,26 @@ func (db *DB) feedback(ctx context.Context, states []*vsState, queries []string,
 	for i, h := range top {
 		texts[i], scores[i] = h.rec.Text, h.score
 	}
+	// The candidates re-scored: the best of the first fusion, which is all
+	// that can reach the reranker.
+	cands := make([]uint64, 0, feedbackCandidates)
+	for _, it := range fused[:min(len(fused), feedbackCandidates)] {
+		cands = append(cands, it.ID)
+	}
+	expanded := make([][]lexical.WeightedTerm, len(queries))
+	for qi, q := range queries {
+		expanded[qi] = expand(q, texts, scores)
+	}
 	out := make([]rerank.List, len(states)*len(queries))
 	g, gctx := errgroup.WithContext(ctx)
-	for qi, q := range queries {
-		terms := expand(q, texts, scores)
-		if len(terms) == 0 {
-			continue
-		}
-		for si, st := range states {
+	for si, st := range states {
+		for qi := range queries {
+			if len(expanded[qi]) == 0 || len(cands) == 0 {
+				continue
+			}
 			g.Go(func() error {
-				hits, err := st.lex.SearchTerms(gctx, terms, depth, f)
+				// Ids of other stores are simply not found in this one.
+				hits, err := st.lex.ScoreAmong(gctx, expanded[qi], cands)
 				out[si*len(queries)+qi] = lexList(hits, weight)
 				return err
 			})
