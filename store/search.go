@@ -208,8 +208,9 @@ func (db *DB) Search(ctx context.Context, vsIDs []string, req SearchRequest) (*S
 		return nil, err
 	}
 	ranked := req.Ranking.Ranker != RankerNone
+	read := map[uint64]*chunkRecord{} // chunks hydrated so far
 	if ranked && w.TextWeight > 0 {
-		fb, err := db.feedback(ctx, states, queries, lists, req.Ranking.Fusion, w.TextWeight)
+		fb, err := db.feedback(ctx, states, queries, lists, req.Ranking.Fusion, w.TextWeight, read)
 		if err != nil {
 			return nil, err
 		}
@@ -220,7 +221,7 @@ func (db *DB) Search(ctx context.Context, vsIDs []string, req SearchRequest) (*S
 	if rerankOn {
 		keep = max(keep, db.opts.RerankDepth)
 	}
-	cands, err := db.hydrate(states, fuse(req.Ranking.Fusion, lists), keep)
+	cands, err := db.hydrate(states, fuse(req.Ranking.Fusion, lists), keep, read)
 	if err != nil {
 		return nil, err
 	}
@@ -279,9 +280,9 @@ func (db *DB) firstStage(ctx context.Context, states []*vsState, queries []strin
 // terms (see expand), and the best first-stage candidates are re-scored by
 // BM25 against the expanded queries; those rankings join the fusion.
 // Scoring only the candidates, not the whole index, keeps the stage cheap.
-func (db *DB) feedback(ctx context.Context, states []*vsState, queries []string, lists []rerank.List, method rerank.Fusion, weight float64) ([]rerank.List, error) {
+func (db *DB) feedback(ctx context.Context, states []*vsState, queries []string, lists []rerank.List, method rerank.Fusion, weight float64, seen map[uint64]*chunkRecord) ([]rerank.List, error) {
 	fused := fuse(method, lists)
-	top, err := db.hydrate(states, fused, feedbackDocs)
+	top, err := db.hydrate(states, fused, feedbackDocs, seen)
 	if err != nil || len(top) == 0 {
 		return nil, err
 	}
@@ -413,15 +414,17 @@ type hit struct {
 }
 
 // hydrate reads up to n fused candidates from the source of truth, in
-// order, dropping any chunk that no longer exists.
-func (db *DB) hydrate(states []*vsState, fused []rerank.Scored, n int) ([]hit, error) {
+// order, dropping any chunk that no longer exists. Records already in seen
+// are reused and new ones added to it, so a search reads each chunk once.
+func (db *DB) hydrate(states []*vsState, fused []rerank.Scored, n int, seen map[uint64]*chunkRecord) ([]hit, error) {
 	out := make([]hit, 0, min(n, len(fused)))
 	err := db.bolt.View(func(tx *bolt.Tx) error {
+		bs := make([]*vsBuckets, len(states))
 		for _, s := range fused {
 			if len(out) == n {
 				break
 			}
-			for _, st := range states {
+			for si, st := range states {
 				st.attrMu.RLock()
 				fid, ok := st.chunkFile[s.ID]
 				attrs, name := st.fileAttrs[fid], st.fileNames[fid]
@@ -429,17 +432,24 @@ func (db *DB) hydrate(states []*vsState, fused []rerank.Scored, n int) ([]hit, e
 				if !ok {
 					continue
 				}
-				b, ok := buckets(tx, st.id)
-				if !ok {
-					break
-				}
-				v := b.chunks.Get(u64key(s.ID))
-				if v == nil {
-					break
-				}
-				rec, err := decodeChunk(v)
-				if err != nil {
-					return err
+				rec := seen[s.ID]
+				if rec == nil {
+					if bs[si] == nil {
+						b, ok := buckets(tx, st.id)
+						if !ok {
+							break
+						}
+						bs[si] = &b
+					}
+					v := bs[si].chunks.Get(u64key(s.ID))
+					if v == nil {
+						break
+					}
+					var err error
+					if rec, err = decodeChunk(v); err != nil {
+						return err
+					}
+					seen[s.ID] = rec
 				}
 				out = append(out, hit{id: s.ID, score: s.Score, vsID: st.id, filename: name, attrs: attrs, rec: rec})
 				break
@@ -448,19 +458,6 @@ func (db *DB) hydrate(states []*vsState, fused []rerank.Scored, n int) ([]hit, e
 		return nil
 	})
 	return out, err
-}
-
-func meanVector(vs [][]float32) []float32 {
-	if len(vs) == 1 {
-		return vs[0]
-	}
-	out := make([]float32, len(vs[0]))
-	for _, v := range vs {
-		for i, x := range v {
-			out[i] += x / float32(len(vs))
-		}
-	}
-	return out
 }
 
 // touch records activity for expiry, at most once a minute per store.
