@@ -9,6 +9,7 @@ import (
 	"io"
 	"regexp"
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -327,12 +328,14 @@ func jsonlText(ctx context.Context, b *builder, text string, o *Options) error {
 	return nil
 }
 
-var xmlDecl = regexp.MustCompile(`^\s*<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._:-]+)["']`)
+var xmlDecl = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^\s*<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._:-]+)["']`)
+})
 
 // xmlEncoding returns the encoding named in an XML declaration, or "".
 func xmlEncoding(data []byte) string {
 	head := data[:min(len(data), 256)]
-	if m := xmlDecl.FindSubmatch(head); m != nil {
+	if m := xmlDecl().FindSubmatch(head); m != nil {
 		return string(m[1])
 	}
 	return ""

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // Source is one numbered chunk of a search result: what an answer cites.
@@ -63,7 +64,9 @@ type Citation struct {
 
 // citationMarker matches [1], [1, 3], [2-4], [^1], 【1】, OpenAI's
 // 【4:0†source】 and [chunk_12].
-var citationMarker = regexp.MustCompile(`\[\^?(\d+(?:\s*[-–,]\s*\d+)*)\]|【(?:\d+:)?(\d+)(?:†[^】]*)?】|\[(chunk_\d+)\]`)
+var citationMarker = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`\[\^?(\d+(?:\s*[-–,]\s*\d+)*)\]|【(?:\d+:)?(\d+)(?:†[^】]*)?】|\[(chunk_\d+)\]`)
+})
 
 // Citations finds the citation markers in answer and resolves each to the
 // source it names, in order of appearance. Numbers count sources from 1
@@ -75,7 +78,7 @@ func (r *SearchResults) Citations(answer string) (cites []Citation, unresolved [
 	for _, s := range sources {
 		byChunk[s.ChunkID] = s
 	}
-	for _, m := range citationMarker.FindAllStringSubmatchIndex(answer, -1) {
+	for _, m := range citationMarker().FindAllStringSubmatchIndex(answer, -1) {
 		marker := answer[m[0]:m[1]]
 		var ns []int
 		switch {
