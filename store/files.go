@@ -326,7 +326,7 @@ func (vs *VectorStore) UpdateFileAttributes(ctx context.Context, id string, attr
 	if err != nil {
 		return nil, err
 	}
-	st.committed(seq)
+	st.committed()
 	if err := st.current(ctx, vs.db.bolt); err != nil {
 		return nil, err
 	}
@@ -384,7 +384,7 @@ func (vs *VectorStore) DeleteFile(ctx context.Context, id string) error {
 	if seq == 0 {
 		return nil
 	}
-	st.committed(seq)
+	st.committed()
 	return st.current(ctx, vs.db.bolt)
 }
 

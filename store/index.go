@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"sync"
-	"sync/atomic"
 
 	bolt "go.etcd.io/bbolt"
 	"golang.org/x/sync/errgroup"
@@ -33,12 +32,9 @@ type vsState struct {
 	// built the store; it is fixed at open.
 	mismatch error
 
-	// logSeq is the newest committed log sequence of this store; the
-	// indexes are current when both vecSeq and lexSeq reach it.
-	logSeq atomic.Uint64
-	kick   chan struct{} // wakes the indexer goroutine
-	stop   chan struct{} // closed by close
-	done   chan struct{} // closed when the indexer goroutine returns
+	kick chan struct{} // wakes the indexer goroutine
+	stop chan struct{} // closed by close
+	done chan struct{} // closed when the indexer goroutine returns
 
 	mu       sync.Mutex // serializes catchUp
 	vecSeq   uint64     // guarded by mu: last log sequence applied to vec
@@ -119,7 +115,6 @@ func (db *DB) openIndexes(ctx context.Context, vsID string) (*vsState, error) {
 			return nil, err
 		}
 	}
-	st.logSeq.Store(last)
 	if err := st.catchUp(ctx, db.bolt); err != nil {
 		st.lex.Close()
 		return nil, err
@@ -146,24 +141,32 @@ func (st *vsState) indexer(db *DB) {
 	}
 }
 
-// committed records a newly committed log sequence and wakes the indexer.
-func (st *vsState) committed(seq uint64) {
-	for {
-		cur := st.logSeq.Load()
-		if seq <= cur || st.logSeq.CompareAndSwap(cur, seq) {
-			break
-		}
-	}
+// committed wakes the indexer after a commit that logged a change.
+func (st *vsState) committed() {
 	select {
 	case st.kick <- struct{}{}:
 	default:
 	}
 }
 
-// current brings the indexes up to the newest committed change.
+// current brings the indexes up to the newest committed change. It reads
+// the newest sequence from the log itself, so a change whose commit a
+// caller has seen (a completed file, say) is always searchable.
 func (st *vsState) current(ctx context.Context, bdb *bolt.DB) error {
+	var last uint64
+	err := bdb.View(func(tx *bolt.Tx) error {
+		if b, ok := buckets(tx, st.id); ok {
+			if k, _ := b.log.Cursor().Last(); k != nil {
+				last = keyU64(k)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
 	st.mu.Lock()
-	behind := min(st.vecSeq, st.lexSeq) < st.logSeq.Load()
+	behind := min(st.vecSeq, st.lexSeq) < last
 	st.mu.Unlock()
 	if !behind {
 		return nil

@@ -97,7 +97,7 @@ func (db *DB) ingest(ctx context.Context, j job) {
 		return
 	}
 	if seq > 0 {
-		st.committed(seq)
+		st.committed()
 	}
 }
 
