@@ -302,37 +302,19 @@ func (ix *Index) ScoreAmong(ctx context.Context, terms []WeightedTerm, ids []uin
 		return nil, err
 	}
 	sc := scorer{k1: ix.opts.K1, b: ix.opts.B, lucene: ix.opts.LuceneLengths}
-	var (
-		tfd bindex.TermFieldDoc
-		key [8]byte
-	)
 	for i := range cls {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
 		c := &cls[i]
-		var (
-			pn   uint64
-			have bool
-		)
+		pc := cursor{tfr: c.tfr}
 		for j := range docs {
-			n := docs[j].num
-			if !have || pn < n {
-				binary.BigEndian.PutUint64(key[:], n)
-				d, err := c.tfr.Advance(key[:], &tfd)
-				if err != nil {
-					return nil, fmt.Errorf("lexical: read postings: %w", translate(err))
-				}
-				if d == nil {
-					break
-				}
-				if pn, err = docNum(d.ID); err != nil {
-					return nil, err
-				}
-				have = true
+			ok, err := pc.at(docs[j].num)
+			if err != nil {
+				return nil, err
 			}
-			if pn == n {
-				docs[j].score += sc.contribution(c, tfd.Freq, tfd.Norm)
+			if ok {
+				docs[j].score += sc.contribution(c, pc.tfd.Freq, pc.tfd.Norm)
 			}
 		}
 	}
@@ -349,6 +331,40 @@ func (ix *Index) ScoreAmong(ctx context.Context, terms []WeightedTerm, ids []uin
 		return cmp.Compare(a.ID, b.ID)
 	})
 	return hits, nil
+}
+
+// cursor skips through one postings list to documents in increasing order.
+type cursor struct {
+	tfr  bindex.TermFieldReader
+	tfd  bindex.TermFieldDoc // the posting at pn, once have
+	key  [8]byte
+	pn   uint64
+	have bool
+	done bool
+}
+
+// at reports whether document n is in the postings, leaving its posting in
+// c.tfd. Successive calls must pass increasing n (as Advance requires).
+func (c *cursor) at(n uint64) (bool, error) {
+	if c.done {
+		return false, nil
+	}
+	if !c.have || c.pn < n {
+		binary.BigEndian.PutUint64(c.key[:], n)
+		d, err := c.tfr.Advance(c.key[:], &c.tfd)
+		if err != nil {
+			return false, fmt.Errorf("lexical: read postings: %w", translate(err))
+		}
+		if d == nil {
+			c.done = true
+			return false, nil
+		}
+		if c.pn, err = docNum(d.ID); err != nil {
+			return false, err
+		}
+		c.have = true
+	}
+	return c.pn == n, nil
 }
 
 // scorer computes BM25 contributions.
@@ -431,39 +447,22 @@ func (ix *Index) refine(ctx context.Context, cls []clause, suffix []float64, acc
 		}
 	}
 	*ncands = len(cands)
-	var (
-		tfd bindex.TermFieldDoc
-		id  [8]byte
-	)
+	var tfd bindex.TermFieldDoc
 	for i := range cls {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
 		c := &cls[i]
 		if uint64(len(cands))*4 < c.df {
-			// Few candidates: skip through the postings to each of them
-			// (in increasing order, as Advance requires).
-			var (
-				pn   uint64
-				have bool
-			)
+			// Few candidates: skip through the postings to each of them.
+			pc := cursor{tfr: c.tfr}
 			for _, n := range cands {
-				if !have || pn < n {
-					binary.BigEndian.PutUint64(id[:], n)
-					d, err := c.tfr.Advance(id[:], &tfd)
-					if err != nil {
-						return nil, fmt.Errorf("lexical: read postings: %w", translate(err))
-					}
-					if d == nil {
-						break
-					}
-					if pn, err = docNum(d.ID); err != nil {
-						return nil, err
-					}
-					have = true
+				ok, err := pc.at(n)
+				if err != nil {
+					return nil, err
 				}
-				if pn == n {
-					acc.score[n] += sc.contribution(c, tfd.Freq, tfd.Norm)
+				if ok {
+					acc.score[n] += sc.contribution(c, pc.tfd.Freq, pc.tfd.Norm)
 				}
 			}
 		} else {

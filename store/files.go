@@ -254,7 +254,7 @@ func (vs *VectorStore) Files(ctx context.Context, o ListOptions) (Page[File], er
 	if err != nil {
 		return Page[File]{}, err
 	}
-	return paginate(all, o, func(f File) (string, int64) { return f.ID, f.CreatedAt })
+	return Paginate(all, o, func(f File) (string, int64) { return f.ID, f.CreatedAt })
 }
 
 // AllFiles returns every file of the vector store, in no particular order.

@@ -151,7 +151,7 @@ func (db *DB) VectorStores(ctx context.Context, o ListOptions) (Page[VectorStore
 	if err != nil {
 		return Page[VectorStoreInfo]{}, err
 	}
-	return paginate(all, o, func(v VectorStoreInfo) (string, int64) { return v.ID, v.CreatedAt })
+	return Paginate(all, o, func(v VectorStoreInfo) (string, int64) { return v.ID, v.CreatedAt })
 }
 
 // info converts the record into the public object.
@@ -282,18 +282,21 @@ func (vs *VectorStore) Delete(ctx context.Context) error {
 	return os.RemoveAll(st.dir)
 }
 
-// paginate applies ListOptions to items, ordering by creation time then id.
-func paginate[T any](items []T, o ListOptions, key func(T) (string, int64)) (Page[T], error) {
+// Paginate applies o to items as the OpenAI list endpoints do: ordered by
+// creation time then id (descending unless o.Order is "asc"), cut at the
+// After and Before cursors, at most o.Limit long. key returns an item's id
+// and creation time. It sorts items in place. Errors are *ParamError.
+func Paginate[T any](items []T, o ListOptions, key func(T) (string, int64)) (Page[T], error) {
 	if o.Limit == 0 {
 		o.Limit = 20
 	}
 	if o.Limit < 1 || o.Limit > 100 {
-		return Page[T]{}, invalidf("limit must be between 1 and 100, got %d", o.Limit)
+		return Page[T]{}, paramErrorf("limit", "must be between 1 and 100, got %d", o.Limit)
 	}
 	switch o.Order {
 	case "", "desc", "asc":
 	default:
-		return Page[T]{}, invalidf("order must be \"asc\" or \"desc\", got %q", o.Order)
+		return Page[T]{}, paramErrorf("order", "must be \"asc\" or \"desc\", got %q", o.Order)
 	}
 	slices.SortStableFunc(items, func(a, b T) int {
 		ida, ta := key(a)
@@ -316,14 +319,14 @@ func paginate[T any](items []T, o ListOptions, key func(T) (string, int64)) (Pag
 	if o.After != "" {
 		i := slices.IndexFunc(items, func(t T) bool { id, _ := key(t); return id == o.After })
 		if i < 0 {
-			return Page[T]{}, invalidf("after: no such id %q", o.After)
+			return Page[T]{}, paramErrorf("after", "no such id %q", o.After)
 		}
 		start = i + 1
 	}
 	if o.Before != "" {
 		i := slices.IndexFunc(items, func(t T) bool { id, _ := key(t); return id == o.Before })
 		if i < 0 {
-			return Page[T]{}, invalidf("before: no such id %q", o.Before)
+			return Page[T]{}, paramErrorf("before", "no such id %q", o.Before)
 		}
 		end = i
 		if o.After == "" {
