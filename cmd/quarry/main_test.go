@@ -144,3 +144,14 @@ func TestThousandFiles(t *testing.T) {
 	}
 	t.Logf("opened the store and searched in %v", time.Since(start))
 }
+
+func TestSnippet(t *testing.T) {
+	text := "Alpha words at the start. " + strings.Repeat("filler ", 60) + "Here glaciers melt and rivers rise in spring. " + strings.Repeat("more filler ", 40)
+	got := snippet(text, "why do glaciers melt in spring", 80)
+	if !strings.Contains(got, "glaciers melt") || !strings.Contains(got, "spring") {
+		t.Errorf("snippet = %q, want the window with glaciers, melt and spring", got)
+	}
+	if short := snippet("tiny  text", "x", 80); short != "tiny text" {
+		t.Errorf("snippet of short text = %q", short)
+	}
+}

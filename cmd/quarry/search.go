@@ -130,31 +130,52 @@ func citation(c store.ChunkResult) string {
 	return "[" + strings.Join(parts, ", ") + "]"
 }
 
-// snippet returns about width characters of text around the first query
-// word it contains, whitespace collapsed.
+// snippet returns about width characters of text, whitespace collapsed,
+// from the window holding the most distinct query words (matched by their
+// first five letters, so "rotated" finds "Rotate").
 func snippet(text, query string, width int) string {
 	text = strings.Join(strings.Fields(text), " ")
 	r := []rune(text)
 	if len(r) <= width {
 		return text
 	}
-	lower := strings.ToLower(text)
-	at := -1
+	lower := []rune(strings.ToLower(text))
+	var stems []string
 	for _, w := range strings.FieldsFunc(strings.ToLower(query), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsNumber(r) }) {
-		if len(w) < 3 {
-			continue
-		}
-		if i := strings.Index(lower, w); i >= 0 && (at < 0 || i < at) {
-			at = i
+		if len([]rune(w)) >= 3 {
+			stems = append(stems, string([]rune(w)[:min(5, len([]rune(w)))]))
 		}
 	}
-	start := 0
-	if at > 0 {
-		start = max(0, len([]rune(lower[:at]))-width/3)
+	// Positions (in runes) of each query word's occurrences.
+	type hit struct{ at, word int }
+	var hits []hit
+	ls := string(lower)
+	for wi, st := range stems {
+		for off := 0; ; {
+			i := strings.Index(ls[off:], st)
+			if i < 0 {
+				break
+			}
+			hits = append(hits, hit{len([]rune(ls[:off+i])), wi})
+			off += i + len(st)
+		}
 	}
-	end := min(len(r), start+width)
-	out := string(r[start:end])
-	if start > 0 {
+	best, bestN := 0, 0
+	for _, h := range hits {
+		start := max(0, h.at-width/4)
+		seen := map[int]bool{}
+		for _, o := range hits {
+			if o.at >= start && o.at < start+width {
+				seen[o.word] = true
+			}
+		}
+		if len(seen) > bestN || (len(seen) == bestN && start < best) {
+			best, bestN = start, len(seen)
+		}
+	}
+	end := min(len(r), best+width)
+	out := string(r[best:end])
+	if best > 0 {
 		out = "…" + out
 	}
 	if end < len(r) {
