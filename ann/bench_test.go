@@ -3,6 +3,7 @@ package ann
 import (
 	"encoding/binary"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"sync"
@@ -220,4 +221,50 @@ func BenchmarkHNSWQuantize(b *testing.B) {
 			})
 		}
 	}
+}
+
+// BenchmarkHNSWLoad measures ReadHNSW on a saved graph of 100,000 random
+// 384-d vectors (M 16, a small efConstruction: the graph's quality does not
+// matter here) read from a file. It reports the load rate and the time a
+// graph of a million such vectors would take at that rate.
+func BenchmarkHNSWLoad(b *testing.B) {
+	const n, dim = 100_000, 384
+	rng := rand.New(rand.NewPCG(7, 8))
+	vecs := make([][]float32, n)
+	for i := range vecs {
+		vecs[i] = make([]float32, dim)
+		for j := range vecs[i] {
+			vecs[i][j] = rng.Float32() - 0.5
+		}
+	}
+	h := parallelBuild(b, dim, Config{Metric: Cosine, EfConstruction: 16}, vecs, 2)
+	path := filepath.Join(b.TempDir(), "g.hnsw")
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	size, err := h.WriteTo(f)
+	if err == nil {
+		err = f.Close()
+	}
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(size)
+	b.ResetTimer()
+	for b.Loop() {
+		f, err := os.Open(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		g, err := ReadHNSW(f)
+		f.Close()
+		if err != nil {
+			b.Fatal(err)
+		}
+		if g.Len() != n {
+			b.Fatalf("loaded %d vectors, want %d", g.Len(), n)
+		}
+	}
+	b.ReportMetric(b.Elapsed().Seconds()/float64(b.N)*1_000_000/n, "s/1M-vectors")
 }

@@ -231,7 +231,7 @@ func TestHNSWFiltered(t *testing.T) {
 	allow := func(id uint64) bool { return id%10 == 3 }
 	sum := 0.0
 	for _, q := range queries {
-		got, _ := h.SearchWith(q, 10, SearchOptions{Filter: allow, Selectivity: 1})
+		got, _ := h.SearchWith(q, 10, SearchOptions{Filter: allow, Walk: true})
 		want, _ := f.Search(q, 10, allow)
 		sum += recallAt(got, want, 10)
 	}

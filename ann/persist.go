@@ -9,6 +9,7 @@ import (
 	"hash/crc32"
 	"io"
 	"math"
+	"os"
 	"slices"
 	"unsafe"
 )
@@ -125,11 +126,53 @@ func readErr(what string, err error) error {
 	return fmt.Errorf("ann: read %s: %w", what, err)
 }
 
-// readN reads n elements, growing the slice as bytes arrive.
-func readN[T elem](r io.Reader, n int, crc hash.Hash32, what string) ([]T, error) {
+// source is the stream a graph is read from, with the number of bytes
+// known to remain in it (-1 when unknown), so that a section the stream
+// can hold is allocated once at its final size.
+type source struct {
+	r    io.Reader
+	left int64
+}
+
+// newSource wraps r. The bytes left are known for an *os.File (its size
+// past the current offset) and for readers with a Len method, such as
+// *bytes.Reader.
+func newSource(r io.Reader) *source {
+	s := &source{r: r, left: -1}
+	switch v := r.(type) {
+	case *os.File:
+		fi, err1 := v.Stat()
+		off, err2 := v.Seek(0, io.SeekCurrent)
+		if err1 == nil && err2 == nil && fi.Mode().IsRegular() {
+			s.left = max(0, fi.Size()-off)
+		}
+		s.r = bufio.NewReaderSize(v, 1<<16) // large sections bypass the buffer
+	case interface{ Len() int }:
+		s.left = int64(v.Len())
+	}
+	return s
+}
+
+func (s *source) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	if s.left >= 0 {
+		s.left = max(0, s.left-int64(n))
+	}
+	return n, err
+}
+
+// readN reads n elements: in one allocation when the source is known to
+// hold them, else growing the slice as bytes arrive, so that a lying
+// count costs at most what the stream holds.
+func readN[T elem](r *source, n int, crc hash.Hash32, what string) ([]T, error) {
 	var z T
 	size := int(unsafe.Sizeof(z))
-	out := make([]T, 0, min(n, readChunk/size))
+	var out []T
+	if r.left >= 0 && int64(n) <= r.left/int64(size) {
+		out = make([]T, 0, n)
+	} else {
+		out = make([]T, 0, min(n, readChunk/size))
+	}
 	for len(out) < n {
 		step := min(n-len(out), max(cap(out)-len(out), readChunk/size, len(out)))
 		at := len(out)
@@ -147,7 +190,7 @@ func readN[T elem](r io.Reader, n int, crc hash.Hash32, what string) ([]T, error
 }
 
 // readSection reads a section of the expected element counts.
-func readSection[T elem](r io.Reader, what string, counts ...int) ([][]T, error) {
+func readSection[T elem](r *source, what string, counts ...int) ([][]T, error) {
 	var lb [8]byte
 	if _, err := io.ReadFull(r, lb[:]); err != nil {
 		return nil, readErr(what, err)
@@ -246,7 +289,11 @@ func (h *HNSW) WriteTo(w io.Writer) (int64, error) {
 // arrays are read in bulk and checked. Bytes that fail a check give an
 // error wrapping ErrCorrupt. Fields of Config that are not stored
 // (RepairFraction, ExactBelow, ExactSelectivity) take their defaults.
-func ReadHNSW(r io.Reader) (*HNSW, error) {
+//
+// Pass an *os.File (not a buffered reader over it) or a *bytes.Reader:
+// knowing how many bytes remain, ReadHNSW reads each array in one piece.
+func ReadHNSW(rd io.Reader) (*HNSW, error) {
+	r := newSource(rd)
 	var buf [hnswHeader]byte
 	if _, err := io.ReadFull(r, buf[:12]); err != nil {
 		return nil, readErr("header", err)
@@ -461,7 +508,8 @@ func (f *Flat) WriteTo(w io.Writer) (int64, error) {
 
 // ReadFlat loads an index written by Flat.WriteTo; corrupt bytes give an
 // error wrapping ErrCorrupt.
-func ReadFlat(r io.Reader) (*Flat, error) {
+func ReadFlat(rd io.Reader) (*Flat, error) {
+	r := newSource(rd)
 	var hdr [flatHeader + 4]byte
 	if _, err := io.ReadFull(r, hdr[:]); err != nil {
 		return nil, readErr("header", err)

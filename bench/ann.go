@@ -266,12 +266,9 @@ func runANNDataset(ctx context.Context, cfg ANNConfig, ds *annDataset) (ANNDatas
 	for _, fc := range []struct {
 		sel  float64
 		mode string
-	}{{0.01, "auto"}, {0.10, "graph"}} {
+	}{{0.01, "auto"}, {0.10, "auto"}, {0.10, "graph"}} {
 		allow := hashFilter(fc.sel)
-		opts := ann.SearchOptions{Filter: allow}
-		if fc.mode == "graph" {
-			opts.Selectivity = 1 // claim an unselective filter: never the exact scan
-		}
+		opts := ann.SearchOptions{Filter: allow, Walk: fc.mode == "graph"}
 		fr, err := filteredPoint(ds, h, exact, opts)
 		if err != nil {
 			return dr, err

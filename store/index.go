@@ -230,7 +230,7 @@ func readGraph(path string) (*ann.HNSW, error) {
 		return nil, err
 	}
 	defer f.Close()
-	return ann.ReadHNSW(bufio.NewReaderSize(f, 1<<20))
+	return ann.ReadHNSW(f) // buffered inside, sized by the file
 }
 
 // saveVectorsLocked writes the graph with the sequence it reflects:
