@@ -206,7 +206,11 @@ type IRConfig struct {
 	// Passes is how many timed passes over all queries follow one untimed
 	// warm-up pass; QuerySeconds is the median. The default is 3.
 	Passes int
-	// BatchSize is the number of documents per Apply. The default is 1000.
+	// BatchSize is the number of documents per Apply. The default is the
+	// whole collection in one batch, which makes one index segment, as the
+	// Lucene reference driver does (it buffers up to 512 MB before its one
+	// flush). Smaller batches leave an in-memory index with one segment
+	// per batch (no merger runs without a directory), which slows queries.
 	BatchSize int
 	// LuceneLengths rounds document lengths as Lucene 8 does
 	// (lexical.Options.LuceneLengths).
@@ -241,7 +245,7 @@ func RunIR(ctx context.Context, c *BEIR, cfg IRConfig) (*IRResult, error) {
 		cfg.Passes = 3
 	}
 	if cfg.BatchSize <= 0 {
-		cfg.BatchSize = 1000
+		cfg.BatchSize = max(1, len(c.Corpus))
 	}
 	opts := lexical.Options{K1: cfg.K1, B: cfg.B, LuceneLengths: cfg.LuceneLengths}
 	docs := make([]lexical.Doc, len(c.Corpus))

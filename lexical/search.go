@@ -183,15 +183,19 @@ func (ix *Index) searchTerms(ctx context.Context, terms []WeightedTerm, k int, f
 	var (
 		heap  []float64
 		theta float64
+		at    = -1 // the clause θ was last computed before, if any
 	)
 	for i := range cls {
 		if err := ctx.Err(); err != nil {
 			return nil, ss, err
 		}
-		if !exhaustive && i > 0 && len(acc.touched) >= k && suffix[i] < suffix[0]-suffix[i] {
-			// No document has a partial score above suffix[0]−suffix[i],
-			// so θ can exceed suffix[i] only then.
+		// No document has a partial score above suffix[0]−suffix[i], so θ
+		// can exceed suffix[i] only then; and θ grew by at most the bounds
+		// of the clauses read since it was last computed.
+		if !exhaustive && i > 0 && len(acc.touched) >= k && suffix[i] < suffix[0]-suffix[i] &&
+			(at < 0 || suffix[i] < (theta+suffix[at]-suffix[i])*(1+slack)) {
 			theta, heap = kthBest(acc.touched, acc.score, k, heap)
+			at = i
 			if suffix[i]*(1+slack) < theta {
 				// Documents not seen yet score at most suffix[i] < θ, and k
 				// documents already score θ or more: only the documents seen
@@ -499,51 +503,6 @@ func (ix *Index) refine(ctx context.Context, cls []clause, suffix []float64, acc
 	return cands, nil
 }
 
-// kthBest returns the k-th highest score of docs (len(docs) >= k), using
-// heap as scratch space.
-func kthBest(docs []uint64, score []float64, k int, heap []float64) (float64, []float64) {
-	if len(docs) < k {
-		return 0, heap // no bound
-	}
-	h := heap[:0]
-	for _, n := range docs {
-		s := score[n]
-		if len(h) < k {
-			h = append(h, s)
-			// sift up
-			for i := len(h) - 1; i > 0; {
-				p := (i - 1) / 2
-				if h[p] <= h[i] {
-					break
-				}
-				h[p], h[i] = h[i], h[p]
-				i = p
-			}
-			continue
-		}
-		if s <= h[0] {
-			continue
-		}
-		h[0] = s
-		for i := 0; ; {
-			l := 2*i + 1
-			if l >= len(h) {
-				break
-			}
-			m := l
-			if r := l + 1; r < len(h) && h[r] < h[l] {
-				m = r
-			}
-			if h[i] <= h[m] {
-				break
-			}
-			h[i], h[m] = h[m], h[i]
-			i = m
-		}
-	}
-	return h[0], h
-}
-
 // queryTerms analyzes q into distinct terms weighted by their counts, in
 // order of first appearance.
 func (ix *Index) queryTerms(q string) []WeightedTerm {
@@ -568,40 +527,17 @@ type cand struct {
 	score float64
 }
 
-// worse reports whether a ranks below b: lower score, or equal score and
-// later insertion.
-func worse(a, b cand) bool {
-	if a.score != b.score {
-		return a.score < b.score
-	}
-	return a.num > b.num
-}
-
-// topK picks the k best of docs (scored by score) with a bounded min-heap
-// and resolves their IDs.
+// topK picks the k best of docs (scored by score; ties go to the earlier
+// document) and resolves their IDs.
 func (ix *Index) topK(r bindex.IndexReader, docs []uint64, score []float64, k int) ([]Hit, error) {
-	h := make([]cand, 0, min(k, len(docs)))
-	for _, n := range docs {
-		c := cand{n, score[n]}
-		if len(h) < k {
-			h = append(h, c)
-			siftUp(h, len(h)-1)
-			continue
-		}
-		if worse(c, h[0]) || c == h[0] {
-			continue
-		}
-		h[0] = c
-		siftDown(h, 0)
+	c := make([]cand, len(docs))
+	for i, n := range docs {
+		c[i] = cand{n, score[n]}
 	}
-	// Pop the heap from worst to best into place.
-	for end := len(h) - 1; end > 0; end-- {
-		h[0], h[end] = h[end], h[0]
-		siftDown(h[:end], 0)
-	}
-	hits := make([]Hit, len(h))
+	c = bestK(c, k)
+	hits := make([]Hit, len(c))
 	var id [8]byte
-	for i, c := range h {
+	for i, c := range c {
 		binary.BigEndian.PutUint64(id[:], c.num)
 		ext, err := r.ExternalID(id[:])
 		if err != nil {
@@ -614,36 +550,6 @@ func (ix *Index) topK(r bindex.IndexReader, docs []uint64, score []float64, k in
 		hits[i] = Hit{ID: u, Score: c.score}
 	}
 	return hits, nil
-}
-
-// siftUp and siftDown keep h a min-heap under worse (h[0] is the worst).
-func siftUp(h []cand, i int) {
-	for i > 0 {
-		p := (i - 1) / 2
-		if !worse(h[i], h[p]) {
-			return
-		}
-		h[i], h[p] = h[p], h[i]
-		i = p
-	}
-}
-
-func siftDown(h []cand, i int) {
-	for {
-		l := 2*i + 1
-		if l >= len(h) {
-			return
-		}
-		m := l
-		if r := l + 1; r < len(h) && worse(h[r], h[l]) {
-			m = r
-		}
-		if !worse(h[m], h[i]) {
-			return
-		}
-		h[i], h[m] = h[m], h[i]
-		i = m
-	}
 }
 
 // luceneLength is dl after Lucene 8's norm encoding and decoding

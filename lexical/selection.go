@@ -1,0 +1,151 @@
+package lexical
+
+import (
+	"math/bits"
+	"slices"
+)
+
+// Selection in linear expected time, for top-k with large k (an IR run
+// asks for 1,000 documents): partitioning beats a k-sized heap, whose
+// sift costs log k per document.
+
+// kthBest returns the k-th highest score of docs (0 when len(docs) < k:
+// no bound yet), using scratch as working space.
+func kthBest(docs []uint64, score []float64, k int, scratch []float64) (float64, []float64) {
+	if len(docs) < k || k <= 0 {
+		return 0, scratch
+	}
+	a := scratch[:0]
+	for _, n := range docs {
+		a = append(a, score[n])
+	}
+	return kthLargest(a, k), a
+}
+
+// kthLargest returns the k-th largest value of a (1 <= k <= len(a)),
+// reordering a. Three-way partitions keep runs of equal scores, which BM25
+// produces in numbers, linear; after too many rounds (a pathological
+// order) it sorts what remains, so the worst case is O(n log n).
+func kthLargest(a []float64, k int) float64 {
+	t := k - 1
+	lo, hi := 0, len(a)
+	for rounds := 2*bits.Len(uint(len(a))) + 4; ; rounds-- {
+		if hi-lo <= 16 || rounds == 0 {
+			s := a[lo:hi]
+			slices.Sort(s)
+			slices.Reverse(s)
+			return a[t]
+		}
+		p := median3(a[lo], a[lo+(hi-lo)/2], a[hi-1])
+		// a[lo:lt] > p, a[lt:gt] == p, a[gt:hi] < p.
+		lt, i, gt := lo, lo, hi
+		for i < gt {
+			switch v := a[i]; {
+			case v > p:
+				a[lt], a[i] = a[i], a[lt]
+				lt++
+				i++
+			case v < p:
+				gt--
+				a[i], a[gt] = a[gt], a[i]
+			default:
+				i++
+			}
+		}
+		switch {
+		case t < lt:
+			hi = lt
+		case t >= gt:
+			lo = gt
+		default:
+			return p
+		}
+	}
+}
+
+func median3(a, b, c float64) float64 {
+	if a > b {
+		a, b = b, a
+	}
+	if b > c {
+		b = c
+	}
+	return max(a, b)
+}
+
+// better orders candidates best first: higher score, then earlier
+// insertion. It is a strict total order (document numbers are distinct).
+func better(a, b cand) int {
+	switch {
+	case a.score > b.score:
+		return -1
+	case a.score < b.score:
+		return 1
+	case a.num < b.num:
+		return -1
+	case a.num > b.num:
+		return 1
+	}
+	return 0
+}
+
+// bestK reorders c so that c[:k] holds its k best candidates, best first
+// (all of c, sorted, when len(c) <= k), and returns c[:min(k, len(c))].
+func bestK(c []cand, k int) []cand {
+	if k <= 0 {
+		return c[:0]
+	}
+	if len(c) > k {
+		t := k - 1
+		lo, hi := 0, len(c)
+		for rounds := 2*bits.Len(uint(len(c))) + 4; hi-lo > 16 && rounds > 0; rounds-- {
+			p := median3c(c[lo], c[lo+(hi-lo)/2], c[hi-1])
+			// c[lo:m] better than p, c[m:hi] not.
+			m := lo
+			for i := lo; i < hi; i++ {
+				if better(c[i], p) < 0 {
+					c[m], c[i] = c[i], c[m]
+					m++
+				}
+			}
+			if t < m {
+				hi = m
+			} else {
+				// p itself is in c[m:hi]; move it first: it is the best
+				// there, so if t == m it is the answer.
+				for i := m; i < hi; i++ {
+					if c[i] == p {
+						c[m], c[i] = c[i], c[m]
+						break
+					}
+				}
+				if t == m {
+					lo, hi = m, m+1
+					break
+				}
+				lo = m + 1
+			}
+		}
+		if hi-lo > 1 {
+			slices.SortFunc(c[lo:hi], better)
+		}
+		c = c[:k]
+	}
+	slices.SortFunc(c, better)
+	return c
+}
+
+func median3c(a, b, c cand) cand {
+	if better(a, b) > 0 {
+		a, b = b, a
+	}
+	// a better than b.
+	if better(b, c) > 0 {
+		b = c
+	}
+	// b is the better of (old b, c): the median is the worse of a and b.
+	if better(a, b) > 0 {
+		return a
+	}
+	return b
+}
