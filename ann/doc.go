@@ -14,7 +14,7 @@
 //	err := h.Add(42, vec)
 //	res, err := h.Search(query, 10, func(id uint64) bool { return allowed[id] })
 //	_, err = h.WriteTo(w)         // versioned, checksummed, streamed
-//	h2, err := ann.ReadHNSW(r)    // loads the arrays in bulk, no rebuild
+//	h2, err := ann.ReadHNSW(f)    // an *os.File: one read per array, no rebuild
 //
 // # Layout
 //

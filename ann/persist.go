@@ -30,8 +30,10 @@ import (
 // both. Flat files are version 1.
 //
 // Lengths are recomputed from the header and must match; every count is
-// checked before use and arrays grow as bytes arrive, so a lying header
-// costs at most what the stream holds.
+// checked before use. An array is allocated at its full size only when the
+// stream is known to hold it (a file, a bytes.Reader); otherwise it grows
+// as bytes arrive. Either way a lying header costs at most what the stream
+// holds.
 const (
 	hnswMagic    = "QRYHNSW\x00"
 	flatMagic    = "QRYFLAT\x00"
