@@ -95,7 +95,7 @@ func Open(ctx context.Context, dir string, opts Options) (*DB, error) {
 	// fsyncs); a lone caller waits at most this long for company.
 	bdb.MaxBatchDelay = 2 * time.Millisecond
 	db := &DB{
-		dir: dir, opts: opts, bolt: bdb, chunker: ck, log: slog.Default(), closers: closers,
+		dir: dir, opts: opts, bolt: bdb, chunker: ck, log: opts.Logger, closers: closers,
 		stores: map[string]*vsState{}, queued: map[string]bool{},
 		jobs: make(chan job, 1<<16),
 	}

@@ -60,6 +60,20 @@ type failure struct {
 
 func (f *failure) Error() string { return f.err.Error() }
 
+// failureMessage is what a failed file's LastError says: for a parse
+// error, its description without the file name and code, which the
+// File's fields already carry.
+func failureMessage(err error) string {
+	var pe *parse.Error
+	if errors.As(err, &pe) && pe.Msg != "" {
+		if pe.Err != nil {
+			return pe.Msg + ": " + pe.Err.Error()
+		}
+		return pe.Msg
+	}
+	return err.Error()
+}
+
 // ingest parses, chunks, embeds and commits one file. A crash anywhere
 // before the commit leaves the file in_progress with its blob, and the next
 // Open resumes it.
@@ -87,8 +101,9 @@ func (db *DB) ingest(ctx context.Context, j job) {
 		if !errors.As(err, &fl) {
 			fl = &failure{CodeServerError, err}
 		}
-		db.log.Warn("quarry: file failed", "file", f.ID, "name", f.Filename, "code", fl.code, "err", fl.err)
-		db.finish(j, StatusFailed, &FileError{Code: fl.code, Message: fl.err.Error()}, nil)
+		msg := failureMessage(fl.err)
+		db.log.Info("quarry: file failed", "file", f.ID, "name", f.Filename, "code", fl.code, "err", msg)
+		db.finish(j, StatusFailed, &FileError{Code: fl.code, Message: msg}, nil)
 		return
 	}
 	seq, err := db.finish(j, StatusCompleted, nil, res)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"runtime"
 
 	"github.com/quarrylabs/quarry/chunk"
@@ -52,6 +53,11 @@ type Options struct {
 	Fusion rerank.Fusion
 	// MaxFileTokens fails files with more tokens. Default 5,000,000.
 	MaxFileTokens int
+	// Logger receives the DB's operational messages: index rebuilds and
+	// failed index updates (Warn, Error), a reranker that failed (Warn),
+	// and each file that failed to ingest (Info; the file's LastError says
+	// the same to the API). Default: slog.Default().
+	Logger *slog.Logger
 }
 
 // CachePolicy says which embedders the DB caches.
@@ -107,6 +113,9 @@ func (o *Options) ensureDefaults() {
 	}
 	if o.MaxFileTokens <= 0 {
 		o.MaxFileTokens = 5_000_000
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
 	}
 }
 

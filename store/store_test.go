@@ -175,12 +175,18 @@ func TestUnsupportedAndInvalid(t *testing.T) {
 	if f.Status != StatusFailed || f.LastError == nil || f.LastError.Code != CodeUnsupportedFile {
 		t.Errorf("png: status %s, error %+v; want failed unsupported_file", f.Status, f.LastError)
 	}
+	broken := addText(t, vs, "broken.pdf", "%PDF-1.4\n1 0 obj << /Type /Catalog", nil)
+	if broken.Status != StatusFailed || broken.LastError == nil || broken.LastError.Code != CodeInvalidFile {
+		t.Errorf("broken pdf: status %s, error %+v; want failed invalid_file", broken.Status, broken.LastError)
+	} else if m := broken.LastError.Message; m == "" || strings.Contains(m, "broken.pdf") || strings.Contains(m, "invalid_file") {
+		t.Errorf("broken pdf: message %q should say what is wrong without repeating the file name or code", m)
+	}
 	good := addText(t, vs, "ok.txt", "fine text", nil)
 	if good.Status != StatusCompleted {
 		t.Errorf("a good file after a bad one: %s", good.Status)
 	}
 	info, _ := vs.Info(ctx)
-	if info.FileCounts != (FileCounts{Completed: 1, Failed: 1, Total: 2}) {
+	if info.FileCounts != (FileCounts{Completed: 1, Failed: 2, Total: 3}) {
 		t.Errorf("counts = %+v", info.FileCounts)
 	}
 	for _, tc := range []struct {

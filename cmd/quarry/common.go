@@ -5,6 +5,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -49,7 +51,8 @@ func defaultStoreDir() (string, error) {
 	return filepath.Join(home, ".local", "share", "quarry"), nil
 }
 
-func (sf *storeFlags) open(ctx context.Context) (*store.DB, error) {
+// open opens the store, logging to logger (see cliLogger).
+func (sf *storeFlags) open(ctx context.Context, logger *slog.Logger) (*store.DB, error) {
 	dir := sf.dir
 	if dir == "" {
 		var err error
@@ -61,7 +64,13 @@ func (sf *storeFlags) open(ctx context.Context) (*store.DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	return store.Open(ctx, dir, store.Options{Embedder: emb})
+	return store.Open(ctx, dir, store.Options{Embedder: emb, Logger: logger})
+}
+
+// cliLogger logs warnings and errors to stderr: the commands report failed
+// files themselves, one line each.
+func cliLogger(stderr io.Writer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 }
 
 func (sf *storeFlags) names() []string {

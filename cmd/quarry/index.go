@@ -34,7 +34,7 @@ func cmdIndex(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if len(dirs) == 0 {
 		return fmt.Errorf("usage: quarry index DIR")
 	}
-	db, err := sf.open(ctx)
+	db, err := sf.open(ctx, cliLogger(stderr))
 	if err != nil {
 		return err
 	}

@@ -23,7 +23,7 @@ func cmdLs(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if _, err := parseInterspersed(fs, args); err != nil {
 		return err
 	}
-	db, err := sf.open(ctx)
+	db, err := sf.open(ctx, cliLogger(stderr))
 	if err != nil {
 		return err
 	}
@@ -79,7 +79,7 @@ func cmdRm(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(targets) == 0 {
 		return errors.New("usage: quarry rm PATH|FILE_ID...")
 	}
-	db, err := sf.open(ctx)
+	db, err := sf.open(ctx, cliLogger(stderr))
 	if err != nil {
 		return err
 	}

@@ -62,7 +62,7 @@ func cmdSearch(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := req.Validate(); err != nil {
 		return err
 	}
-	db, err := sf.open(ctx)
+	db, err := sf.open(ctx, cliLogger(stderr))
 	if err != nil {
 		return err
 	}

@@ -27,13 +27,13 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if _, err := parseInterspersed(fs, args); err != nil {
 		return err
 	}
-	db, err := sf.open(ctx)
+	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	db, err := sf.open(ctx, logger)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
 
-	logger := slog.New(slog.NewTextHandler(stderr, nil))
 	srv := &http.Server{
 		Handler:           server.New(db, server.Options{APIKey: *apiKey, MaxUploadBytes: *maxUpload, Logger: logger}),
 		ReadHeaderTimeout: 10 * time.Second,

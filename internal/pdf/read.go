@@ -212,16 +212,16 @@ func (r *Reader) readXrefs() (err error) {
 	buf = bytes.TrimRight(buf, "\r\n\t \x00")
 	i := findLastLine(buf, "startxref")
 	if i < 0 {
-		return fmt.Errorf("malformed PDF file: missing final startxref")
+		return fmt.Errorf("missing final startxref")
 	}
 	pos := end - endChunk + int64(i)
 	b := newBuffer(io.NewSectionReader(r.f, pos, end-pos), pos)
 	if b.readToken() != keyword("startxref") {
-		return fmt.Errorf("malformed PDF file: missing startxref")
+		return fmt.Errorf("missing startxref")
 	}
 	startxref, ok := b.readToken().(int64)
 	if !ok || startxref < 0 || startxref >= end {
-		return fmt.Errorf("malformed PDF file: startxref not followed by a valid offset")
+		return fmt.Errorf("startxref not followed by a valid offset")
 	}
 	b = newBuffer(io.NewSectionReader(r.f, startxref, r.end-startxref), startxref)
 	xref, trailerptr, trailer, err := readXref(r, b)
