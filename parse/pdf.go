@@ -299,7 +299,8 @@ func hyphenJoin(text, next string) bool {
 }
 
 // cleanLine maps control characters and odd spaces to spaces, collapses runs
-// of spaces and trims the line.
+// of spaces, trims the line and spells out typographic ligatures (ﬁ → fi),
+// as pdftotext does, so that "finish" finds a PDF's "ﬁnish".
 func cleanLine(s string) string {
 	var b strings.Builder
 	space := false
@@ -315,10 +316,17 @@ func cleanLine(s string) string {
 			b.WriteByte(' ')
 		}
 		space = false
+		if r >= 0xFB00 && r <= 0xFB06 {
+			b.WriteString(ligatures[r-0xFB00])
+			continue
+		}
 		b.WriteRune(r)
 	}
 	return b.String()
 }
+
+// ligatures spells out U+FB00..U+FB06 (their NFKC forms).
+var ligatures = [...]string{"ff", "fi", "fl", "ffi", "ffl", "st", "st"}
 
 // emitPDF adds the pages' lines to b as sections. Lines set clearly larger
 // than the body text (the size most characters use), short and with letters
