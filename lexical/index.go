@@ -53,6 +53,8 @@ type Index struct {
 	closed bool
 
 	wmu sync.Mutex // serializes Apply
+
+	ids idTables // internal document numbers to ids, per segment
 }
 
 // Open opens the index in dir, creating it when dir is missing or empty.

@@ -8,7 +8,6 @@ import (
 	"math"
 	"math/bits"
 	"slices"
-	"strconv"
 	"sync"
 
 	bindex "github.com/blevesearch/bleve_index_api"
@@ -535,19 +534,17 @@ func (ix *Index) topK(r bindex.IndexReader, docs []uint64, score []float64, k in
 		c[i] = cand{n, score[n]}
 	}
 	c = bestK(c, k)
-	hits := make([]Hit, len(c))
-	var id [8]byte
+	nums := make([]uint64, len(c))
 	for i, c := range c {
-		binary.BigEndian.PutUint64(id[:], c.num)
-		ext, err := r.ExternalID(id[:])
-		if err != nil {
-			return nil, fmt.Errorf("lexical: resolve document: %w", translate(err))
-		}
-		u, err := strconv.ParseUint(ext, 10, 64)
-		if err != nil {
-			return nil, fmt.Errorf("%w: document id %q", ErrCorrupt, ext)
-		}
-		hits[i] = Hit{ID: u, Score: c.score}
+		nums[i] = c.num
+	}
+	ids, err := ix.ids.resolve(r, nums)
+	if err != nil {
+		return nil, err
+	}
+	hits := make([]Hit, len(c))
+	for i, c := range c {
+		hits[i] = Hit{ID: ids[i], Score: c.score}
 	}
 	return hits, nil
 }

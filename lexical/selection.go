@@ -127,12 +127,65 @@ func bestK(c []cand, k int) []cand {
 			}
 		}
 		if hi-lo > 1 {
-			slices.SortFunc(c[lo:hi], better)
+			sortCands(c[lo:hi])
 		}
 		c = c[:k]
 	}
-	slices.SortFunc(c, better)
+	sortCands(c)
 	return c
+}
+
+// sortCands sorts c best first. It is slices.SortFunc(c, better) with the
+// comparison inlined (a quicksort with insertion sort for short runs), about
+// twice as fast on the 1,000 hits of an IR run; a pathological order falls
+// back to slices.SortFunc.
+func sortCands(c []cand) {
+	sortCandsDepth(c, 2*bits.Len(uint(len(c))))
+}
+
+func sortCandsDepth(c []cand, depth int) {
+	for len(c) > 12 {
+		if depth == 0 {
+			slices.SortFunc(c, better)
+			return
+		}
+		depth--
+		p := median3c(c[0], c[len(c)/2], c[len(c)-1])
+		// Hoare partition: c[:j+1] not worse than p, c[j+1:] not better.
+		i, j := 0, len(c)-1
+		for {
+			for betterThan(c[i], p) {
+				i++
+			}
+			for betterThan(p, c[j]) {
+				j--
+			}
+			if i >= j {
+				break
+			}
+			c[i], c[j] = c[j], c[i]
+			i++
+			j--
+		}
+		// Recurse into the smaller side, loop on the larger.
+		if j+1 < len(c)-j-1 {
+			sortCandsDepth(c[:j+1], depth)
+			c = c[j+1:]
+		} else {
+			sortCandsDepth(c[j+1:], depth)
+			c = c[:j+1]
+		}
+	}
+	for i := 1; i < len(c); i++ {
+		for j := i; j > 0 && betterThan(c[j], c[j-1]); j-- {
+			c[j], c[j-1] = c[j-1], c[j]
+		}
+	}
+}
+
+// betterThan reports whether a ranks strictly above b (see better).
+func betterThan(a, b cand) bool {
+	return a.score > b.score || (a.score == b.score && a.num < b.num)
 }
 
 func median3c(a, b, c cand) cand {
