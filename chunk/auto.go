@@ -107,8 +107,9 @@ func (d *document) chooseEnd(start, prevEnd, budget, maxTok int) int {
 // overlapStart returns where the chunk after [start, end) begins: about
 // overlap document tokens before end, moved forward (never back) to the
 // first of the best line-or-better breaks within overlap/2 tokens; inside
-// a table or a code block, to the first line break before end if need be,
-// so that a row or a line is not cut. The overlap also shrinks when needed
+// a table or a code block, when that slack holds no line-or-better break,
+// to the first one after it (before end), so that a row or a line is not
+// cut. The overlap also shrinks when needed
 // to fit a code block that begins at end.
 func (d *document) overlapStart(start, end, overlap, maxTok int) int {
 	if overlap <= 0 {
@@ -127,20 +128,33 @@ func (d *document) overlapStart(start, end, overlap, maxTok int) int {
 		return end
 	}
 	slackEnd := min(alignBack(d.text, d.tokStart(tp+overlap/2)), end-1)
+	// Inside a table or a code block the search may continue, at line
+	// level, up to end; the levels of that stretch are computed with the
+	// slack's, in one pass.
+	hi := slackEnd
 	if i := d.sectionAt(p0); i < len(d.sections) && d.sections[i].Start < p0 &&
 		(d.sections[i].Kind == parse.Table || d.sections[i].Kind == parse.CodeBlock) {
-		slackEnd = end - 1
+		hi = end - 1
 	}
-	if slackEnd <= p0 {
+	if hi <= p0 {
 		return p0
 	}
-	lv := d.breakLevels(p0-1, slackEnd, maxTok)
+	lv := d.breakLevels(p0-1, hi, maxTok)
 	best, bestAt := levelLine-1, p0
 	for p := p0; p <= slackEnd; p++ {
 		if l := int(lv[p-(p0-1)]); l > best {
 			best, bestAt = l, p
 			if l == levelHeading {
 				break
+			}
+		}
+	}
+	if best < levelLine {
+		// Nothing at line level or better within the slack: in a table or
+		// a code block, take the first line-or-better break before end.
+		for p := max(slackEnd+1, p0); p <= hi; p++ {
+			if lv[p-(p0-1)] >= levelLine {
+				return p
 			}
 		}
 	}

@@ -225,6 +225,54 @@ func TestTableHeaderRepeat(t *testing.T) {
 	}
 }
 
+// TestOverlapAfterTable checks that a table or a code block ending inside
+// the overlap window does not collapse the overlap: the next chunk used to
+// start at the section after it, a token before the previous end.
+func TestOverlapAfterTable(t *testing.T) {
+	c := newChunker(t, CL100K)
+	const maxTok, overlap = 60, 20
+	for _, kind := range []string{"table", "code"} {
+		for rows := 1; rows <= 24; rows++ {
+			var sb strings.Builder
+			sb.WriteString(strings.Repeat(sentence, 4) + "\n\n")
+			if kind == "table" {
+				sb.WriteString("| name | qty |\n")
+				for i := range rows {
+					fmt.Fprintf(&sb, "| item %d | %d |\n", i, i*7)
+				}
+			} else {
+				// Larger than a chunk, so that it may be cut.
+				sb.WriteString("```\n")
+				for i := range rows + 20 {
+					fmt.Fprintf(&sb, "x%d := f(%d)\n", i, i*7)
+				}
+				sb.WriteString("```\n")
+			}
+			for range 6 {
+				sb.WriteString("\n" + strings.Repeat(sentence, 2) + "\n")
+			}
+			doc := docFromText(sb.String())
+			var block parse.Section
+			for _, s := range doc.Sections {
+				if s.Kind == parse.Table || s.Kind == parse.CodeBlock {
+					block = s
+				}
+			}
+			chunks := autoSplit(t, c, doc, maxTok, overlap)
+			for i := 1; i < len(chunks); i++ {
+				prev, ch := chunks[i-1], chunks[i]
+				if ov := c.Count(doc.Text[ch.Start:prev.End]); ov < overlap/2 {
+					t.Errorf("%s, %d rows: chunk %d [%d,%d) overlaps chunk %d [%d,%d) by %d tokens, want at least %d",
+						kind, rows, i, ch.Start, ch.End, i-1, prev.Start, prev.End, ov, overlap/2)
+				}
+				if ch.Start > block.Start && ch.Start < block.End && doc.Text[ch.Start-1] != '\n' {
+					t.Errorf("%s, %d rows: chunk %d starts mid-line in the %s: %q", kind, rows, i, kind, ch.Text)
+				}
+			}
+		}
+	}
+}
+
 func TestCodeBlockKeptWhole(t *testing.T) {
 	c := newChunker(t, CL100K)
 	block := "```go\nfunc add(a, b int) int {\n\treturn a + b\n}\n\nfunc sub(a, b int) int {\n\treturn a - b\n}\n```\n"

@@ -383,6 +383,20 @@ func TestPDFText(t *testing.T) {
 	}
 }
 
+// TestPDFNegativeFontSize checks that a negative font size, which mirrors
+// the glyphs and their advance, keeps the reading direction: the text runs
+// left to right and the TJ gap still reads as a space.
+func TestPDFNegativeFontSize(t *testing.T) {
+	data := textPDF("%PDF-1.4", "", []byte("BT /F1 -12 Tf 1 0 0 -1 300 720 Tm [(Hello) -400 (world)] TJ ET"))
+	doc, err, _, _ := parseBounded(t, "negative font size", data, nil)
+	if err != nil {
+		t.Fatalf("parsePDF = %v", err)
+	}
+	if got := collapse(doc.Text); got != "Hello world" {
+		t.Errorf("parsePDF.Text = %q, want %q", got, "Hello world")
+	}
+}
+
 func TestCleanLine(t *testing.T) {
 	for in, want := range map[string]string{
 		"  a\tb\u00a0 c ":             "a b c",

@@ -1,22 +1,16 @@
 package server
 
 import (
-	"errors"
 	"time"
 
 	"github.com/quarrylabs/quarry/store"
 )
 
 // paginate applies o to items the server keeps itself (uploads, a batch's
-// files) with store.Paginate, and reports its errors as API errors naming
-// the parameter.
+// files) with store.Paginate.
 func paginate[T any](items []T, o store.ListOptions, key func(T) (string, int64)) (page []T, first, last string, more bool, err error) {
 	p, err := store.Paginate(items, o, key)
 	if err != nil {
-		var pe *store.ParamError
-		if errors.As(err, &pe) {
-			return nil, "", "", false, invalid(pe.Param, "invalid '%s': %s", pe.Param, pe.Msg)
-		}
 		return nil, "", "", false, err
 	}
 	return p.Data, p.FirstID, p.LastID, p.HasMore, nil

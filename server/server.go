@@ -182,9 +182,12 @@ func notFound(format string, a ...any) *apiError {
 func toAPIError(err error) *apiError {
 	var ae *apiError
 	var mbe *http.MaxBytesError
+	var pe *store.ParamError
 	switch {
 	case errors.As(err, &ae):
 		return ae
+	case errors.As(err, &pe): // a list parameter, whoever paginated
+		return invalid(pe.Param, "invalid '%s': %s", pe.Param, pe.Msg)
 	case errors.As(err, &mbe):
 		return &apiError{Status: http.StatusRequestEntityTooLarge, Type: "invalid_request_error", Code: "file_too_large",
 			Message: fmt.Sprintf("request body is larger than %d bytes", mbe.Limit)}

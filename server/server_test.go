@@ -439,7 +439,7 @@ func TestErrors(t *testing.T) {
 		{"bad threshold", "POST", "/v1/vector_stores/" + vs + "/search", obj{"query": "x", "ranking_options": obj{"score_threshold": 2}}, 400, ""},
 		{"bad limit", "GET", "/v1/vector_stores?limit=1000", nil, 400, "limit"},
 		{"bad order", "GET", "/v1/vector_stores?order=up", nil, 400, "order"},
-		{"bad after", "GET", "/v1/vector_stores?after=vs_nope", nil, 400, ""},
+		{"bad after", "GET", "/v1/vector_stores?after=vs_nope", nil, 400, "after"},
 		{"bad status filter", "GET", "/v1/vector_stores/" + vs + "/files?filter=done", nil, 400, "filter"},
 		{"bad metadata", "POST", "/v1/vector_stores", obj{"metadata": obj{strings.Repeat("k", 65): "v"}}, 400, ""},
 		{"bad expiry", "POST", "/v1/vector_stores/" + vs, obj{"expires_after": obj{"anchor": "last_active_at", "days": 0}}, 400, "expires_after.days"},

@@ -24,6 +24,9 @@ type vsRecord struct {
 	Embedder     embed.Identity    `json:"embedder"`
 	Counts       FileCounts        `json:"file_counts"`
 	UsageBytes   int64             `json:"usage_bytes"`
+	// VectorsSeq is the log sequence of the last Reembed: a vector graph
+	// saved at an earlier sequence holds the old embedder's vectors.
+	VectorsSeq uint64 `json:"vectors_seq,omitempty"`
 }
 
 // chunkRecord is a chunk as persisted; its key is the chunk id.
@@ -49,6 +52,9 @@ const (
 	opAdd   logOp = "add"   // (re)index the file's chunks as they are now
 	opDel   logOp = "del"   // remove the chunks
 	opAttrs logOp = "attrs" // the file's attributes changed
+	// opVectors: every vector was recomputed (Reembed). It names no file;
+	// its sequence is the store record's VectorsSeq.
+	opVectors logOp = "vectors"
 )
 
 // logEntry is one change in a vector store's log; its key is the sequence.

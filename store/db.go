@@ -229,6 +229,9 @@ func (db *DB) Close() error {
 // Dir returns the directory the DB lives in.
 func (db *DB) Dir() string { return db.dir }
 
+// Options returns the options the DB runs with, defaults filled in.
+func (db *DB) Options() Options { return db.opts }
+
 func (db *DB) checkOpen() error {
 	db.mu.RLock()
 	defer db.mu.RUnlock()

@@ -175,11 +175,18 @@ func (st *vsState) current(ctx context.Context, bdb *bolt.DB) error {
 }
 
 // loadVectors opens the saved HNSW graph and the files' attributes. A
-// missing, stale or corrupt graph is rebuilt from the stored vectors and
-// saved, so the next open is fast.
+// missing, stale (newer than the log, or older than the last Reembed) or
+// corrupt graph is rebuilt from the stored vectors and saved, so the next
+// open is fast.
 func (st *vsState) loadVectors(bdb *bolt.DB, last uint64, log *slog.Logger) error {
+	var vectorsSeq uint64
 	err := bdb.View(func(tx *bolt.Tx) error {
 		b, _ := buckets(tx, st.id)
+		rec, err := b.record()
+		if err != nil {
+			return err
+		}
+		vectorsSeq = rec.VectorsSeq
 		return b.files.ForEach(func(_, v []byte) error {
 			f, err := decodeFile(v)
 			if err != nil {
@@ -194,7 +201,7 @@ func (st *vsState) loadVectors(bdb *bolt.DB, last uint64, log *slog.Logger) erro
 	if err != nil {
 		return fmt.Errorf("store: load files of %s: %w", st.id, err)
 	}
-	if h, err := readGraph(st.graphPath()); err == nil && h.Dim() == st.identity.Dimensions && h.Seq() <= last {
+	if h, err := readGraph(st.graphPath()); err == nil && h.Dim() == st.identity.Dimensions && h.Seq() <= last && h.Seq() >= vectorsSeq {
 		st.vec, st.vecSeq, st.savedSeq = h, h.Seq(), h.Seq()
 		return nil
 	} else if err != nil && !errors.Is(err, os.ErrNotExist) {

@@ -66,6 +66,11 @@ func (db *DB) Reembed(ctx context.Context, vsID string) error {
 		if err != nil {
 			return err
 		}
+		// The log entry marks the saved graph stale, also across a crash
+		// before the indexes below are reopened (see loadVectors).
+		if err := b.appendLog(tx, logEntry{Op: opVectors}, &rec.VectorsSeq); err != nil {
+			return err
+		}
 		rec.Embedder = id
 		return putJSON(b.root, keyRecord, rec)
 	})

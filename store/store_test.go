@@ -508,3 +508,67 @@ func TestSearchSeveralStores(t *testing.T) {
 		t.Errorf("Search(a, b, a) = %d chunks from %d stores (has_more %v), want 5 from 2 with more", n, len(stores), res.HasMore)
 	}
 }
+
+// negated is the local embedder with every vector negated, under another
+// name: same dimensions, opposite geometry.
+type negated struct{ embed.Embedder }
+
+func (n negated) Identity() embed.Identity {
+	id := n.Embedder.Identity()
+	id.Model += "-negated"
+	return id
+}
+
+func (n negated) Embed(ctx context.Context, texts []string) ([][]float32, error) {
+	vecs, err := n.Embedder.Embed(ctx, texts)
+	for _, v := range vecs {
+		for i := range v {
+			v[i] = -v[i]
+		}
+	}
+	return vecs, err
+}
+
+// TestReembedReplacesVectorGraph: after Reembed with an embedder of the
+// same dimensions, vector search uses the new vectors, also after a
+// reopen; the graph saved with the old vectors is not loaded again.
+func TestReembedReplacesVectorGraph(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	db := openTest(t, dir, Options{})
+	vs, err := db.CreateVectorStore(ctx, VectorStoreParams{Name: "kb"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, text := range corpus {
+		addText(t, vs, name, text, nil)
+	}
+	db.Close()
+
+	vectorsOnly := SearchRequest{Query: []string{corpus["coffee.txt"]}, MaxResults: 1,
+		Ranking: RankingOptions{Ranker: RankerNone, Hybrid: &HybridWeights{EmbeddingWeight: 1}}}
+	check := func(db *DB, when string) {
+		t.Helper()
+		vs, err := db.VectorStore(vs.ID())
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := vs.Search(ctx, vectorsOnly)
+		if err != nil {
+			t.Fatalf("%s: Search = %v", when, err)
+		}
+		if len(res.Data) != 1 || res.Data[0].Filename != "coffee.txt" || res.Data[0].Score < 0.99 {
+			t.Fatalf("%s: a chunk's own text finds %+v, want coffee.txt scoring ~1", when, res.Data)
+		}
+	}
+	neg := negated{embed.NewLocal(0)}
+	db = openTest(t, dir, Options{Embedder: neg})
+	if err := db.Reembed(ctx, vs.ID()); err != nil {
+		t.Fatal(err)
+	}
+	check(db, "after Reembed")
+	db.Close()
+	db = openTest(t, dir, Options{Embedder: neg})
+	defer db.Close()
+	check(db, "after reopening")
+}

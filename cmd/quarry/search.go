@@ -44,29 +44,30 @@ func cmdSearch(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			Ranker: *ranker, ScoreThreshold: *threshold, Fusion: rerank.Fusion(*fusion),
 		},
 	}
-	if *embWeight >= 0 || *textWeight >= 0 {
-		// One weight given: the other keeps the usual default of 1.
-		req.Ranking.Hybrid = &store.HybridWeights{EmbeddingWeight: max(*embWeight, 0), TextWeight: max(*textWeight, 0)}
-		if *embWeight < 0 {
-			req.Ranking.Hybrid.EmbeddingWeight = 1
-		}
-		if *textWeight < 0 {
-			req.Ranking.Hybrid.TextWeight = 1
-		}
-	}
 	if *filterJSON != "" {
 		if req.Filter, err = filter.Parse([]byte(*filterJSON)); err != nil {
 			return err
 		}
-	}
-	if err := req.Validate(); err != nil {
-		return err
 	}
 	db, err := sf.open(ctx, cliLogger(stderr))
 	if err != nil {
 		return err
 	}
 	defer db.Close()
+	if *embWeight >= 0 || *textWeight >= 0 {
+		// A weight not given keeps the store's default.
+		w := db.Options().Hybrid
+		if *embWeight >= 0 {
+			w.EmbeddingWeight = *embWeight
+		}
+		if *textWeight >= 0 {
+			w.TextWeight = *textWeight
+		}
+		req.Ranking.Hybrid = &w
+	}
+	if err := req.Validate(); err != nil {
+		return err
+	}
 	if *dir != "" {
 		vs, err := sf.vectorStore(ctx, db, true)
 		if err != nil {

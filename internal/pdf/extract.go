@@ -354,10 +354,16 @@ func (x *textExtractor) run(strm, res Value, ctm matrix, depth int) {
 			// computed on the affine parts only.
 			m := affine(g.Tm, g.CTM)
 			ox, oy := g.Trise*m[1][0]+m[2][0], g.Trise*m[1][1]+m[2][1]
+			// The direction is Trm's first row, Tfs*Th times m's: its sign
+			// matters (a negative font size or horizontal scaling reverses
+			// it), and when it is zero (or NaN) the direction is 1 0.
 			dx, dy := m[0][0], m[0][1]
 			base := math.Hypot(dx, dy)
-			if base > 0 {
+			if s := g.Tfs * g.Th; base > 0 && (s > 0 || s < 0) {
 				dx, dy = dx/base, dy/base
+				if s < 0 {
+					dx, dy = -dx, -dy
+				}
 			} else {
 				dx, dy = 1, 0
 			}
