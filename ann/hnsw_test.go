@@ -285,6 +285,9 @@ func testHNSWConcurrent(t *testing.T, quantize bool) {
 	if h.Len() != f.Len() {
 		t.Fatalf("Len() = %d, want %d", h.Len(), f.Len())
 	}
+	if quantize && h.quant == nil {
+		t.Fatal("the quantizer did not train during the concurrent inserts")
+	}
 	if r := meanRecall(t, h, f, clustered(32, 50, dim), 10, nil); r < 0.9 {
 		t.Errorf("recall@10 after concurrent build = %.3f, want >= 0.9", r)
 	}

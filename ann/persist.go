@@ -392,8 +392,10 @@ func ReadHNSW(rd io.Reader) (*HNSW, error) {
 		return nil, err
 	}
 	if h.cfg.Quantize {
-		h.codes = make([]int8, n*int(dim))
 		h.corr = make([]float32, n)
+		if flags&flagTrained == 0 {
+			h.codes = make([]int8, n*int(dim)) // trained codes are read below
+		}
 	}
 	if flags&flagTrained != 0 {
 		sq, err := readSection[float32](r, "quantizer", int(dim), 1)

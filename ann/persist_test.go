@@ -3,6 +3,7 @@ package ann
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 )
@@ -20,46 +21,57 @@ func saved(t testing.TB, h *HNSW) []byte {
 	return buf.Bytes()
 }
 
+// TestHNSWSaveReload round-trips float32 and (trained) int8 graphs of both
+// metrics, with tombstones.
 func TestHNSWSaveReload(t *testing.T) {
-	for _, m := range []Metric{Cosine, L2} {
-		t.Run(m.String(), func(t *testing.T) {
-			const dim = 16
-			vecs := clustered(51, 1500, dim)
-			h, _ := build(t, dim, Config{Metric: m, M: 8, Seed: 5}, vecs)
-			for i := 0; i < 300; i += 3 {
-				h.Delete(uint64(i)) // tombstones and (after a repair) free slots
-			}
-			h.SetSeq(424242)
-			b := saved(t, h)
-			g, err := ReadHNSW(bytes.NewReader(b))
-			if err != nil {
-				t.Fatalf("ReadHNSW: %v", err)
-			}
-			if g.Seq() != 424242 || g.Len() != h.Len() || g.Dim() != dim || g.Config().M != 8 {
-				t.Fatalf("reloaded Seq/Len/Dim/M = %d/%d/%d/%d, want 424242/%d/%d/8", g.Seq(), g.Len(), g.Dim(), g.Config().M, h.Len(), dim)
-			}
-			for _, q := range clustered(52, 50, dim) {
-				want, _ := h.Search(q, 10, nil)
-				got, _ := g.Search(q, 10, nil)
-				if !slices.Equal(got, want) {
-					t.Fatalf("reloaded Search = %v, want %v", got, want)
-				}
-			}
-			if b2 := saved(t, g); !bytes.Equal(b, b2) {
-				t.Fatal("saving the reloaded graph gives different bytes")
-			}
-			// The reloaded graph keeps accepting inserts and deletes.
-			for i, v := range clustered(53, 200, dim) {
-				if err := g.Add(uint64(10000+i), v); err != nil {
-					t.Fatal(err)
-				}
-			}
-			g.Delete(10000)
-			if res, _ := g.Search(clustered(53, 2, dim)[1], 1, nil); len(res) != 1 || res[0].ID != 10001 {
-				t.Fatalf("Search for an added vector = %v, want id 10001", res)
-			}
-		})
+	for _, quantize := range []bool{false, true} {
+		for _, m := range []Metric{Cosine, L2} {
+			testHNSWSaveReload(t, m, quantize)
+		}
 	}
+}
+
+func testHNSWSaveReload(t *testing.T, m Metric, quantize bool) {
+	t.Run(fmt.Sprintf("%s/quantize=%v", m, quantize), func(t *testing.T) {
+		const dim = 16
+		vecs := clustered(51, 1500, dim)
+		h, _ := build(t, dim, Config{Metric: m, M: 8, Seed: 5, Quantize: quantize}, vecs)
+		for i := 0; i < 300; i += 3 {
+			h.Delete(uint64(i)) // tombstones and (after a repair) free slots
+		}
+		h.SetSeq(424242)
+		b := saved(t, h)
+		g, err := ReadHNSW(bytes.NewReader(b))
+		if err != nil {
+			t.Fatalf("ReadHNSW: %v", err)
+		}
+		if g.Seq() != 424242 || g.Len() != h.Len() || g.Dim() != dim || g.Config().M != 8 {
+			t.Fatalf("reloaded Seq/Len/Dim/M = %d/%d/%d/%d, want 424242/%d/%d/8", g.Seq(), g.Len(), g.Dim(), g.Config().M, h.Len(), dim)
+		}
+		if quantize && (!g.Config().Quantize || g.quant == nil) {
+			t.Fatalf("reloaded Quantize/trained = %v/%v, want true/true", g.Config().Quantize, g.quant != nil)
+		}
+		for _, q := range clustered(52, 50, dim) {
+			want, _ := h.Search(q, 10, nil)
+			got, _ := g.Search(q, 10, nil)
+			if !slices.Equal(got, want) {
+				t.Fatalf("reloaded Search = %v, want %v", got, want)
+			}
+		}
+		if b2 := saved(t, g); !bytes.Equal(b, b2) {
+			t.Fatal("saving the reloaded graph gives different bytes")
+		}
+		// The reloaded graph keeps accepting inserts and deletes.
+		for i, v := range clustered(53, 200, dim) {
+			if err := g.Add(uint64(10000+i), v); err != nil {
+				t.Fatal(err)
+			}
+		}
+		g.Delete(10000)
+		if res, _ := g.Search(clustered(53, 2, dim)[1], 1, nil); len(res) != 1 || res[0].ID != 10001 {
+			t.Fatalf("Search for an added vector = %v, want id 10001", res)
+		}
+	})
 }
 
 func TestReadHNSWCorrupt(t *testing.T) {

@@ -19,6 +19,8 @@ import (
 
 	"github.com/quarrylabs/quarry/ann"
 	"github.com/viterin/vek/vek32"
+
+	"github.com/quarrylabs/quarry/internal/cputime"
 )
 
 // ANNConfig configures RunANN. Zero fields take the documented defaults.
@@ -208,12 +210,12 @@ func runANNDataset(ctx context.Context, cfg ANNConfig, ds *annDataset) (ANNDatas
 	h := ann.NewHNSW(ds.dim, ann.Config{Metric: ds.metric, M: cfg.M, EfConstruction: cfg.EfConstruction})
 	h.Reserve(ds.n())
 	start := time.Now()
-	cpu0, _ := processCPU()
+	cpu0, _ := cputime.Process()
 	if err := parallelAdd(ctx, h, ds, cfg.BuildWorkers); err != nil {
 		return dr, err
 	}
 	ours := ANNEngine{Name: "quarry", BuildSeconds: time.Since(start).Seconds()}
-	if cpu1, ok := processCPU(); ok {
+	if cpu1, ok := cputime.Process(); ok {
 		ours.BuildCPU = (cpu1 - cpu0).Seconds()
 	}
 	cw := &byteCounter{}
@@ -325,7 +327,7 @@ func sweepPoint(ds *annDataset, ef int, search func(q []float32) ([]uint64, erro
 	for range 3 {
 		got = got[:0]
 		start := time.Now()
-		cpu0, ok := threadCPU()
+		cpu0, ok := cputime.Thread()
 		for _, q := range ds.queries {
 			ids, err := search(q)
 			if err != nil {
@@ -334,7 +336,7 @@ func sweepPoint(ds *annDataset, ef int, search func(q []float32) ([]uint64, erro
 			got = append(got, ids)
 		}
 		best = min(best, time.Since(start).Seconds())
-		if cpu1, ok1 := threadCPU(); ok && ok1 {
+		if cpu1, ok1 := cputime.Thread(); ok && ok1 {
 			bestCPU = min(bestCPU, (cpu1 - cpu0).Seconds())
 		}
 	}

@@ -20,10 +20,8 @@ const (
 // auto cuts chunks of at most maxTok tokens whose ends fall on the best
 // structural break available, and whose starts overlap the previous chunk
 // by about overlap tokens. See the package documentation for the rules.
+// d.text must not be empty (Split returns nil for an empty document).
 func (d *document) auto(ctx context.Context, maxTok, overlap int) ([]Chunk, error) {
-	if d.text == "" {
-		return nil, nil
-	}
 	start, prevEnd := 0, 0
 	for {
 		if err := ctx.Err(); err != nil {

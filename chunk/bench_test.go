@@ -13,6 +13,8 @@ import (
 
 	"github.com/quarrylabs/quarry/internal/shareddata"
 	"github.com/quarrylabs/quarry/parse"
+
+	"github.com/quarrylabs/quarry/internal/cputime"
 )
 
 // pathological returns 1 MB inputs that defeat a quadratic byte-pair merge:
@@ -44,15 +46,15 @@ func benchSplit(b *testing.B, enc, text string, s Strategy) {
 	doc := &parse.Document{Text: text, Sections: []parse.Section{{Start: 0, End: len(text)}}}
 	b.SetBytes(int64(len(text)))
 	var chunks int
-	cpu0, n := processCPU(), 0
+	cpu0, _ := cputime.Process()
 	for b.Loop() {
 		out, err := c.Split(context.Background(), doc, s)
 		if err != nil {
 			b.Fatal(err)
 		}
-		chunks, n = len(out), n+1
+		chunks = len(out)
 	}
-	reportCPU(b, cpu0, n, len(text))
+	reportCPU(b, cpu0, b.N, len(text))
 	b.ReportMetric(float64(chunks), "chunks")
 }
 
@@ -60,7 +62,8 @@ func benchSplit(b *testing.B, enc, text string, s Strategy) {
 // busy machine wall-clock MB/s mostly measures the neighbours. The process
 // time includes the garbage collector's work on other threads.
 func reportCPU(b *testing.B, cpu0 time.Duration, n, size int) {
-	if cpu := processCPU() - cpu0; cpu > 0 && n > 0 {
+	cpu1, _ := cputime.Process()
+	if cpu := cpu1 - cpu0; cpu > 0 && n > 0 {
 		b.ReportMetric(float64(size)*float64(n)/cpu.Seconds()/1e6, "cpu-MB/s")
 		b.ReportMetric(cpu.Seconds()/float64(n), "cpu-s/op")
 	}
@@ -117,10 +120,9 @@ func BenchmarkCount(b *testing.B) {
 	}
 	text := sharedText(b, "datasets/docs/pandoc_MANUAL.txt")
 	b.SetBytes(int64(len(text)))
-	cpu0, n := processCPU(), 0
+	cpu0, _ := cputime.Process()
 	for b.Loop() {
 		c.Count(text)
-		n++
 	}
-	reportCPU(b, cpu0, n, len(text))
+	reportCPU(b, cpu0, b.N, len(text))
 }

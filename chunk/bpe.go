@@ -31,6 +31,7 @@ var encoders struct {
 // loadEncoder returns the encoder for name, loading its rank table from the
 // files embedded by tiktoken-go-loader on first use.
 func loadEncoder(name string) (*encoder, error) {
+	initASCIIClass()
 	encoders.Lock()
 	defer encoders.Unlock()
 	if e, ok := encoders.m[name]; ok {

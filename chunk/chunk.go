@@ -294,11 +294,9 @@ func nextRune(s string, i int) int {
 // [k*step, k*step+maxTok) with step = maxTok-overlap. Window edges inside a
 // multi-byte character move back to its start so that every chunk is valid
 // text; if that (or re-tokenizing the window on its own) makes a window
-// exceed maxTok tokens, its end moves back a token at a time.
+// exceed maxTok tokens, its end moves back a token at a time. d.text must
+// not be empty (Split returns nil for an empty document).
 func (d *document) static(ctx context.Context, maxTok, overlap int) ([]Chunk, error) {
-	if d.text == "" {
-		return nil, nil
-	}
 	step := maxTok - overlap
 	prevEnd := 0
 	for first := 0; ; first += step {

@@ -321,8 +321,11 @@ func TestPagesAndHeadings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(all) != 1 || all[0].PageStart != 1 || all[0].PageEnd != 3 {
-		t.Errorf("Split = %d chunks, pages %d-%d; want 1 chunk, pages 1-3", len(all), all[0].PageStart, all[0].PageEnd)
+	if len(all) != 1 {
+		t.Fatalf("Split = %d chunks, want 1", len(all))
+	}
+	if all[0].PageStart != 1 || all[0].PageEnd != 3 {
+		t.Errorf("Split = pages %d-%d, want pages 1-3", all[0].PageStart, all[0].PageEnd)
 	}
 	// A document without pages has page 0.
 	plain := &parse.Document{Text: "no pages here"}

@@ -16,12 +16,21 @@ const (
 	clLow              // [\p{Ll}\p{Lm}\p{Lo}\p{M}] (o200k)
 )
 
-var asciiClass = func() (t [128]uint8) {
-	for r := rune(0); r < 128; r++ {
-		t[r] = classOf(r)
-	}
-	return t
-}()
+// asciiClass holds classOf for ASCII. It is filled by loadEncoder, once,
+// before the first encoder is handed out: every use goes through an
+// encoder, and nothing is computed at import time.
+var (
+	asciiClass     [128]uint8
+	asciiClassOnce sync.Once
+)
+
+func initASCIIClass() {
+	asciiClassOnce.Do(func() {
+		for r := rune(0); r < 128; r++ {
+			asciiClass[r] = classOf(r)
+		}
+	})
+}
 
 func classOf(r rune) uint8 {
 	var c uint8

@@ -24,7 +24,7 @@ func TestSharedDocuments(t *testing.T) {
 			defer f.Close()
 			doc, err := parse.Parse(context.Background(), name, f, nil)
 			if err != nil {
-				t.Skipf("parse %s: %v", name, err)
+				t.Fatalf("parse %s: %v", name, err)
 			}
 			for _, s := range []Strategy{{}, {Type: Static, MaxTokens: 100, OverlapTokens: 50}} {
 				chunks, err := c.Split(context.Background(), doc, s)

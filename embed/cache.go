@@ -107,14 +107,8 @@ func (c *Cached) Embed(ctx context.Context, texts []string) ([][]float32, error)
 	if err != nil {
 		return nil, err
 	}
-	if len(vecs) != len(missTexts) {
-		return nil, fmt.Errorf("%w: embedder returned %d vectors for %d inputs", ErrBadResponse, len(vecs), len(missTexts))
-	}
-	for i, v := range vecs {
-		if len(v) != id.Dimensions {
-			return nil, fmt.Errorf("%w: embedder returned a vector of %d dimensions for input %d, want %d",
-				ErrBadResponse, len(v), i, id.Dimensions)
-		}
+	if err := CheckVectors(vecs, len(missTexts), id.Dimensions); err != nil {
+		return nil, err
 	}
 	if err := c.c.Put(ctx, missKeys, vecs); err != nil {
 		return nil, fmt.Errorf("embed: cache put: %w", err)

@@ -63,12 +63,52 @@ func TestCachedSecondRunMakesNoHTTPCalls(t *testing.T) {
 			if third[0][0] == 42 {
 				t.Error("mutating a returned vector changed the cache")
 			}
-			// Another identity never hits these entries.
-			other, _ := newClient(t, &fakeServer{t: t, dims: 8}, OpenAIOptions{Model: "text-embedding-3-large", Dimensions: 8})
-			if _, err := NewCached(other, cache).Embed(context.Background(), texts[:1]); err != nil {
+			// Another identity never hits these entries, even with the same
+			// dimensions (so the cached vectors' length alone cannot tell).
+			of := &fakeServer{t: t, dims: 16}
+			other, _ := newClient(t, of, OpenAIOptions{Model: "text-embedding-3-large", Dimensions: 16})
+			if oid, id := other.Identity(), c.Identity(); oid == id || oid.Dimensions != id.Dimensions {
+				t.Fatalf("other identity %v, want another model with the dimensions of %v", oid, id)
+			}
+			oc := NewCached(other, cache)
+			if _, err := oc.Embed(context.Background(), texts[:1]); err != nil {
 				t.Fatal(err)
 			}
+			if n := of.n.Load(); n != 1 {
+				t.Errorf("another identity made %d requests, want 1", n)
+			}
+			if s := oc.Stats(); s != (CacheStats{Misses: 1}) {
+				t.Errorf("another identity: Stats() = %+v, want 1 miss", s)
+			}
 		})
+	}
+}
+
+func TestCheckVectors(t *testing.T) {
+	two := [][]float32{{1, 0, 0}, {0, 1, 0}}
+	for _, tc := range []struct {
+		vecs   [][]float32
+		n, dim int
+		want   string // "" for no error
+	}{
+		{two, 2, 3, ""},
+		{two, 2, -1, ""},
+		{nil, 0, 3, ""},
+		{two, 3, 3, "embed: bad response: embedder returned 2 vectors for 3 inputs"},
+		{two, 3, -1, "embed: bad response: embedder returned 2 vectors for 3 inputs"},
+		{[][]float32{{1, 0, 0}, {0, 1}}, 2, 3, "embed: bad response: embedder returned a vector of 2 dimensions for input 1, want 3"},
+		{two, 2, 4, "embed: bad response: embedder returned a vector of 3 dimensions for input 0, want 4"},
+	} {
+		err := CheckVectors(tc.vecs, tc.n, tc.dim)
+		if tc.want == "" {
+			if err != nil {
+				t.Errorf("CheckVectors(%v, %d, %d) = %v, want nil", tc.vecs, tc.n, tc.dim, err)
+			}
+			continue
+		}
+		if err == nil || err.Error() != tc.want || !errors.Is(err, ErrBadResponse) {
+			t.Errorf("CheckVectors(%v, %d, %d) = %v, want %q wrapping ErrBadResponse", tc.vecs, tc.n, tc.dim, err, tc.want)
+		}
 	}
 }
 

@@ -25,3 +25,28 @@ type Identity struct {
 func (id Identity) String() string {
 	return fmt.Sprintf("%s:%s@%d", id.Provider, id.Model, id.Dimensions)
 }
+
+// CheckVectors checks what an embedder returned for n inputs: n vectors of
+// dim components each. A negative dim skips the dimension check. Errors
+// wrap ErrBadResponse:
+//
+//	embed: bad response: embedder returned <len(vecs)> vectors for <n> inputs
+//	embed: bad response: embedder returned a vector of <len> dimensions for input <i>, want <dim>
+//
+// It does not look at the values (non-finite components are the caller's
+// concern).
+func CheckVectors(vecs [][]float32, n, dim int) error {
+	if len(vecs) != n {
+		return fmt.Errorf("%w: embedder returned %d vectors for %d inputs", ErrBadResponse, len(vecs), n)
+	}
+	if dim < 0 {
+		return nil
+	}
+	for i, v := range vecs {
+		if len(v) != dim {
+			return fmt.Errorf("%w: embedder returned a vector of %d dimensions for input %d, want %d",
+				ErrBadResponse, len(v), i, dim)
+		}
+	}
+	return nil
+}

@@ -5,6 +5,8 @@ import (
 	"math"
 	"strings"
 	"testing"
+
+	"github.com/quarrylabs/quarry/internal/cputime"
 )
 
 func cosine(a, b []float32) float64 {
@@ -132,13 +134,14 @@ func BenchmarkLocal(b *testing.B) {
 	ctx := context.Background()
 	b.SetBytes(n)
 	b.ReportAllocs()
-	cpu0 := cpuTime()
+	cpu0, _ := cputime.Process()
 	for b.Loop() {
 		if _, err := l.Embed(ctx, texts); err != nil {
 			b.Fatal(err)
 		}
 	}
-	if cpu := cpuTime() - cpu0; cpu > 0 {
+	if cpu1, _ := cputime.Process(); cpu1 > cpu0 {
+		cpu := cpu1 - cpu0
 		b.ReportMetric(float64(n)*float64(b.N)/cpu.Seconds()/1e6, "MB/cpu-s")
 	}
 }

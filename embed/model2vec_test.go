@@ -272,7 +272,7 @@ func FuzzTokenizer(f *testing.F) {
 
 func TestHalfToFloat(t *testing.T) {
 	for h, want := range map[uint16]float32{0x3c00: 1, 0xc000: -2, 0x3555: 0.33325195, 0x0001: 5.9604645e-08, 0x7bff: 65504, 0x8000: float32(math.Copysign(0, -1))} {
-		if got := halfToFloat(h); got != want {
+		if got := halfToFloat(h); math.Float32bits(got) != math.Float32bits(want) {
 			t.Errorf("halfToFloat(%#x) = %v, want %v", h, got, want)
 		}
 	}

@@ -822,16 +822,22 @@ func decodeVector(raw json.RawMessage) ([]float32, error) {
 		return nil, errors.New("missing")
 	}
 	if raw[0] == '"' {
-		var s string
+		var src []byte
 		if len(raw) >= 2 && raw[len(raw)-1] == '"' && bytes.IndexByte(raw, '\\') < 0 {
-			s = string(raw[1 : len(raw)-1]) // no escapes: the common case, without a second JSON scan
-		} else if err := json.Unmarshal(raw, &s); err != nil {
-			return nil, err
+			src = raw[1 : len(raw)-1] // no escapes: the common case, without a second JSON scan or a copy
+		} else {
+			var s string
+			if err := json.Unmarshal(raw, &s); err != nil {
+				return nil, err
+			}
+			src = []byte(s)
 		}
-		b, err := base64.StdEncoding.DecodeString(s)
+		b := make([]byte, base64.StdEncoding.DecodedLen(len(src)))
+		n, err := base64.StdEncoding.Decode(b, src)
 		if err != nil {
 			return nil, fmt.Errorf("bad base64: %w", err)
 		}
+		b = b[:n]
 		if len(b)%4 != 0 {
 			return nil, fmt.Errorf("base64 payload of %d bytes is not float32s", len(b))
 		}
@@ -844,7 +850,11 @@ func decodeVector(raw json.RawMessage) ([]float32, error) {
 	if v, ok := parseFloats(raw); ok {
 		return v, nil
 	}
-	var f []float64 // float64: values out of float32 range are caught, not silently Inf
+	// Into float64, not float32: a value beyond float32 range is then no
+	// unmarshal error but becomes ±Inf below, as on the fast path, and the
+	// caller rejects it as non-finite. Only a value beyond float64 range
+	// fails here.
+	var f []float64
 	if err := json.Unmarshal(raw, &f); err != nil {
 		return nil, fmt.Errorf("not a base64 string or an array of numbers: %w", err)
 	}
@@ -855,10 +865,14 @@ func decodeVector(raw json.RawMessage) ([]float32, error) {
 	return v, nil
 }
 
-// parseFloats parses a JSON array of numbers faster than encoding/json;
-// ok is false for anything else, which the caller then hands to
-// encoding/json for a precise error. Values beyond float32 become ±Inf,
-// which decode rejects.
+// parseFloats parses a JSON array of numbers faster than encoding/json.
+// It is looser than JSON: any comma-separated token that starts with '-'
+// or a digit and that strconv.ParseFloat accepts is taken (so also 0x1p3,
+// 1_000, 01, 1., -.5, -Inf), which is harmless because raw comes from a
+// body json.Unmarshal has already validated. ok is false for other
+// arrays (null, strings, NaN, trailing commas...) and for non-arrays,
+// which the caller hands to encoding/json. Values beyond float32 range
+// become ±Inf, which decode rejects.
 func parseFloats(raw []byte) (v []float32, ok bool) {
 	if len(raw) < 2 || raw[0] != '[' || raw[len(raw)-1] != ']' {
 		return nil, false

@@ -77,8 +77,8 @@ func (s *Shortened) EmbedFull(ctx context.Context, texts []string) (short, full 
 	if err != nil {
 		return nil, nil, err
 	}
-	if len(full) != len(texts) {
-		return nil, nil, fmt.Errorf("%w: embedder returned %d vectors for %d inputs", ErrBadResponse, len(full), len(texts))
+	if err := CheckVectors(full, len(texts), -1); err != nil {
+		return nil, nil, err // the lengths are checked against s.dims below
 	}
 	short = make([][]float32, len(full))
 	for i, v := range full {

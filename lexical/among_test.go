@@ -28,7 +28,8 @@ func TestScoreAmongMatchesSearch(t *testing.T) {
 		}
 		docs = append(docs, Doc{ID: uint64(i + 1), Text: text, Filename: fmt.Sprintf("f%d.txt", i)})
 	}
-	mustApply(t, ix, 1, docs, []uint64{5, 6})
+	mustApply(t, ix, 1, docs, nil)
+	mustApply(t, ix, 2, nil, []uint64{5, 6})
 	terms := []WeightedTerm{{"glacier", 1}, {"melt", 0.5}, {"rock", 0.25}, {"sand", 2}}
 	full, err := ix.SearchTerms(ctx, terms, 1000, nil)
 	if err != nil {
@@ -45,6 +46,11 @@ func TestScoreAmongMatchesSearch(t *testing.T) {
 	got, err := ix.ScoreAmong(ctx, terms, cands)
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, h := range got {
+		if h.ID == 5 || h.ID == 999999 {
+			t.Errorf("ScoreAmong returned document %d, deleted or unknown", h.ID)
+		}
 	}
 	n := 0
 	for _, id := range cands {

@@ -68,15 +68,17 @@ func (t *idTables) resolve(r bindex.IndexReader, nums []uint64) ([]uint64, error
 	return out, nil
 }
 
-// table returns seg's ids, building them when needed; segs is the
-// snapshot's segment list, whose absent entries are dropped.
+// table returns seg's ids, building them when needed (outside the lock,
+// so searches on other segments do not wait); segs is the snapshot's
+// segment list, whose absent entries are dropped.
 func (t *idTables) table(seg segment.Segment, segs []*scorch.SegmentSnapshot) ([]uint64, error) {
 	t.mu.Lock()
-	defer t.mu.Unlock()
-	if tab, ok := t.tables[seg]; ok {
+	tab, ok := t.tables[seg]
+	t.mu.Unlock()
+	if ok {
 		return tab, nil
 	}
-	tab := make([]uint64, seg.Count())
+	tab = make([]uint64, seg.Count())
 	for n := range tab {
 		v, err := seg.DocID(uint64(n))
 		if err != nil {
@@ -90,6 +92,8 @@ func (t *idTables) table(seg segment.Segment, segs []*scorch.SegmentSnapshot) ([
 	for _, s := range segs {
 		live[s.Segment()] = true
 	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	for s := range t.tables {
 		if !live[s] {
 			delete(t.tables, s)

@@ -24,10 +24,15 @@ func docNum(id bindex.IndexInternalID) (uint64, error) {
 }
 
 // accumulator holds per-document score sums indexed by internal document
-// number; touched lists the numbers set, so reset costs O(hits).
+// number; touched lists the numbers set, so reset costs O(hits). It also
+// carries a search's scratch slices, reused across searches by accPool.
 type accumulator struct {
 	score   []float64
 	touched []uint64
+
+	scores []float64 // kthBest's working copy
+	cands  []uint64  // refine's candidates
+	top    []cand    // topK's candidates
 }
 
 var accPool = sync.Pool{New: func() any { return new(accumulator) }}
@@ -49,13 +54,6 @@ func (a *accumulator) reset() {
 		a.score[n] = 0
 	}
 	a.touched = a.touched[:0]
-}
-
-// posting is one document of a term's postings list.
-type posting struct {
-	num uint64
-	tf  uint64
-	dl  uint64
 }
 
 // Search returns the k documents with the highest BM25 score for query,
@@ -104,7 +102,6 @@ func (ix *Index) SearchTerms(ctx context.Context, terms []WeightedTerm, k int, f
 type searchStats struct {
 	clauses int // (term, field) pairs with postings
 	full    int // clauses whose postings were read in full
-	refined int // candidates left when new documents stopped being admitted
 }
 
 // clause is one (query term, field) pair of a search: its postings reader,
@@ -180,7 +177,6 @@ func (ix *Index) searchTerms(ctx context.Context, terms []WeightedTerm, k int, f
 	defer func() { acc.reset(); accPool.Put(acc) }()
 	sc := scorer{k1: k1, b: b, lucene: ix.opts.LuceneLengths}
 	var (
-		heap  []float64
 		theta float64
 		at    = -1 // the clause θ was last computed before, if any
 	)
@@ -193,18 +189,18 @@ func (ix *Index) searchTerms(ctx context.Context, terms []WeightedTerm, k int, f
 		// of the clauses read since it was last computed.
 		if !exhaustive && i > 0 && len(acc.touched) >= k && suffix[i] < suffix[0]-suffix[i] &&
 			(at < 0 || suffix[i] < (theta+suffix[at]-suffix[i])*(1+slack)) {
-			theta, heap = kthBest(acc.touched, acc.score, k, heap)
+			theta, acc.scores = kthBest(acc.touched, acc.score, k, acc.scores)
 			at = i
 			if suffix[i]*(1+slack) < theta {
 				// Documents not seen yet score at most suffix[i] < θ, and k
 				// documents already score θ or more: only the documents seen
 				// can make the top k.
 				ss.clauses, ss.full = len(cls), i
-				cands, err := ix.refine(ctx, cls[i:], suffix[i:], acc, sc, k, theta, heap, &ss.refined)
+				cands, err := ix.refine(ctx, cls[i:], suffix[i:], acc, sc, k, theta)
 				if err != nil {
 					return nil, ss, err
 				}
-				hits, err := ix.topK(r, cands, acc.score, k)
+				hits, err := ix.topK(r, acc, cands, k)
 				return hits, ss, err
 			}
 		}
@@ -213,7 +209,7 @@ func (ix *Index) searchTerms(ctx context.Context, terms []WeightedTerm, k int, f
 		}
 	}
 	ss.clauses, ss.full = len(cls), len(cls)
-	hits, err := ix.topK(r, acc.touched, acc.score, k)
+	hits, err := ix.topK(r, acc, acc.touched, k)
 	return hits, ss, err
 }
 
@@ -430,11 +426,12 @@ func (s scorer) accumulate(ctx context.Context, c *clause, acc *accumulator, all
 // of their bounds) can no longer admit new documents into the top k: θ is
 // the k-th best partial score in acc. It adds the clauses to the documents
 // still in contention only, and returns those.
-func (ix *Index) refine(ctx context.Context, cls []clause, suffix []float64, acc *accumulator, sc scorer, k int, theta float64, heap []float64, ncands *int) ([]uint64, error) {
+func (ix *Index) refine(ctx context.Context, cls []clause, suffix []float64, acc *accumulator, sc scorer, k int, theta float64) ([]uint64, error) {
 	// The candidates in increasing order: sorted, or read off the dense
 	// scores when many documents were touched (only touched ones are
 	// nonzero).
-	cands := make([]uint64, 0, len(acc.touched))
+	cands := acc.cands[:0]
+	defer func() { acc.cands = cands[:0] }()
 	if len(acc.touched) < len(acc.score)/32 {
 		for _, n := range acc.touched {
 			if (acc.score[n]+suffix[0])*(1+slack) >= theta {
@@ -449,7 +446,6 @@ func (ix *Index) refine(ctx context.Context, cls []clause, suffix []float64, acc
 			}
 		}
 	}
-	*ncands = len(cands)
 	var tfd bindex.TermFieldDoc
 	for i := range cls {
 		if err := ctx.Err(); err != nil {
@@ -490,7 +486,7 @@ func (ix *Index) refine(ctx context.Context, cls []clause, suffix []float64, acc
 		}
 		// Partial scores only grew, so θ did too; drop the documents that
 		// cannot reach it any more.
-		theta, heap = kthBest(cands, acc.score, k, heap)
+		theta, acc.scores = kthBest(cands, acc.score, k, acc.scores)
 		kept := cands[:0]
 		for _, n := range cands {
 			if (acc.score[n]+suffix[i+1])*(1+slack) >= theta {
@@ -526,13 +522,14 @@ type cand struct {
 	score float64
 }
 
-// topK picks the k best of docs (scored by score; ties go to the earlier
-// document) and resolves their IDs.
-func (ix *Index) topK(r bindex.IndexReader, docs []uint64, score []float64, k int) ([]Hit, error) {
-	c := make([]cand, len(docs))
-	for i, n := range docs {
-		c[i] = cand{n, score[n]}
+// topK picks the k best of docs (scored by acc.score; ties go to the
+// earlier document) and resolves their IDs.
+func (ix *Index) topK(r bindex.IndexReader, acc *accumulator, docs []uint64, k int) ([]Hit, error) {
+	c := acc.top[:0]
+	for _, n := range docs {
+		c = append(c, cand{n, acc.score[n]})
 	}
+	acc.top = c[:0]
 	c = bestK(c, k)
 	nums := make([]uint64, len(c))
 	for i, c := range c {

@@ -91,44 +91,23 @@ func better(a, b cand) int {
 
 // bestK reorders c so that c[:k] holds its k best candidates, best first
 // (all of c, sorted, when len(c) <= k), and returns c[:min(k, len(c))].
+// It selects by the partition sortCands uses, recursing only into the side
+// that holds the k-th best.
 func bestK(c []cand, k int) []cand {
 	if k <= 0 {
 		return c[:0]
 	}
 	if len(c) > k {
-		t := k - 1
-		lo, hi := 0, len(c)
-		for rounds := 2*bits.Len(uint(len(c))) + 4; hi-lo > 16 && rounds > 0; rounds-- {
-			p := median3c(c[lo], c[lo+(hi-lo)/2], c[hi-1])
-			// c[lo:m] better than p, c[m:hi] not.
-			m := lo
-			for i := lo; i < hi; i++ {
-				if better(c[i], p) < 0 {
-					c[m], c[i] = c[i], c[m]
-					m++
-				}
-			}
-			if t < m {
-				hi = m
+		lo, hi := 0, len(c) // c[:lo] beats c[lo:], c[hi:] loses to it
+		for depth := 2 * bits.Len(uint(len(c))); hi-lo > 12 && depth > 0; depth-- {
+			j := lo + partition(c[lo:hi])
+			if k <= j {
+				hi = j
 			} else {
-				// p itself is in c[m:hi]; move it first: it is the best
-				// there, so if t == m it is the answer.
-				for i := m; i < hi; i++ {
-					if c[i] == p {
-						c[m], c[i] = c[i], c[m]
-						break
-					}
-				}
-				if t == m {
-					lo, hi = m, m+1
-					break
-				}
-				lo = m + 1
+				lo = j
 			}
 		}
-		if hi-lo > 1 {
-			sortCands(c[lo:hi])
-		}
+		sortCands(c[lo:hi])
 		c = c[:k]
 	}
 	sortCands(c)
@@ -150,30 +129,13 @@ func sortCandsDepth(c []cand, depth int) {
 			return
 		}
 		depth--
-		p := median3c(c[0], c[len(c)/2], c[len(c)-1])
-		// Hoare partition: c[:j+1] not worse than p, c[j+1:] not better.
-		i, j := 0, len(c)-1
-		for {
-			for betterThan(c[i], p) {
-				i++
-			}
-			for betterThan(p, c[j]) {
-				j--
-			}
-			if i >= j {
-				break
-			}
-			c[i], c[j] = c[j], c[i]
-			i++
-			j--
-		}
 		// Recurse into the smaller side, loop on the larger.
-		if j+1 < len(c)-j-1 {
-			sortCandsDepth(c[:j+1], depth)
-			c = c[j+1:]
+		if j := partition(c); j < len(c)-j {
+			sortCandsDepth(c[:j], depth)
+			c = c[j:]
 		} else {
-			sortCandsDepth(c[j+1:], depth)
-			c = c[:j+1]
+			sortCandsDepth(c[j:], depth)
+			c = c[:j]
 		}
 	}
 	for i := 1; i < len(c); i++ {
@@ -183,21 +145,43 @@ func sortCandsDepth(c []cand, depth int) {
 	}
 }
 
+// partition reorders c (len(c) >= 3) around the median of its first,
+// middle and last candidates (Hoare) and returns j, 0 < j < len(c), with
+// no candidate of c[:j] worse than any of c[j:].
+func partition(c []cand) int {
+	p := median3c(c[0], c[len(c)/2], c[len(c)-1])
+	i, j := 0, len(c)-1
+	for {
+		for betterThan(c[i], p) {
+			i++
+		}
+		for betterThan(p, c[j]) {
+			j--
+		}
+		if i >= j {
+			return j + 1
+		}
+		c[i], c[j] = c[j], c[i]
+		i++
+		j--
+	}
+}
+
 // betterThan reports whether a ranks strictly above b (see better).
 func betterThan(a, b cand) bool {
 	return a.score > b.score || (a.score == b.score && a.num < b.num)
 }
 
+// median3c returns the median of a, b and c under betterThan.
 func median3c(a, b, c cand) cand {
-	if better(a, b) > 0 {
+	if betterThan(b, a) {
 		a, b = b, a
 	}
-	// a better than b.
-	if better(b, c) > 0 {
+	// a beats b; the median is the worse of a and the better of b and c.
+	if betterThan(c, b) {
 		b = c
 	}
-	// b is the better of (old b, c): the median is the worse of a and b.
-	if better(a, b) > 0 {
+	if betterThan(b, a) {
 		return a
 	}
 	return b

@@ -35,6 +35,9 @@ func (b *builder) add(text string, s Section) {
 // len is the number of bytes of text so far.
 func (b *builder) len() int { return b.sb.Len() }
 
+// text is the text so far.
+func (b *builder) text() string { return b.sb.String() }
+
 // document returns the finished Document.
 func (b *builder) document(typ string, pages int) *Document {
 	return &Document{Type: typ, Text: b.sb.String(), Sections: b.secs, Pages: pages}

@@ -131,7 +131,8 @@ const sniffLen = 8192
 
 // Detect returns the type name of a file named name whose first bytes are
 // head (8 KB is plenty; fewer works). Content decides first: "pdf" for a
-// %PDF- header within the first 1024 bytes, "docx", "pptx", "xlsx" or
+// %PDF- header at the start of head, or within its first 1024 bytes and
+// followed by "obj" later in head (see isPDF), "docx", "pptx", "xlsx" or
 // "zip" for a zip archive, "doc" for an OLE2 compound file, a format name
 // such as "png" or "elf" for known binary formats, and "binary" for other
 // data with NUL bytes that is not UTF-16. Otherwise the extension names the
@@ -182,8 +183,9 @@ func Detect(name string, head []byte) string {
 }
 
 // isPDF reports a %PDF- header at the start of head, or later within the
-// first 1024 bytes when an object ("obj") follows it: text that merely
-// mentions "%PDF-1.7" near its top stays text.
+// first pdfWindow (1024) bytes when "obj" follows it anywhere in the rest of
+// head (Parse passes the first sniffLen, 8 KB, of the file): text that
+// merely mentions "%PDF-1.7" near its top stays text.
 func isPDF(head []byte) bool {
 	i := bytes.Index(head[:min(len(head), pdfWindow)], []byte("%PDF-"))
 	switch {

@@ -13,8 +13,10 @@ run of text (paragraph, heading, table, code, list item).
 Parse reads the whole file (at most Options.MaxFileSize bytes) and decides its
 type by content first and by name second:
 
-  - "%PDF-" within the first 1024 bytes: PDF, whatever the name (a PDF named
-    .txt is read as a PDF);
+  - "%PDF-" at the very start, or later within the first 1024 bytes and
+    followed by "obj" within the first 8 KB: PDF, whatever the name (a PDF
+    named .txt is read as a PDF; text that merely mentions "%PDF-1.7" near
+    its top stays text);
   - a zip archive (PK\x03\x04): docx, pptx or xlsx, chosen by the archive's
     content, so a .docx renamed .zip, or with no extension, still reads;
   - an OLE2 compound file (D0 CF 11 E0 A1 B1 1A E1): legacy Word .doc;

@@ -78,7 +78,7 @@ func parseDOCX(ctx context.Context, za *zipArchive, main string, root *xnode) (*
 				if err := sub.blocks(t); err != nil {
 					return nil, err
 				}
-				txt := sub.b.document("docx", 0).Text
+				txt := sub.b.text()
 				if txt == "" || seen["text:"+txt] {
 					continue
 				}

@@ -268,16 +268,6 @@ type pdfLine struct {
 	brk  string  // what separates it from the line before: "", "\n" or "\n\n"
 }
 
-// layoutPage returns the text of a page's glyphs (see layoutLines).
-func layoutPage(texts []pdf.Text) string {
-	var b strings.Builder
-	for _, l := range layoutLines(texts) {
-		b.WriteString(l.brk)
-		b.WriteString(l.text)
-	}
-	return b.String()
-}
-
 func finite(f float64) bool { return !math.IsNaN(f) && !math.IsInf(f, 0) }
 
 func endsSpace(sb *strings.Builder) bool {

@@ -14,11 +14,11 @@ import (
 func FuzzPDF(f *testing.F) {
 	f.Add(textPDF("%PDF-1.4", "", content("Hello world", "exam-", "ple")))
 	f.Add(textPDF("%PDF-2.0", "", content("two"), content("pages")))
-	f.Add(textPDF("%PDF-1.5", " /Filter /FlateDecode", flate(content("Deflated"))))
+	f.Add(textPDF("%PDF-1.5", " /Filter /FlateDecode", deflate(content("Deflated"))))
 	f.Add(textPDF("%PDF-1.5", " /Filter /ASCIIHexDecode", []byte("42540A2F46312031322054660A2848692920546A0A4554>")))
 	f.Add(textPDF("%PDF-1.5", " /Filter /RunLengthDecode", runLength(content("Run length"))))
 	f.Add(textPDF("%PDF-1.5", " /Filter /LZWDecode /DecodeParms << /EarlyChange 0 >>", lzwEncode(content("LZW"))))
-	f.Add(textPDF("%PDF-1.5", " /Filter [/ASCII85Decode /FlateDecode]", a85(flate(content("Chained")))))
+	f.Add(textPDF("%PDF-1.5", " /Filter [/ASCII85Decode /FlateDecode]", a85(deflate(content("Chained")))))
 	f.Add(noXref(textPDF("%PDF-1.4", "", content("no xref"))))
 	f.Add(buildPDF("%PDF-1.4", []pdfObj{
 		{body: "<< /Type /Catalog /Pages 2 0 R >>"},

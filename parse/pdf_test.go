@@ -14,13 +14,14 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 	"unicode/utf8"
 
 	"github.com/quarrylabs/quarry/internal/pdf"
 	"github.com/quarrylabs/quarry/internal/shareddata"
+
+	"github.com/quarrylabs/quarry/internal/cputime"
 )
 
 // pdfObj is one indirect object of a generated PDF: a body, and for a
@@ -90,7 +91,7 @@ func content(lines ...string) []byte {
 	return b.Bytes()
 }
 
-func flate(p []byte) []byte {
+func deflate(p []byte) []byte {
 	var b bytes.Buffer
 	w, _ := zlib.NewWriterLevel(&b, zlib.BestSpeed)
 	w.Write(p)
@@ -142,20 +143,12 @@ func parseBounded(t testing.TB, name string, data []byte, opts *Options) (*Docum
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	before := ms.TotalAlloc
-	start := cpuTime()
+	start, _ := cputime.Process()
 	doc, err := parsePDF(ctx, name, data, &o)
-	el := cpuTime() - start
+	end, _ := cputime.Process()
+	el := end - start
 	runtime.ReadMemStats(&ms)
 	return doc, err, el, ms.TotalAlloc - before
-}
-
-// cpuTime is the CPU time of the process so far (user and system).
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // checkDoc checks the Document invariants.
@@ -201,6 +194,7 @@ func typedErr(err error) bool {
 // the extractor does not carry.
 var needsCIDTables = map[string]bool{"pdfjs_vertical.pdf": true, "pdfjs_issue16538.pdf": true}
 
+// collapse joins runs of white space into one space.
 func collapse(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 func readTSV(t *testing.T, path string) []map[string]string {
@@ -352,11 +346,11 @@ func TestPDFText(t *testing.T) {
 		{"pdf-2.0 header", textPDF("%PDF-2.0", "", content("Version two")), []string{"Version two"}, 1},
 		{"hyphen joined", textPDF("%PDF-1.4", "", content("an exam-", "ple of it", "Well-", "Known")), []string{"an example of it", "Well- Known"}, 1},
 		{"two pages", textPDF("%PDF-1.7", "", content("first page"), content("second page")), []string{"first page", "second page"}, 2},
-		{"flate", textPDF("%PDF-1.5", " /Filter /FlateDecode", flate(content("Deflated text"))), []string{"Deflated text"}, 1},
+		{"flate", textPDF("%PDF-1.5", " /Filter /FlateDecode", deflate(content("Deflated text"))), []string{"Deflated text"}, 1},
 		{"asciihex", textPDF("%PDF-1.5", " /Filter /ASCIIHexDecode", []byte(fmt.Sprintf("%X>", content("Hex text")))), []string{"Hex text"}, 1},
 		{"runlength", textPDF("%PDF-1.5", " /Filter /RunLengthDecode", runLength(content("Run length text"))), []string{"Run length text"}, 1},
 		{"lzw", textPDF("%PDF-1.5", " /Filter /LZWDecode /DecodeParms << /EarlyChange 0 >>", lzwEncode(content("LZW text LZW text LZW text"))), []string{"LZW text LZW text"}, 1},
-		{"ascii85+flate", textPDF("%PDF-1.5", " /Filter [/ASCII85Decode /FlateDecode]", a85(flate(content("Chained filters")))), []string{"Chained filters"}, 1},
+		{"ascii85+flate", textPDF("%PDF-1.5", " /Filter [/ASCII85Decode /FlateDecode]", a85(deflate(content("Chained filters")))), []string{"Chained filters"}, 1},
 		{"junk before header", append([]byte("junk\r\n"), textPDF("%PDF-1.4", "", content("After junk"))...), []string{"After junk"}, 1},
 		{"no xref (repaired)", noXref(textPDF("%PDF-1.4", "", content("Repaired text"))), []string{"Repaired text"}, 1},
 	}
@@ -496,7 +490,7 @@ func TestPDFHostile(t *testing.T) {
 	})
 
 	bomb := textPDF("%PDF-1.4", " /Filter /FlateDecode", flateZeros(1024)) // 1 GiB of zeros in ~1 MB
-	double := textPDF("%PDF-1.4", " /Filter [/FlateDecode /FlateDecode]", flate(flateZeros(1024)))
+	double := textPDF("%PDF-1.4", " /Filter [/FlateDecode /FlateDecode]", deflate(flateZeros(1024)))
 
 	selfLength := buildPDF("%PDF-1.5", []pdfObj{
 		{body: "<< /Type /Catalog /Pages 2 0 R >>"},
@@ -510,8 +504,8 @@ func TestPDFHostile(t *testing.T) {
 	if raceScale > 1 {
 		strLen = 1 << 20 // compressing 20 MB under the race detector is slow
 	}
-	bigString := textPDF("%PDF-1.4", " /Filter /FlateDecode", flate(append([]byte("BT ("), bytes.Repeat([]byte("A"), strLen)...)))
-	manyOps := textPDF("%PDF-1.4", " /Filter /FlateDecode", flate(bytes.Repeat([]byte("1 "), 1<<20)))
+	bigString := textPDF("%PDF-1.4", " /Filter /FlateDecode", deflate(append([]byte("BT ("), bytes.Repeat([]byte("A"), strLen)...)))
+	manyOps := textPDF("%PDF-1.4", " /Filter /FlateDecode", deflate(bytes.Repeat([]byte("1 "), 1<<20)))
 
 	tests := []struct {
 		name string
@@ -560,7 +554,7 @@ func TestPDFHostile(t *testing.T) {
 		})
 	}
 	t.Run("truncated", func(t *testing.T) {
-		for _, src := range [][]byte{textPDF("%PDF-1.4", " /Filter /FlateDecode", flate(content("Truncated text"))), cycle} {
+		for _, src := range [][]byte{textPDF("%PDF-1.4", " /Filter /FlateDecode", deflate(content("Truncated text"))), cycle} {
 			for n := 0; n < len(src); n += max(1, len(src)/97) {
 				doc, err, el, _ := parseBounded(t, "truncated", src[:n], nil)
 				if el > cpuLimit/5 {
@@ -587,7 +581,17 @@ func TestPDFHostile(t *testing.T) {
 }
 
 func valid3() []byte {
-	return textPDF("%PDF-1.4", " /Filter /FlateDecode", flate(content("a")), flate(content("b")), flate(content("c")))
+	return textPDF("%PDF-1.4", " /Filter /FlateDecode", deflate(content("a")), deflate(content("b")), deflate(content("c")))
+}
+
+// layoutPage returns the text of a page's glyphs (see layoutLines).
+func layoutPage(texts []pdf.Text) string {
+	var b strings.Builder
+	for _, l := range layoutLines(texts) {
+		b.WriteString(l.brk)
+		b.WriteString(l.text)
+	}
+	return b.String()
 }
 
 func TestLayoutHyphenation(t *testing.T) {

@@ -320,9 +320,9 @@ func TestParseSharedDocs(t *testing.T) {
 			if strings.TrimSpace(doc.Text) == "" {
 				t.Errorf("no text extracted")
 			}
-			text := textCollapse(doc.Text)
+			text := collapse(doc.Text)
 			for _, p := range expected[name] {
-				if !strings.Contains(text, textCollapse(p)) {
+				if !strings.Contains(text, collapse(p)) {
 					t.Errorf("text lacks expected phrase %q", p)
 				}
 			}
@@ -332,5 +332,3 @@ func TestParseSharedDocs(t *testing.T) {
 		t.Errorf("parsed %d text-like files, want at least 20", n)
 	}
 }
-
-func textCollapse(s string) string { return strings.Join(strings.Fields(s), " ") }

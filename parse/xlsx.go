@@ -25,19 +25,20 @@ func parseXLSX(ctx context.Context, za *zipArchive, main string, root *xnode) (*
 			continue
 		}
 		byID[r.id] = r.target
+		// use takes the part's tree, for the first part of each kind.
+		var use func(t *xnode)
 		switch {
 		case relType(r.typ, "sharedStrings") && wb.shared == nil:
-			t, err := za.readTree(ctx, r.target)
-			if err != nil {
-				return nil, err
-			}
-			wb.shared = sharedStrings(t)
+			use = func(t *xnode) { wb.shared = sharedStrings(t) }
 		case relType(r.typ, "styles") && wb.dateStyles == nil:
+			use = func(t *xnode) { wb.dateStyles = dateStyles(t) }
+		}
+		if use != nil {
 			t, err := za.readTree(ctx, r.target)
 			if err != nil {
 				return nil, err
 			}
-			wb.dateStyles = dateStyles(t)
+			use(t)
 		}
 	}
 	switch root.child("workbookPr").attrOrEmpty("date1904") {

@@ -3,7 +3,7 @@ package parse
 import (
 	"archive/zip"
 	"bytes"
-	zflate "compress/flate"
+	"compress/flate"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -141,7 +141,7 @@ func (za *zipArchive) read(ctx context.Context, p string) ([]byte, error) {
 	case zip.Store:
 		src = cr
 	case zip.Deflate:
-		fr := zflate.NewReader(cr)
+		fr := flate.NewReader(cr)
 		defer fr.Close()
 		src = fr
 	default:

@@ -3,7 +3,7 @@ package parse
 import (
 	"archive/zip"
 	"bytes"
-	zflate "compress/flate"
+	"compress/flate"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -148,7 +148,7 @@ func TestZipRatioMeasured(t *testing.T) {
 	// The ratio is measured on the bytes actually inflated, so a lying
 	// central directory (huge declared compressed size) does not help.
 	var comp bytes.Buffer
-	fw, _ := zflate.NewWriter(&comp, zflate.BestSpeed)
+	fw, _ := flate.NewWriter(&comp, flate.BestSpeed)
 	fw.Write(bytes.Repeat([]byte("a"), 4<<20))
 	fw.Close()
 	data := zipRaw(t, func(zw *zip.Writer) {

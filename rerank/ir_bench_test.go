@@ -1,19 +1,14 @@
 package rerank_test
 
 import (
-	"bufio"
-	"cmp"
 	"context"
-	"encoding/json"
-	"math"
-	"os"
-	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/quarrylabs/quarry/ann"
+	"github.com/quarrylabs/quarry/bench"
 	"github.com/quarrylabs/quarry/embed"
 	"github.com/quarrylabs/quarry/internal/shareddata"
 	"github.com/quarrylabs/quarry/lexical"
@@ -44,31 +39,6 @@ func BenchmarkLocalRerankIR(b *testing.B) {
 	}
 }
 
-type irDoc struct {
-	ID    string `json:"_id"`
-	Title string `json:"title"`
-	Text  string `json:"text"`
-}
-
-func readJSONL[T any](b *testing.B, path string) []T {
-	f, err := os.Open(path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer f.Close()
-	var out []T
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<24)
-	for sc.Scan() {
-		var v T
-		if err := json.Unmarshal(sc.Bytes(), &v); err != nil {
-			b.Fatal(err)
-		}
-		out = append(out, v)
-	}
-	return out
-}
-
 // irCollection is a loaded collection with each judged query's first-stage
 // candidates (computed once: reranking is what is measured).
 type irCollection struct {
@@ -76,9 +46,9 @@ type irCollection struct {
 }
 
 type irQuery struct {
-	text  string
-	rel   map[uint64]bool
-	cands []rerank.Candidate
+	text   string
+	judged map[string]int
+	cands  []rerank.Candidate
 }
 
 type irResult struct {
@@ -89,23 +59,9 @@ type irResult struct {
 
 func loadIR(b *testing.B, dir string) *irCollection {
 	ctx := context.Background()
-	docs := readJSONL[irDoc](b, filepath.Join(dir, "corpus.jsonl"))
-	queries := readJSONL[irDoc](b, filepath.Join(dir, "queries.jsonl"))
-	qrels := map[string]map[uint64]bool{}
-	raw, err := os.ReadFile(filepath.Join(dir, "qrels.tsv"))
+	col, err := bench.LoadBEIR(dir)
 	if err != nil {
 		b.Fatal(err)
-	}
-	for _, line := range strings.Split(string(raw), "\n")[1:] {
-		f := strings.Fields(line)
-		if len(f) < 3 || f[2] == "0" {
-			continue
-		}
-		id, _ := strconv.ParseUint(f[1], 10, 64)
-		if qrels[f[0]] == nil {
-			qrels[f[0]] = map[uint64]bool{}
-		}
-		qrels[f[0]][id] = true
 	}
 	ix, err := lexical.OpenMem(lexical.Options{})
 	if err != nil {
@@ -113,8 +69,9 @@ func loadIR(b *testing.B, dir string) *irCollection {
 	}
 	defer ix.Close()
 	text := map[uint64]string{}
-	add := make([]lexical.Doc, 0, len(docs))
-	for _, d := range docs {
+	add := make([]lexical.Doc, 0, len(col.Corpus))
+	texts := make([]string, 0, len(col.Corpus))
+	for _, d := range col.Corpus {
 		id, err := strconv.ParseUint(d.ID, 10, 64)
 		if err != nil {
 			b.Skipf("non-numeric doc id %q", d.ID)
@@ -122,24 +79,26 @@ func loadIR(b *testing.B, dir string) *irCollection {
 		t := strings.TrimSpace(d.Title + "\n" + d.Text)
 		text[id] = t
 		add = append(add, lexical.Doc{ID: id, Text: t})
+		texts = append(texts, t)
 	}
 	if err := ix.Apply(ctx, 1, add, nil); err != nil {
 		b.Fatal(err)
 	}
 	emb := embed.NewLocal(0)
-	ids := make([]uint64, len(add))
-	texts := make([]string, len(add))
-	for i, d := range add {
-		ids[i], texts[i] = d.ID, d.Text
-	}
 	vecs, err := emb.Embed(ctx, texts)
 	if err != nil {
 		b.Fatal(err)
 	}
+	exact := ann.NewFlat(emb.Identity().Dimensions, ann.Cosine)
+	for i, d := range add {
+		if err := exact.Add(d.ID, vecs[i]); err != nil {
+			b.Fatal(err)
+		}
+	}
 	c := &irCollection{}
-	for _, q := range queries {
-		rel := qrels[q.ID]
-		if len(rel) == 0 {
+	for _, q := range col.Queries {
+		judged := col.Qrels[q.ID]
+		if !hasRelevant(judged) {
 			continue
 		}
 		hits, err := ix.Search(ctx, q.Text, 100, nil)
@@ -154,74 +113,58 @@ func loadIR(b *testing.B, dir string) *irCollection {
 		if err != nil {
 			b.Fatal(err)
 		}
-		dense := exactTop(qv[0], ids, vecs, 100)
+		res, err := exact.Search(qv[0], 100, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		dense := make([]rerank.Scored, len(res))
+		for i, r := range res {
+			dense[i] = rerank.Scored{ID: r.ID, Score: float64(1 - r.Distance)}
+		}
 		fused := rerank.Fuse(rerank.RRF, []rerank.List{{Items: dense}, {Items: lex}}, 0)
 		fused = fused[:min(50, len(fused))]
 		cands := make([]rerank.Candidate, len(fused))
 		for i, f := range fused {
 			cands[i] = rerank.Candidate{ID: f.ID, Text: text[f.ID], Score: f.Score}
 		}
-		c.queries = append(c.queries, irQuery{text: q.Text, rel: rel, cands: cands})
+		c.queries = append(c.queries, irQuery{text: q.Text, judged: judged, cands: cands})
 	}
 	return c
 }
 
-// eval returns the mean nDCG@10 over judged queries before and after l.
+func hasRelevant(judged map[string]int) bool {
+	for _, g := range judged {
+		if g >= 1 {
+			return true
+		}
+	}
+	return false
+}
+
+// eval returns the mean nDCG@10 (bench.NDCG10, trec_eval's graded
+// definition) over judged queries before and after l.
 func (c *irCollection) eval(b *testing.B, l rerank.Reranker) irResult {
 	ctx := context.Background()
 	var r irResult
-	order := make([]uint64, 0, 50)
-	for _, q := range c.queries {
-		order = order[:0]
-		for _, c := range q.cands {
-			order = append(order, c.ID)
+	order := func(cands []rerank.Candidate) []string {
+		ids := make([]string, len(cands))
+		for i, c := range cands {
+			ids[i] = strconv.FormatUint(c.ID, 10)
 		}
-		r.fused += ndcg10(order, q.rel)
+		return ids
+	}
+	for _, q := range c.queries {
+		r.fused += bench.NDCG10(order(q.cands), q.judged)
 		start := time.Now()
 		out, err := l.Rerank(ctx, q.text, q.cands)
 		r.spent += time.Since(start)
 		if err != nil {
 			b.Fatal(err)
 		}
-		order = order[:0]
-		for _, c := range out {
-			order = append(order, c.ID)
-		}
-		r.reranked += ndcg10(order, q.rel)
+		r.reranked += bench.NDCG10(order(out), q.judged)
 		r.queries++
 	}
 	r.fused /= float64(r.queries)
 	r.reranked /= float64(r.queries)
 	return r
-}
-
-func exactTop(q []float32, ids []uint64, vecs [][]float32, k int) []rerank.Scored {
-	all := make([]rerank.Scored, len(ids))
-	for i, v := range vecs {
-		var s float32
-		for j := range q {
-			s += q[j] * v[j]
-		}
-		all[i] = rerank.Scored{ID: ids[i], Score: float64(s)}
-	}
-	slices.SortFunc(all, func(a, b rerank.Scored) int {
-		if c := cmp.Compare(b.Score, a.Score); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.ID, b.ID)
-	})
-	return all[:min(k, len(all))]
-}
-
-func ndcg10(order []uint64, rel map[uint64]bool) float64 {
-	var dcg, idcg float64
-	for i := 0; i < 10 && i < len(order); i++ {
-		if rel[order[i]] {
-			dcg += 1 / math.Log2(float64(i+2))
-		}
-	}
-	for i := 0; i < 10 && i < len(rel); i++ {
-		idcg += 1 / math.Log2(float64(i+2))
-	}
-	return dcg / idcg
 }

@@ -75,18 +75,10 @@ func (s *server) search(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	// Results name files by the ids clients know.
+	// Results name files by the ids clients know. (Data, each result's
+	// Content and SearchQuery are never nil: store fills them.)
 	for i := range res.Data {
 		res.Data[i].FileID = s.uploads.wireID(res.Data[i].VectorStoreID, res.Data[i].FileID)
-		if res.Data[i].Content == nil {
-			res.Data[i].Content = []store.ChunkResult{}
-		}
-	}
-	if res.Data == nil {
-		res.Data = []store.SearchResult{}
-	}
-	if res.SearchQuery == nil {
-		res.SearchQuery = req.Query
 	}
 	writeJSON(w, http.StatusOK, res)
 }

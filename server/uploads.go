@@ -13,6 +13,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/quarrylabs/quarry/internal/durable"
 )
 
 // indexVersion is the format version of uploads/index.json.
@@ -122,47 +124,13 @@ func (u *uploads) saveLocked() error {
 	if err != nil {
 		return fmt.Errorf("server: %w", err)
 	}
-	_, err = writeDurably(filepath.Join(u.dir, "index.json"), func(w io.Writer) (int64, error) {
-		n, err := w.Write(data)
-		return int64(n), err
-	})
-	return err
-}
-
-// writeDurably writes path through fill: temp file, fsync, rename, fsync dir.
-func writeDurably(path string, fill func(io.Writer) (int64, error)) (int64, error) {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return 0, fmt.Errorf("server: %w", err)
+	if err := durable.WriteFile(filepath.Join(u.dir, "index.json"), func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	}); err != nil {
+		return fmt.Errorf("server: %w", err)
 	}
-	tmp, err := os.CreateTemp(dir, ".tmp-*")
-	if err != nil {
-		return 0, fmt.Errorf("server: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	defer tmp.Close()
-	n, err := fill(tmp)
-	if err != nil {
-		return n, err
-	}
-	if err := tmp.Sync(); err != nil {
-		return n, fmt.Errorf("server: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return n, fmt.Errorf("server: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return n, fmt.Errorf("server: %w", err)
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return n, fmt.Errorf("server: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return n, fmt.Errorf("server: sync %s: %w", dir, err)
-	}
-	return n, nil
+	return nil
 }
 
 // errTooLarge reports an upload over the limit.
@@ -173,17 +141,20 @@ var errTooLarge = errors.New("server: file too large")
 func (u *uploads) create(filename, purpose string, body io.Reader, max int64) (*upload, error) {
 	up := &upload{ID: newID("file-"), Object: "file", CreatedAt: time.Now().Unix(),
 		Filename: filename, Purpose: purpose, Status: "processed"}
-	n, err := writeDurably(filepath.Join(u.dir, up.ID), func(w io.Writer) (int64, error) {
+	err := durable.WriteFile(filepath.Join(u.dir, up.ID), func(w io.Writer) error {
 		n, err := io.Copy(w, io.LimitReader(body, max+1))
 		if err == nil && n > max {
 			err = errTooLarge
 		}
-		return n, err
+		up.Bytes = n
+		return err
 	})
-	if err != nil {
+	if errors.Is(err, errTooLarge) {
 		return nil, err
 	}
-	up.Bytes = n
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
 	return up, nil
 }
 

@@ -23,25 +23,22 @@ const (
 	feedbackMinDocTerms = 1   // ignore feedback chunks with fewer terms
 )
 
-// expand returns query's analyzed terms mixed with the top expansion terms
-// of the feedback texts (best first, weighted by their first-stage scores).
-func expand(query string, texts []string, scores []float64) []lexical.WeightedTerm {
-	qterms := lexical.Terms(query)
-	if len(qterms) == 0 {
-		return nil
-	}
-	orig := map[string]float64{}
-	for _, t := range qterms {
-		orig[t] += 1 / float64(len(qterms))
-	}
+// expansion returns the feedback texts' top expansion terms with their
+// weights, summing to 1 (best first, each text weighted by its
+// first-stage score). It does not depend on the query, so a search with
+// several queries computes it once.
+func expansion(texts []string, scores []float64) []lexical.WeightedTerm {
 	var total float64
 	for _, s := range scores {
 		total += s
 	}
+	if total <= 0 {
+		return nil
+	}
 	rm := map[string]float64{}
 	for i, text := range texts {
 		terms := lexical.Terms(text)
-		if len(terms) < feedbackMinDocTerms || total <= 0 {
+		if len(terms) < feedbackMinDocTerms {
 			continue
 		}
 		pd := scores[i] / total
@@ -50,36 +47,45 @@ func expand(query string, texts []string, scores []float64) []lexical.WeightedTe
 			rm[t] += pd * inv
 		}
 	}
-	type tw struct {
-		t string
-		w float64
-	}
-	cands := make([]tw, 0, len(rm))
+	cands := make([]lexical.WeightedTerm, 0, len(rm))
 	for t, w := range rm {
 		if len(t) > 1 && !isNumber(t) {
-			cands = append(cands, tw{t, w})
+			cands = append(cands, lexical.WeightedTerm{Term: t, Weight: w})
 		}
 	}
-	slices.SortFunc(cands, func(a, b tw) int {
-		if a.w != b.w {
-			if a.w > b.w {
+	slices.SortFunc(cands, func(a, b lexical.WeightedTerm) int {
+		if a.Weight != b.Weight {
+			if a.Weight > b.Weight {
 				return -1
 			}
 			return 1
 		}
-		return strings.Compare(a.t, b.t)
+		return strings.Compare(a.Term, b.Term)
 	})
 	cands = cands[:min(len(cands), feedbackTerms)]
 	var sum float64
 	for _, c := range cands {
-		sum += c.w
+		sum += c.Weight
+	}
+	for i := range cands {
+		cands[i].Weight /= sum
+	}
+	return cands
+}
+
+// expand returns query's analyzed terms mixed with the expansion terms
+// (see expansion): feedbackOrigWeight of the weight goes to the query.
+func expand(query string, exp []lexical.WeightedTerm) []lexical.WeightedTerm {
+	qterms := lexical.Terms(query)
+	if len(qterms) == 0 {
+		return nil
 	}
 	weights := map[string]float64{}
-	for t, w := range orig {
-		weights[t] += feedbackOrigWeight * w
+	for _, t := range qterms {
+		weights[t] += feedbackOrigWeight / float64(len(qterms))
 	}
-	for _, c := range cands {
-		weights[c.t] += (1 - feedbackOrigWeight) * c.w / sum
+	for _, c := range exp {
+		weights[c.Term] += (1 - feedbackOrigWeight) * c.Weight
 	}
 	out := make([]lexical.WeightedTerm, 0, len(weights))
 	for t, w := range weights {

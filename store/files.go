@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+
 	"io"
 	"os"
 	"path/filepath"
@@ -17,6 +18,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/quarrylabs/quarry/chunk"
+	"github.com/quarrylabs/quarry/internal/durable"
 )
 
 // MaxFileBytes is the largest file AddFile accepts, as OpenAI's limit.
@@ -152,47 +154,30 @@ func (vs *VectorStore) AddFile(ctx context.Context, in FileInput) (*File, error)
 	return f, nil
 }
 
-// writeBlob copies r to path durably: temp file, fsync, rename, fsync dir.
+// writeBlob copies r to path durably (see durable.WriteFile) and returns
+// its size and SHA-256.
 func writeBlob(ctx context.Context, path string, r io.Reader) (int64, string, error) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
-		return 0, "", fmt.Errorf("store: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	defer tmp.Close()
 	h := sha256.New()
-	n, err := io.Copy(io.MultiWriter(tmp, h), io.LimitReader(ctxReader{ctx, r}, MaxFileBytes+1))
+	var (
+		n    int64
+		ferr error // the reading's own error, returned as it is
+	)
+	err := durable.WriteFile(path, func(w io.Writer) error {
+		n, ferr = io.Copy(io.MultiWriter(w, h), io.LimitReader(ctxReader{ctx, r}, MaxFileBytes+1))
+		if ferr != nil {
+			ferr = fmt.Errorf("store: read file: %w", ferr)
+		} else if n > MaxFileBytes {
+			ferr = invalidf("file is larger than %d bytes", MaxFileBytes)
+		}
+		return ferr
+	})
+	if ferr != nil {
+		return 0, "", ferr
+	}
 	if err != nil {
-		return 0, "", fmt.Errorf("store: read file: %w", err)
-	}
-	if n > MaxFileBytes {
-		return 0, "", invalidf("file is larger than %d bytes", MaxFileBytes)
-	}
-	if err := tmp.Sync(); err != nil {
 		return 0, "", fmt.Errorf("store: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return 0, "", fmt.Errorf("store: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return 0, "", fmt.Errorf("store: %w", err)
-	}
-	if err := syncDir(filepath.Dir(path)); err != nil {
-		return 0, "", err
 	}
 	return n, hex.EncodeToString(h.Sum(nil)), nil
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("store: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("store: sync %s: %w", dir, err)
-	}
-	return nil
 }
 
 // ctxReader stops reading when ctx is done.

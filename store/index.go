@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -18,6 +20,7 @@ import (
 	"github.com/quarrylabs/quarry/ann"
 	"github.com/quarrylabs/quarry/embed"
 	"github.com/quarrylabs/quarry/filter"
+	"github.com/quarrylabs/quarry/internal/durable"
 	"github.com/quarrylabs/quarry/lexical"
 )
 
@@ -248,24 +251,15 @@ func (st *vsState) saveVectorsLocked() error {
 		return nil
 	}
 	st.vec.SetSeq(st.vecSeq)
-	tmp, err := os.CreateTemp(st.dir, ".vectors-*")
+	err := durable.WriteFile(st.graphPath(), func(f io.Writer) error {
+		w := bufio.NewWriterSize(f, 1<<20)
+		if _, err := st.vec.WriteTo(w); err != nil {
+			return err
+		}
+		return w.Flush()
+	})
 	if err != nil {
 		return fmt.Errorf("store: save vectors: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	w := bufio.NewWriterSize(tmp, 1<<20)
-	if _, err := st.vec.WriteTo(w); err != nil {
-		tmp.Close()
-		return fmt.Errorf("store: save vectors: %w", err)
-	}
-	if err := errors.Join(w.Flush(), tmp.Sync(), tmp.Close()); err != nil {
-		return fmt.Errorf("store: save vectors: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), st.graphPath()); err != nil {
-		return fmt.Errorf("store: save vectors: %w", err)
-	}
-	if err := syncDir(st.dir); err != nil {
-		return err
 	}
 	st.savedSeq = st.vecSeq
 	return nil

@@ -13,6 +13,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/quarrylabs/quarry/embed"
 	"github.com/quarrylabs/quarry/parse"
 )
 
@@ -200,13 +201,10 @@ func (db *DB) process(ctx context.Context, st *vsState, f *File) (res *processed
 }
 
 func checkVectors(vs [][]float32, n, dim int) error {
-	if len(vs) != n {
-		return fmt.Errorf("embedder returned %d vectors for %d inputs", len(vs), n)
+	if err := embed.CheckVectors(vs, n, dim); err != nil {
+		return err
 	}
 	for i, v := range vs {
-		if len(v) != dim {
-			return fmt.Errorf("embedder returned a vector of %d dimensions at %d, want %d", len(v), i, dim)
-		}
 		for _, x := range v {
 			if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
 				return fmt.Errorf("embedder returned a non-finite value at %d", i)

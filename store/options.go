@@ -131,12 +131,10 @@ func (o *Options) Validate() error {
 	if o.MaxFileTokens < 0 {
 		errs = append(errs, invalidf("MaxFileTokens must be >= 0, got %d", o.MaxFileTokens))
 	}
-	if h := o.Hybrid; h != (HybridWeights{}) && (h.EmbeddingWeight < 0 || h.TextWeight < 0 || h.EmbeddingWeight+h.TextWeight == 0) {
+	if h := o.Hybrid; h != (HybridWeights{}) && !h.valid() {
 		errs = append(errs, invalidf("Hybrid weights must be >= 0 and not both 0, got %v and %v", h.EmbeddingWeight, h.TextWeight))
 	}
-	switch o.Fusion {
-	case "", rerank.RRF, rerank.NormalizedScore:
-	default:
+	if !validFusion(o.Fusion) {
 		errs = append(errs, invalidf("Fusion must be %q or %q, got %q", rerank.RRF, rerank.NormalizedScore, o.Fusion))
 	}
 	if err := o.Lexical.Validate(); err != nil {

@@ -58,6 +58,16 @@ type HybridWeights struct {
 	TextWeight      float64 `json:"text_weight"`
 }
 
+// valid reports whether no weight is negative and not both are 0.
+func (h HybridWeights) valid() bool {
+	return !(h.EmbeddingWeight < 0 || h.TextWeight < 0 || h.EmbeddingWeight+h.TextWeight == 0)
+}
+
+// validFusion reports whether f is a fusion method or "" (the default).
+func validFusion(f rerank.Fusion) bool {
+	return f == "" || f == rerank.RRF || f == rerank.NormalizedScore
+}
+
 // SearchResults is a page of results grouped by file, best file first.
 type SearchResults struct {
 	Object      string         `json:"object"` // "vector_store.search_results.page"
@@ -123,13 +133,11 @@ func (r *SearchRequest) Validate() error {
 		errs = append(errs, invalidf("score_threshold must be between 0 and 1, got %v", t))
 	}
 	if h := r.Ranking.Hybrid; h != nil {
-		if h.EmbeddingWeight < 0 || h.TextWeight < 0 || h.EmbeddingWeight+h.TextWeight == 0 {
+		if !h.valid() {
 			errs = append(errs, invalidf("hybrid weights must be >= 0 and not both 0, got %v and %v", h.EmbeddingWeight, h.TextWeight))
 		}
 	}
-	switch r.Ranking.Fusion {
-	case "", rerank.RRF, rerank.NormalizedScore:
-	default:
+	if !validFusion(r.Ranking.Fusion) {
 		errs = append(errs, invalidf("fusion must be %q or %q, got %q", rerank.RRF, rerank.NormalizedScore, r.Ranking.Fusion))
 	}
 	if r.Filter != nil {
@@ -296,9 +304,10 @@ func (db *DB) feedback(ctx context.Context, states []*vsState, queries []string,
 	for _, it := range fused[:min(len(fused), feedbackCandidates)] {
 		cands = append(cands, it.ID)
 	}
+	exp := expansion(texts, scores)
 	expanded := make([][]lexical.WeightedTerm, len(queries))
 	for qi, q := range queries {
-		expanded[qi] = expand(q, texts, scores)
+		expanded[qi] = expand(q, exp)
 	}
 	out := make([]rerank.List, len(states)*len(queries))
 	g, gctx := errgroup.WithContext(ctx)

@@ -1,9 +1,11 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -410,10 +412,28 @@ func TestVectorIndexPersistence(t *testing.T) {
 	if _, err := os.Stat(graph); err != nil {
 		t.Fatalf("no saved graph after Close: %v", err)
 	}
-	check := func(what string) {
+	// check reopens the DB, searches, and says whether the open loaded the
+	// saved graph or rebuilt it (which logs for a corrupt file, and always
+	// saves a new file in place of the old one).
+	check := func(what string, wantRebuild bool) {
 		t.Helper()
-		db := openTest(t, dir, Options{})
+		before, err := os.Stat(graph)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var logged bytes.Buffer
+		db := openTest(t, dir, Options{Logger: slog.New(slog.NewTextHandler(&logged, nil))})
 		defer db.Close()
+		after, err := os.Stat(graph)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rebuilt := !os.SameFile(before, after); rebuilt != wantRebuild {
+			t.Errorf("%s: graph rebuilt = %v, want %v", what, rebuilt, wantRebuild)
+		}
+		if warned := strings.Contains(logged.String(), "rebuilding the vector index"); warned != wantRebuild {
+			t.Errorf("%s: rebuild warning = %v, want %v (log: %q)", what, warned, wantRebuild, logged.String())
+		}
 		vs, _ := db.VectorStore(vs.ID())
 		got, err := vs.Search(ctx, req)
 		if err != nil {
@@ -428,11 +448,11 @@ func TestVectorIndexPersistence(t *testing.T) {
 			}
 		}
 	}
-	check("reopened")
+	check("reopened", false)
 	data, _ := os.ReadFile(graph)
 	data[len(data)/2] ^= 0xff
 	os.WriteFile(graph, data, 0o644)
-	check("corrupt graph")
+	check("corrupt graph", true)
 }
 
 // countingEmbedder stands for a remote provider and counts the texts it

@@ -8,6 +8,7 @@ import (
 	"io"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/quarrylabs/quarry/filter"
 	"github.com/quarrylabs/quarry/rerank"
@@ -140,24 +141,26 @@ func snippet(text, query string, width int) string {
 	if len(r) <= width {
 		return text
 	}
-	lower := []rune(strings.ToLower(text))
+	ls := strings.ToLower(text) // rune for rune, so positions match r's
 	var stems []string
 	for _, w := range strings.FieldsFunc(strings.ToLower(query), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsNumber(r) }) {
-		if len([]rune(w)) >= 3 {
-			stems = append(stems, string([]rune(w)[:min(5, len([]rune(w)))]))
+		if rw := []rune(w); len(rw) >= 3 {
+			stems = append(stems, string(rw[:min(5, len(rw))]))
 		}
 	}
 	// Positions (in runes) of each query word's occurrences.
 	type hit struct{ at, word int }
 	var hits []hit
-	ls := string(lower)
 	for wi, st := range stems {
+		runes := 0 // runes in ls[:off]
 		for off := 0; ; {
 			i := strings.Index(ls[off:], st)
 			if i < 0 {
 				break
 			}
-			hits = append(hits, hit{len([]rune(ls[:off+i])), wi})
+			runes += utf8.RuneCountInString(ls[off : off+i])
+			hits = append(hits, hit{runes, wi})
+			runes += utf8.RuneCountInString(st)
 			off += i + len(st)
 		}
 	}

@@ -22,7 +22,7 @@ func (r *Reader) initEncryptV5(encrypt dict, password string) error {
 	OE, _ := encrypt["OE"].(string)
 	UE, _ := encrypt["UE"].(string)
 	if len(O) < 48 || len(U) < 48 || len(OE) < 32 || len(UE) < 32 {
-		return fmt.Errorf("malformed PDF: bad AES-256 encryption parameters")
+		return fmt.Errorf("bad AES-256 encryption parameters")
 	}
 	pw := []byte(password)
 	if len(pw) > 127 {
@@ -49,7 +49,7 @@ func (r *Reader) initEncryptV5(encrypt dict, password string) error {
 		return ErrInvalidPassword
 	}
 	if key == nil {
-		return fmt.Errorf("malformed PDF: bad AES-256 key")
+		return fmt.Errorf("bad AES-256 key")
 	}
 	r.key = key
 	r.useAES = true

@@ -123,7 +123,7 @@ func panicError(x any) error {
 	if e, ok := x.(error); ok {
 		return e
 	}
-	return fmt.Errorf("malformed PDF: %v", x)
+	return fmt.Errorf("%v", x)
 }
 
 // Recover turns a panic from this package into an error, for callers that

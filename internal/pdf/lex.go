@@ -57,12 +57,16 @@ type buffer struct {
 	depth       int // current object nesting depth
 }
 
-// newBuffer returns a new buffer reading from r at the given offset.
-func newBuffer(r io.Reader, offset int64) *buffer {
+// bufSize is the usual size of a buffer's reads.
+const bufSize = 4096
+
+// newBuffer returns a new buffer reading from r at the given offset, size
+// bytes at a time. PATCHED: size was fixed at 4096.
+func newBuffer(r io.Reader, offset int64, size int) *buffer {
 	return &buffer{
 		r:           r,
 		offset:      offset,
-		buf:         make([]byte, 0, 4096),
+		buf:         make([]byte, 0, size),
 		allowObjptr: true,
 		allowStream: true,
 	}
@@ -99,7 +103,7 @@ func (b *buffer) reload() bool {
 			b.eof = true
 			return false
 		}
-		b.errorf("malformed PDF: reading at offset %d: %v", b.offset, err)
+		b.errorf("reading at offset %d: %v", b.offset, err)
 		return false
 	}
 	b.offset += int64(n)

@@ -68,8 +68,7 @@ func Interpret(strm Value, do func(stk *Stack, op string)) {
 		rd = strm.Reader()
 	}
 
-	b := newBuffer(rd, 0)
-	b.buf = make([]byte, 0, 64<<10) // PATCHED: fewer, larger reads of decoded streams
+	b := newBuffer(rd, 0, 64<<10) // PATCHED: fewer, larger reads of decoded streams
 	b.allowEOF = true
 	b.allowObjptr = false
 	b.allowStream = false

@@ -215,7 +215,7 @@ func (r *Reader) readXrefs() (err error) {
 		return fmt.Errorf("missing final startxref")
 	}
 	pos := end - endChunk + int64(i)
-	b := newBuffer(io.NewSectionReader(r.f, pos, end-pos), pos)
+	b := newBuffer(io.NewSectionReader(r.f, pos, end-pos), pos, bufSize)
 	if b.readToken() != keyword("startxref") {
 		return fmt.Errorf("missing startxref")
 	}
@@ -223,7 +223,7 @@ func (r *Reader) readXrefs() (err error) {
 	if !ok || startxref < 0 || startxref >= end {
 		return fmt.Errorf("startxref not followed by a valid offset")
 	}
-	b = newBuffer(io.NewSectionReader(r.f, startxref, r.end-startxref), startxref)
+	b = newBuffer(io.NewSectionReader(r.f, startxref, r.end-startxref), startxref, bufSize)
 	xref, trailerptr, trailer, err := readXref(r, b)
 	if err != nil {
 		return err
@@ -232,7 +232,7 @@ func (r *Reader) readXrefs() (err error) {
 	r.trailer = trailer
 	r.trailerptr = trailerptr
 	if r.trailer["Root"] == nil {
-		return fmt.Errorf("malformed PDF: trailer has no Root")
+		return fmt.Errorf("trailer has no Root")
 	}
 	return nil
 }
@@ -251,7 +251,7 @@ func readXref(r *Reader, b *buffer) ([]xref, objptr, dict, error) {
 		b.unreadToken(tok)
 		return readXrefStream(r, b)
 	}
-	return nil, objptr{}, nil, fmt.Errorf("malformed PDF: cross-reference table not found: %v", tok)
+	return nil, objptr{}, nil, fmt.Errorf("cross-reference table not found: %v", tok)
 }
 
 // readPrevXrefs walks a /Prev chain of cross-reference sections. first is the
@@ -263,14 +263,14 @@ func readPrevXrefs(r *Reader, first object, parse func(b *buffer) (object, error
 	for prev := first; prev != nil; {
 		off, ok := prev.(int64)
 		if !ok {
-			return fmt.Errorf("malformed PDF: xref Prev is not integer: %v", prev)
+			return fmt.Errorf("xref Prev is not integer: %v", prev)
 		}
 		// PATCHED: a /Prev chain that loops or points outside the file is an error.
 		if seen[off] || off < 0 || off >= r.end || len(seen) > 1024 {
-			return fmt.Errorf("malformed PDF: bad xref Prev chain at %d", off)
+			return fmt.Errorf("bad xref Prev chain at %d", off)
 		}
 		seen[off] = true
-		b := newBuffer(io.NewSectionReader(r.f, off, r.end-off), off)
+		b := newBuffer(io.NewSectionReader(r.f, off, r.end-off), off, bufSize)
 		next, err := parse(b)
 		if err != nil {
 			return err
@@ -284,52 +284,52 @@ func readXrefStream(r *Reader, b *buffer) ([]xref, objptr, dict, error) {
 	obj1 := b.readObject()
 	obj, ok := obj1.(objdef)
 	if !ok {
-		return nil, objptr{}, nil, fmt.Errorf("malformed PDF: cross-reference table not found: %v", objfmt(obj1))
+		return nil, objptr{}, nil, fmt.Errorf("cross-reference table not found: %v", objfmt(obj1))
 	}
 	strmptr := obj.ptr
 	strm, ok := obj.obj.(stream)
 	if !ok {
-		return nil, objptr{}, nil, fmt.Errorf("malformed PDF: cross-reference table not found: %v", objfmt(obj))
+		return nil, objptr{}, nil, fmt.Errorf("cross-reference table not found: %v", objfmt(obj))
 	}
 	if strm.hdr["Type"] != name("XRef") {
-		return nil, objptr{}, nil, fmt.Errorf("malformed PDF: xref stream does not have type XRef")
+		return nil, objptr{}, nil, fmt.Errorf("xref stream does not have type XRef")
 	}
 	size, ok := strm.hdr["Size"].(int64)
 	if !ok || size < 0 || size > maxObjects {
-		return nil, objptr{}, nil, fmt.Errorf("malformed PDF: xref stream missing or bad Size")
+		return nil, objptr{}, nil, fmt.Errorf("xref stream missing or bad Size")
 	}
 	table := make([]xref, size)
 
 	table, err := readXrefStreamData(r, strm, table, size)
 	if err != nil {
-		return nil, objptr{}, nil, fmt.Errorf("malformed PDF: %v", err)
+		return nil, objptr{}, nil, fmt.Errorf("%v", err)
 	}
 
 	err = readPrevXrefs(r, strm.hdr["Prev"], func(b *buffer) (object, error) {
 		obj1 := b.readObject()
 		obj, ok := obj1.(objdef)
 		if !ok {
-			return nil, fmt.Errorf("malformed PDF: xref prev stream not found: %v", objfmt(obj1))
+			return nil, fmt.Errorf("xref prev stream not found: %v", objfmt(obj1))
 		}
 		prevstrm, ok := obj.obj.(stream)
 		if !ok {
-			return nil, fmt.Errorf("malformed PDF: xref prev stream not found: %v", objfmt(obj))
+			return nil, fmt.Errorf("xref prev stream not found: %v", objfmt(obj))
 		}
 		prev := Value{r, objptr{}, prevstrm}
 		if prev.Kind() != Stream {
-			return nil, fmt.Errorf("malformed PDF: xref prev stream is not stream: %v", prev)
+			return nil, fmt.Errorf("xref prev stream is not stream: %v", prev)
 		}
 		if prev.Key("Type").Name() != "XRef" {
-			return nil, fmt.Errorf("malformed PDF: xref prev stream does not have type XRef")
+			return nil, fmt.Errorf("xref prev stream does not have type XRef")
 		}
 		psize := prev.Key("Size").Int64()
 		if psize > size {
-			return nil, fmt.Errorf("malformed PDF: xref prev stream larger than last stream")
+			return nil, fmt.Errorf("xref prev stream larger than last stream")
 		}
 		var dataErr error
 		table, dataErr = readXrefStreamData(r, prev.data.(stream), table, psize)
 		if dataErr != nil {
-			return nil, fmt.Errorf("malformed PDF: reading xref prev stream: %v", dataErr)
+			return nil, fmt.Errorf("reading xref prev stream: %v", dataErr)
 		}
 		return prevstrm.hdr["Prev"], nil
 	})
@@ -438,26 +438,26 @@ func readXrefTable(r *Reader, b *buffer) ([]xref, objptr, dict, error) {
 
 	table, err := readXrefTableData(b, table)
 	if err != nil {
-		return nil, objptr{}, nil, fmt.Errorf("malformed PDF: %v", err)
+		return nil, objptr{}, nil, fmt.Errorf("%v", err)
 	}
 
 	trailer, ok := b.readObject().(dict)
 	if !ok {
-		return nil, objptr{}, nil, fmt.Errorf("malformed PDF: xref table not followed by trailer dictionary")
+		return nil, objptr{}, nil, fmt.Errorf("xref table not followed by trailer dictionary")
 	}
 
 	err = readPrevXrefs(r, trailer["Prev"], func(b *buffer) (object, error) {
 		if tok := b.readToken(); tok != keyword("xref") {
-			return nil, fmt.Errorf("malformed PDF: xref Prev does not point to xref")
+			return nil, fmt.Errorf("xref Prev does not point to xref")
 		}
 		var dataErr error
 		table, dataErr = readXrefTableData(b, table)
 		if dataErr != nil {
-			return nil, fmt.Errorf("malformed PDF: %v", dataErr)
+			return nil, fmt.Errorf("%v", dataErr)
 		}
 		prevTrailer, ok := b.readObject().(dict)
 		if !ok {
-			return nil, fmt.Errorf("malformed PDF: xref Prev table not followed by trailer dictionary")
+			return nil, fmt.Errorf("xref Prev table not followed by trailer dictionary")
 		}
 		return prevTrailer["Prev"], nil
 	})
@@ -467,7 +467,7 @@ func readXrefTable(r *Reader, b *buffer) ([]xref, objptr, dict, error) {
 
 	size, ok := trailer[name("Size")].(int64)
 	if !ok {
-		return nil, objptr{}, nil, fmt.Errorf("malformed PDF: trailer missing /Size entry")
+		return nil, objptr{}, nil, fmt.Errorf("trailer missing /Size entry")
 	}
 
 	if size < int64(len(table)) {
@@ -805,7 +805,7 @@ func (r *Reader) resolve(parent objptr, x interface{}) Value {
 		r.depth++
 		defer func() { r.depth-- }()
 		if r.depth > maxResolveDepth {
-			panic(fmt.Errorf("malformed PDF: object references nest too deep at %v", ptr))
+			panic(fmt.Errorf("object references nest too deep at %v", ptr))
 		}
 		if err := r.g.check(); err != nil {
 			panic(err)
@@ -813,7 +813,7 @@ func (r *Reader) resolve(parent objptr, x interface{}) Value {
 		if xref.inStream {
 			x = r.fromObjStm(ptr, xref)
 		} else {
-			b := newBuffer(io.NewSectionReader(r.f, xref.offset, r.end-xref.offset), xref.offset)
+			b := newBuffer(io.NewSectionReader(r.f, xref.offset, r.end-xref.offset), xref.offset, bufSize)
 			b.key = r.key
 			b.useAES = r.useAES
 			b.aes256 = r.aes256
@@ -874,7 +874,7 @@ func (r *Reader) fromObjStm(ptr objptr, xref xref) object {
 				panic(fmt.Errorf("reading object stream: %w", err))
 			}
 			os = &objstm{data: data, offs: map[uint32]int64{}}
-			b := newBuffer(bytes.NewReader(data), 0)
+			b := newBuffer(bytes.NewReader(data), 0, bufSize)
 			b.allowEOF = true
 			for i := int64(0); i < n && !b.eof; i++ {
 				id, _ := b.readToken().(int64)
@@ -909,7 +909,7 @@ func (r *Reader) fromObjStm(ptr objptr, xref xref) object {
 }
 
 func readObjAt(data []byte, off int64) object {
-	b := newBuffer(bytes.NewReader(data[off:]), 0)
+	b := newBuffer(bytes.NewReader(data[off:]), 0, bufSize)
 	b.allowEOF = true
 	return b.readObject()
 }
@@ -1080,7 +1080,7 @@ func (r *Reader) initEncrypt(password string) error {
 		n = minKeyBits
 	}
 	if n%8 != 0 || n > maxKeyBits || n < minKeyBits {
-		return fmt.Errorf("malformed PDF: %d-bit encryption key", n)
+		return fmt.Errorf("%d-bit encryption key", n)
 	}
 	V, _ := encrypt["V"].(int64)
 	if V != 1 && V != 2 && (V != 4 || !okayV4(encrypt)) {
@@ -1089,17 +1089,17 @@ func (r *Reader) initEncrypt(password string) error {
 
 	ids, ok := r.trailer["ID"].(array)
 	if !ok || len(ids) < 1 {
-		return fmt.Errorf("malformed PDF: missing ID in trailer")
+		return fmt.Errorf("missing ID in trailer")
 	}
 	idstr, ok := ids[0].(string)
 	if !ok {
-		return fmt.Errorf("malformed PDF: missing ID in trailer")
+		return fmt.Errorf("missing ID in trailer")
 	}
 	ID := []byte(idstr)
 
 	R, _ := encrypt["R"].(int64)
 	if R < 2 {
-		return fmt.Errorf("malformed PDF: encryption revision R=%d", R)
+		return fmt.Errorf("encryption revision R=%d", R)
 	}
 	if R > 4 {
 		return fmt.Errorf("unsupported PDF: encryption revision R=%d", R)
@@ -1107,7 +1107,7 @@ func (r *Reader) initEncrypt(password string) error {
 	O, _ := encrypt["O"].(string)
 	U, _ := encrypt["U"].(string)
 	if len(O) != ouEntryLen || len(U) != ouEntryLen {
-		return fmt.Errorf("malformed PDF: missing O= or U= encryption parameters")
+		return fmt.Errorf("missing O= or U= encryption parameters")
 	}
 	p, _ := encrypt["P"].(int64)
 	P := uint32(p)
@@ -1140,7 +1140,7 @@ func (r *Reader) initEncrypt(password string) error {
 
 	c, err := rc4.NewCipher(key)
 	if err != nil {
-		return fmt.Errorf("malformed PDF: invalid RC4 key: %v", err)
+		return fmt.Errorf("invalid RC4 key: %v", err)
 	}
 
 	var u []byte

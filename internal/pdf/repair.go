@@ -131,7 +131,7 @@ func (r *Reader) indexObjStm(sp objptr, v Value) {
 	if n <= 0 || n > maxObjects {
 		return
 	}
-	b := newBuffer(v.Reader(), 0)
+	b := newBuffer(v.Reader(), 0, bufSize)
 	b.allowEOF = true
 	for i := int64(0); i < n && !b.eof; i++ {
 		id, ok1 := b.readToken().(int64)
@@ -152,7 +152,7 @@ func readDictAt(data []byte, pos int) (d dict, ok bool) {
 			ok = false
 		}
 	}()
-	b := newBuffer(bytes.NewReader(data[pos:]), 0)
+	b := newBuffer(bytes.NewReader(data[pos:]), 0, bufSize)
 	b.allowEOF = true
 	b.allowStream = false
 	d, ok = b.readObject().(dict)
