@@ -27,6 +27,18 @@ func openTest(t *testing.T, dir string, opts Options) *DB {
 	return db
 }
 
+// openWithStore opens a DB in dir with the default options and creates a
+// vector store "kb" in it.
+func openWithStore(t *testing.T, dir string) (*DB, *VectorStore) {
+	t.Helper()
+	db := openTest(t, dir, Options{})
+	vs, err := db.CreateVectorStore(context.Background(), VectorStoreParams{Name: "kb"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db, vs
+}
+
 func addText(t *testing.T, vs *VectorStore, name, text string, attrs map[string]any) *File {
 	t.Helper()
 	ctx := context.Background()
@@ -308,11 +320,7 @@ func TestModifyAndDeleteVectorStore(t *testing.T) {
 func TestEmbedderMismatchAndReembed(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	db := openTest(t, dir, Options{})
-	vs, err := db.CreateVectorStore(ctx, VectorStoreParams{Name: "kb"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, vs := openWithStore(t, dir)
 	addText(t, vs, "keys.md", corpus["keys.md"], nil)
 	db.Close()
 
@@ -394,11 +402,7 @@ func TestResumeAfterClose(t *testing.T) {
 func TestVectorIndexPersistence(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	db := openTest(t, dir, Options{})
-	vs, err := db.CreateVectorStore(ctx, VectorStoreParams{Name: "kb"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, vs := openWithStore(t, dir)
 	for i := range 30 {
 		addText(t, vs, fmt.Sprintf("f%d.txt", i), fmt.Sprintf("text number %d about thing%d", i, i), nil)
 	}
@@ -555,11 +559,7 @@ func (n negated) Embed(ctx context.Context, texts []string) ([][]float32, error)
 func TestReembedReplacesVectorGraph(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	db := openTest(t, dir, Options{})
-	vs, err := db.CreateVectorStore(ctx, VectorStoreParams{Name: "kb"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, vs := openWithStore(t, dir)
 	for name, text := range corpus {
 		addText(t, vs, name, text, nil)
 	}
