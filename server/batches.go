@@ -134,6 +134,7 @@ func (s *server) writeBatch(w http.ResponseWriter, r *http.Request, vs *store.Ve
 	default:
 		out.Status = store.StatusCompleted
 	}
+	setPollAfter(w, out.Status)
 	writeJSON(w, http.StatusOK, out)
 }
 

@@ -47,6 +47,30 @@
 // the server's (store.ErrEmbedderMismatch; see store.DB.Reembed), 413
 // file_too_large, 503 once the store is closed, 500 otherwise.
 //
+// # Search results
+//
+// As OpenAI's, a search answers one result per chunk, best first:
+// max_num_results (1..50, default 10) counts chunks, not files, each
+// result's content holds that one chunk, and a file with several matching
+// chunks appears once for each of them (with its own score). The page is
+// the whole answer: has_more is false and next_page null. The Go API
+// (store.VectorStore.Search) groups the same chunks by file instead.
+//
+// # Headers
+//
+// Every response carries "x-request-id" (req_ and 32 hex digits), which
+// the SDKs expose as the request id and the access log records. A file or
+// batch still in progress carries "openai-poll-after-ms", which the SDKs'
+// poll helpers follow. A permanent error (4xx but 408 and 429) carries
+// "x-should-retry: false", so the SDKs do not retry it.
+//
+// # Logging
+//
+// Options.Logger receives one line per request at level Info ("request":
+// request_id, method, route pattern, status, bytes, duration; GET /healthz
+// at Debug) and one per failed request ("request failed", with the error;
+// level Error for 5xx).
+//
 // # Files on disk
 //
 // store has no file object separate from vector stores, so the server keeps
@@ -77,10 +101,13 @@
 //     "char_end", "byte_start", "byte_end", "page_start", "page_end",
 //     "headings", and "prefix" for a repeated table header).
 //   - chunking_strategy {"type": "auto"} is quarry's structure-aware
-//     chunker with OpenAI's 800/400 budget and is reported as "auto", not
-//     as "static". The flat form {"type": "static",
-//     "max_chunk_size_tokens": N, "chunk_overlap_tokens": M} is accepted
-//     beside OpenAI's nested one.
+//     chunker with OpenAI's 800/400 budget (it cuts at headings,
+//     paragraphs and sentences, and keeps tables and code blocks whole).
+//     A file chunked with it is reported as OpenAI reports auto,
+//     {"type": "static", "static": {800, 400}}, with the extension
+//     "quarry_type": "auto"; sent back as it is, that object selects auto
+//     again. The flat form {"type": "static", "max_chunk_size_tokens": N,
+//     "chunk_overlap_tokens": M} is accepted beside OpenAI's nested one.
 //   - ranking_options also takes "hybrid_search" {embedding_weight,
 //     text_weight} (as the Responses file_search tool) and quarry's
 //     "fusion" (rrf or normalized score).

@@ -2,8 +2,10 @@ package server
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"net/http"
+	"slices"
 
 	"github.com/quarrylabs/quarry/filter"
 	"github.com/quarrylabs/quarry/store"
@@ -80,5 +82,28 @@ func (s *server) search(w http.ResponseWriter, r *http.Request) {
 	for i := range res.Data {
 		res.Data[i].FileID = s.uploads.wireID(res.Data[i].VectorStoreID, res.Data[i].FileID)
 	}
-	writeJSON(w, http.StatusOK, res)
+	writeJSON(w, http.StatusOK, perChunk(res))
+}
+
+// perChunk turns store's results, grouped by file, into OpenAI's page: one
+// result per chunk, best first, so max_num_results counts chunks and a file
+// with several matching chunks appears once per chunk. The page is the
+// whole answer: has_more is false and next_page null.
+func perChunk(res *store.SearchResults) *store.SearchResults {
+	var out []store.SearchResult
+	for _, r := range res.Data {
+		for _, c := range r.Content {
+			one := r
+			one.Score = c.Score
+			one.Content = []store.ChunkResult{c}
+			out = append(out, one)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b store.SearchResult) int { return cmp.Compare(b.Score, a.Score) })
+	if out == nil {
+		out = []store.SearchResult{}
+	}
+	page := *res
+	page.Data, page.HasMore, page.NextPage = out, false, nil
+	return &page
 }

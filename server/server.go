@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/quarrylabs/quarry/store"
 )
@@ -23,7 +24,8 @@ type Options struct {
 	APIKey string
 	// MaxUploadBytes bounds an uploaded file. Default store.MaxFileBytes.
 	MaxUploadBytes int64
-	// Logger receives one line per failed request and per server error.
+	// Logger receives the access log (one line per request, level Info)
+	// and one line per failed request (see the package documentation).
 	// Default: slog.Default().
 	Logger *slog.Logger
 }
@@ -92,12 +94,24 @@ func (s *server) routes() {
 }
 
 func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	id := newRequestID()
+	w.Header().Set("X-Request-Id", id)
+	r = r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id))
+	sw := &statusWriter{ResponseWriter: w}
+	h, route := s.mux.Handler(r)
+	defer s.logRequest(r, route, sw, start)
+	s.serve(sw, r, h, route)
+}
+
+// serve answers r: authentication, then the route (h, pattern from the mux),
+// or an error in the API's shape for an unknown one.
+func (s *server) serve(w http.ResponseWriter, r *http.Request, h http.Handler, pattern string) {
 	if s.opts.APIKey != "" && r.URL.Path != "/healthz" && !s.authorized(r) {
 		writeError(w, &apiError{Status: http.StatusUnauthorized, Type: "invalid_request_error", Code: "invalid_api_key",
 			Message: "missing or incorrect API key: send the header 'Authorization: Bearer KEY'"})
 		return
 	}
-	h, pattern := s.mux.Handler(r)
 	if pattern == "" {
 		// No route: the mux answers 404 or 405 in plain text; keep its
 		// status and headers (Allow) but answer in the API's error shape.
@@ -218,11 +232,18 @@ func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if ae.Status >= 500 {
 		level = slog.LevelError
 	}
-	s.log.Log(r.Context(), level, "request failed", "method", r.Method, "path", r.URL.Path, "status", ae.Status, "err", err)
+	s.log.Log(r.Context(), level, "request failed", "request_id", requestID(r.Context()), "method", r.Method,
+		"path", r.URL.Path, "status", ae.Status, "err", err)
 	writeError(w, ae)
 }
 
+// writeError writes e in OpenAI's shape. A permanent error (a 4xx other
+// than 408 and 429) carries "x-should-retry: false", so that SDKs do not
+// retry it (they retry 409 by default, which embedder_mismatch is not).
 func writeError(w http.ResponseWriter, e *apiError) {
+	if permanent(e.Status) {
+		w.Header().Set("X-Should-Retry", "false")
+	}
 	writeJSON(w, e.Status, struct {
 		Error *apiError `json:"error"`
 	}{e})

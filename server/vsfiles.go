@@ -99,6 +99,7 @@ func (s *server) createFile(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	setPollAfter(w, f.Status)
 	writeJSON(w, http.StatusOK, s.fileOf(f))
 }
 
@@ -159,6 +160,7 @@ func (s *server) createFileMultipart(w http.ResponseWriter, r *http.Request, vs 
 		s.fail(w, r, err)
 		return
 	}
+	setPollAfter(w, f.Status)
 	writeJSON(w, http.StatusOK, s.fileOf(f))
 }
 
@@ -215,6 +217,7 @@ func (s *server) getFile(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	setPollAfter(w, f.Status)
 	writeJSON(w, http.StatusOK, s.fileOf(f))
 }
 
@@ -240,6 +243,7 @@ func (s *server) updateFile(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	setPollAfter(w, f.Status)
 	writeJSON(w, http.StatusOK, s.fileOf(f))
 }
 

@@ -6,12 +6,21 @@ import (
 )
 
 // chunkingJSON is chunking_strategy in OpenAI's shape:
-// {"type": "auto"} or {"type": "static", "static": {...}}. The flat form of
-// chunk.Strategy ({"type": "static", "max_chunk_size_tokens": ...}) is
-// accepted too.
+// {"type": "auto"} or {"type": "static", "static": {...}} on input. The flat
+// form of chunk.Strategy ({"type": "static", "max_chunk_size_tokens": ...})
+// is accepted too.
+//
+// On output a file chunked with "auto" is reported as OpenAI reports it,
+// {"type": "static", "static": {800, 400}}, since no SDK type accepts
+// {"type": "auto"} on a file; "quarry_type": "auto" says that quarry's
+// structure-aware chunker cut it (with that token budget). The object can be
+// sent back as it is: "quarry_type": "auto" on input selects auto.
 type chunkingJSON struct {
 	Type   chunk.StrategyType `json:"type"`
 	Static *staticJSON        `json:"static,omitempty"`
+	// QuarryType is the strategy quarry really applied, when it differs
+	// from Type ("auto" reported as static 800/400).
+	QuarryType chunk.StrategyType `json:"quarry_type,omitempty"`
 	// Flat form, accepted on input only.
 	MaxTokens     int `json:"max_chunk_size_tokens,omitempty"`
 	OverlapTokens int `json:"chunk_overlap_tokens,omitempty"`
@@ -30,15 +39,25 @@ func (c *chunkingJSON) strategy() chunk.Strategy {
 	if c.Static != nil {
 		s.MaxTokens, s.OverlapTokens = c.Static.MaxTokens, c.Static.OverlapTokens
 	}
+	switch c.QuarryType {
+	case "":
+	case chunk.Auto: // what chunkingOf reports for auto, sent back
+		s = chunk.Strategy{Type: chunk.Auto}
+	default:
+		s.Type = c.QuarryType // Validate reports a type it does not know
+	}
 	return s
 }
 
+// chunkingOf reports s as OpenAI does: always static with its budget; an
+// auto strategy keeps its name in QuarryType.
 func chunkingOf(s chunk.Strategy) chunkingJSON {
 	s = s.Normalize()
-	if s.Type == chunk.Static {
-		return chunkingJSON{Type: s.Type, Static: &staticJSON{s.MaxTokens, s.OverlapTokens}}
+	c := chunkingJSON{Type: chunk.Static, Static: &staticJSON{s.MaxTokens, s.OverlapTokens}}
+	if s.Type != chunk.Static {
+		c.QuarryType = s.Type
 	}
-	return chunkingJSON{Type: s.Type}
+	return c
 }
 
 // fileJSON is a vector_store.file as the API shows it: the store's File with
