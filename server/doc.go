@@ -38,6 +38,8 @@
 //	GET    /v1/vector_stores/{vs_id}/file_batches/{batch_id}/files  (limit, order, after, before, filter)
 //	POST   /v1/vector_stores/{vs_id}/search            {query, rewrite_query, max_num_results, filters, ranking_options}
 //	GET    /healthz
+//	GET    /metrics                                    Prometheus metrics (behind the API key)
+//	GET    /debug/pprof/...                            Go's profiler, with Options.Pprof only
 //
 // Errors have OpenAI's shape, {"error": {"message", "type", "param",
 // "code"}}: 400 invalid_request_error for invalid requests (store.ErrInvalid,
@@ -70,6 +72,16 @@
 // request_id, method, route pattern, status, bytes, duration; GET /healthz
 // at Debug) and one per failed request ("request failed", with the error;
 // level Error for 5xx).
+//
+// # Metrics
+//
+// GET /metrics answers in Prometheus' text format: HTTP requests by route
+// pattern, method and status (quarry_http_requests_total) and their latency
+// by route (quarry_http_request_duration_seconds), the DB's vector stores,
+// files by status and bytes used, read at each scrape (quarry_vector_stores,
+// quarry_files, quarry_usage_bytes, quarry_store_up), and the Go runtime and
+// process collectors. Labels carry route patterns, never paths, so ids do
+// not multiply series.
 //
 // # Files on disk
 //

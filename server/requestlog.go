@@ -69,18 +69,20 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 // bytes and duration. Level Info; Debug for GET /healthz.
 func (s *server) logRequest(r *http.Request, route string, sw *statusWriter, start time.Time) {
 	level := slog.LevelInfo
-	if route == "GET /healthz" {
+	if route == "GET /healthz" || route == "GET /metrics" {
 		level = slog.LevelDebug
 	}
 	if route == "" {
-		route = "unknown"
+		route = "unknown" // no route matched: do not put paths in labels
 	}
 	status := sw.status
 	if status == 0 {
 		status = http.StatusOK
 	}
+	d := time.Since(start)
+	s.metrics.observe(route, r.Method, status, d)
 	s.log.Log(r.Context(), level, "request", "request_id", requestID(r.Context()), "method", r.Method,
-		"route", route, "status", status, "bytes", sw.bytes, "duration", time.Since(start))
+		"route", route, "status", status, "bytes", sw.bytes, "duration", d)
 }
 
 // pollAfterMs is the wait a client polling an in-progress file or batch is

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -28,6 +29,9 @@ type Options struct {
 	// and one line per failed request (see the package documentation).
 	// Default: slog.Default().
 	Logger *slog.Logger
+	// Pprof serves Go's profiler under /debug/pprof/ (behind APIKey, like
+	// every route). Off by default: profiles show code paths and memory.
+	Pprof bool
 }
 
 // maxJSONBytes bounds a JSON request body.
@@ -40,6 +44,7 @@ type server struct {
 	log     *slog.Logger
 	uploads *uploads
 	mux     *http.ServeMux
+	metrics *metrics
 
 	// attachMu serializes attaching uploads, so that one upload gets one
 	// copy per vector store.
@@ -56,7 +61,7 @@ func New(db *store.DB, opts Options) http.Handler {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	s := &server{db: db, opts: opts, log: opts.Logger, mux: http.NewServeMux()}
+	s := &server{db: db, opts: opts, log: opts.Logger, mux: http.NewServeMux(), metrics: newMetrics(db)}
 	s.uploads = newUploads(db.Dir())
 	s.routes()
 	return s
@@ -65,6 +70,14 @@ func New(db *store.DB, opts Options) http.Handler {
 func (s *server) routes() {
 	m := s.mux
 	m.HandleFunc("GET /healthz", s.healthz)
+	m.Handle("GET /metrics", s.metrics.handler)
+	if s.opts.Pprof {
+		m.HandleFunc("GET /debug/pprof/", pprof.Index)
+		m.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+		m.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+		m.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+		m.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	}
 
 	m.HandleFunc("POST /v1/files", s.createUpload)
 	m.HandleFunc("GET /v1/files", s.listUploads)
