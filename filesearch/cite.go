@@ -53,6 +53,17 @@ func (t *Tool) Cite(answer string) Answer {
 	return cite(answer, t.byHandle)
 }
 
+// Cite resolves the markers in answer against sources, as Tool.Cite does:
+// for a later turn that searches no more but may cite what earlier turns
+// showed (see Tool.Sources).
+func Cite(answer string, sources []Source) Answer {
+	byHandle := make(map[int]*Source, len(sources))
+	for i := range sources {
+		byHandle[sources[i].Handle] = &sources[i]
+	}
+	return cite(answer, byHandle)
+}
+
 func cite(answer string, byHandle map[int]*Source) Answer {
 	if !utf8.ValidString(answer) {
 		answer = strings.ToValidUTF8(answer, "\uFFFD")

@@ -26,6 +26,8 @@ type Options struct {
 	// Logger receives one line per failed request and per server error.
 	// Default: slog.Default().
 	Logger *slog.Logger
+	// LLM is the upstream chat model of POST /v1/responses; nil: 501.
+	LLM *LLM
 }
 
 // maxJSONBytes bounds a JSON request body.
@@ -89,6 +91,7 @@ func (s *server) routes() {
 	m.HandleFunc("GET /v1/vector_stores/{vs_id}/file_batches/{batch_id}/files", s.batchFiles)
 
 	m.HandleFunc("POST /v1/vector_stores/{vs_id}/search", s.search)
+	s.agentRoutes(m) // responses.go: /v1/responses, /mcp
 }
 
 func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
