@@ -266,11 +266,6 @@ func (s *server) createResponse(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		s.log.Warn("response failed", "id", run.resp.ID, "err", err)
 	}
-	if err == nil && run.store {
-		if serr := s.saveResponse(r.Context(), run); serr != nil {
-			s.log.Error("save response", "id", run.resp.ID, "err", serr)
-		}
-	}
 	if b.Stream {
 		return // execute sent response.completed or response.failed
 	}

@@ -18,6 +18,10 @@ import (
 // maxInputItems bounds the items of a request's input.
 const maxInputItems = 4096
 
+// maxSearchesPerRound bounds the file_search calls run from one reply of
+// the model; further calls get an error message.
+const maxSearchesPerRound = 8
+
 // inputMessages turns a request's input (a string or a list of items)
 // into chat messages. file_search_call and reasoning items are skipped:
 // what they found is in the messages that follow them.
@@ -152,10 +156,19 @@ func (r *run) execute(ctx context.Context) error {
 	}
 	now := time.Now().Unix()
 	r.resp.CompletedAt = &now
+	if r.resp.Status != "incomplete" {
+		r.resp.Status = "completed"
+	}
+	// Saved before the last event, so that a client continuing from it
+	// finds it.
+	if r.store {
+		if err := r.s.saveResponse(ctx, r); err != nil {
+			r.s.log.Error("save response", "id", r.resp.ID, "err", err)
+		}
+	}
 	if r.resp.Status == "incomplete" {
 		r.event("response.incomplete", map[string]any{"response": r.resp})
 	} else {
-		r.resp.Status = "completed"
 		r.event("response.completed", map[string]any{"response": r.resp})
 	}
 	return nil
@@ -202,9 +215,13 @@ func (r *run) loop(ctx context.Context) error {
 		}
 		r.history = append(r.history, chat.Message{Role: "assistant", Content: msg.Content, ToolCalls: msg.ToolCalls})
 		var fn []chat.ToolCall
+		searches := 0
 		for _, c := range msg.ToolCalls {
 			switch name := c.Function.Name; {
+			case name == filesearch.Name && r.fs != nil && searches == maxSearchesPerRound:
+				r.toolMessage(c.ID, fmt.Sprintf("error: at most %d file_search calls per turn; put up to %d queries in one call", maxSearchesPerRound, filesearch.MaxQueries))
 			case name == filesearch.Name && r.fs != nil:
+				searches++
 				if err := r.fileSearch(ctx, c); err != nil {
 					return err
 				}
@@ -220,7 +237,7 @@ func (r *run) loop(ctx context.Context) error {
 			}
 			return nil
 		}
-		if s, ok := r.choice.(string); !ok || s == "required" {
+		if s, ok := r.choice.(string); (ok && s == "required") || (!ok && r.choice != nil) {
 			r.choice = "auto" // a forced choice forces the first round only
 		}
 	}

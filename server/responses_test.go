@@ -674,3 +674,69 @@ func TestResponsesNotConfigured(t *testing.T) {
 		t.Errorf("POST /v1/responses without an LLM = %d, want 501", resp.StatusCode)
 	}
 }
+
+func TestResponsesBoundedRounds(t *testing.T) {
+	// A model that never stops searching, and ignores tool_choice "none".
+	f := newAgentFixture(t, func(n int, req chat.Request) (int, any) {
+		return 200, callSearch(`{"query":"keys"}`)
+	})
+	p := f.params("keys?")
+	p.Include = nil
+	resp, err := f.client.Responses.New(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reqs := f.si.requests()
+	if len(reqs) != 5 {
+		t.Fatalf("%d upstream requests, want 5 (4 rounds of searches, then one that must answer)", len(reqs))
+	}
+	if reqs[4].ToolChoice != "none" || reqs[3].ToolChoice == "none" {
+		t.Errorf("tool_choice of the last two requests = %v, %v; want the last one none", reqs[3].ToolChoice, reqs[4].ToolChoice)
+	}
+	if resp.Status != "incomplete" || resp.IncompleteDetails.Reason != "max_tool_calls" || len(resp.Output) != 4 {
+		t.Errorf("response status %q (%s), %d items; want incomplete after 4 searches", resp.Status, resp.IncompleteDetails.RawJSON(), len(resp.Output))
+	}
+	for _, item := range resp.Output {
+		if !strings.Contains(item.RawJSON(), `"results":null`) || len(item.AsFileSearchCall().Queries) != 1 {
+			t.Errorf("file_search_call without include = %s, want its queries and results null", item.RawJSON())
+		}
+	}
+}
+
+func TestResponsesManyCallsInOneReply(t *testing.T) {
+	f := newAgentFixture(t, func(n int, req chat.Request) (int, any) {
+		if n == 0 {
+			args := make([]string, 20)
+			for i := range args {
+				args[i] = fmt.Sprintf(`{"query":"keys %d"}`, i)
+			}
+			return 200, callSearch(args...)
+		}
+		tools := 0
+		for _, m := range req.Messages {
+			if m.Role == "tool" {
+				tools++
+			}
+		}
+		return 200, answer(fmt.Sprintf("%d tool messages", tools))
+	})
+	resp, err := f.client.Responses.New(context.Background(), f.params("keys?"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(resp.Output) != maxSearchesPerRound+1 || resp.OutputText() != "20 tool messages" {
+		t.Errorf("output %v, text %q; want %d searches and an answer to every call", types(resp), resp.OutputText(), maxSearchesPerRound)
+	}
+	// Stored responses can be fetched and deleted.
+	ctx := context.Background()
+	if _, err := f.client.Responses.Get(ctx, resp.ID, responses.ResponseGetParams{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.client.Responses.Delete(ctx, resp.ID); err != nil {
+		t.Fatal(err)
+	}
+	var ae *openai.Error
+	if _, err := f.client.Responses.Get(ctx, resp.ID, responses.ResponseGetParams{}); !errors.As(err, &ae) || ae.StatusCode != 404 {
+		t.Errorf("Get after Delete = %v, want 404", err)
+	}
+}
