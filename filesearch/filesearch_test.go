@@ -250,3 +250,26 @@ func FuzzCite(f *testing.F) {
 		}
 	})
 }
+
+func FuzzParseArguments(f *testing.F) {
+	for _, s := range []string{`{"queries":["a","b"]}`, `{"query":"a"}`, `"a"`, `["a"]`, `{"queries":"a","query":["b"]}`, `{`, `null`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, args string) {
+		qs, err := ParseArguments(args)
+		if err != nil {
+			if !errors.Is(err, ErrArguments) || qs != nil {
+				t.Fatalf("ParseArguments(%q) = %q, %v; want nil and an *ArgumentsError", args, qs, err)
+			}
+			return
+		}
+		if len(qs) < 1 || len(qs) > MaxQueries {
+			t.Fatalf("ParseArguments(%q) = %d queries", args, len(qs))
+		}
+		for _, q := range qs {
+			if q == "" || strings.TrimSpace(q) != q || !utf8.ValidString(q) || len(q) > maxQueryBytes {
+				t.Fatalf("ParseArguments(%q) returned query %q", args, q)
+			}
+		}
+	})
+}
