@@ -32,6 +32,8 @@ type Options struct {
 	// Pprof serves Go's profiler under /debug/pprof/ (behind APIKey, like
 	// every route). Off by default: profiles show code paths and memory.
 	Pprof bool
+	// LLM is the upstream chat model of POST /v1/responses; nil: 501.
+	LLM *LLM
 }
 
 // maxJSONBytes bounds a JSON request body.
@@ -104,6 +106,7 @@ func (s *server) routes() {
 	m.HandleFunc("GET /v1/vector_stores/{vs_id}/file_batches/{batch_id}/files", s.batchFiles)
 
 	m.HandleFunc("POST /v1/vector_stores/{vs_id}/search", s.search)
+	s.agentRoutes(m) // responses.go: /v1/responses, /mcp
 }
 
 func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {

@@ -6,6 +6,7 @@
 //	quarry ls                        list the files of a vector store (--stores: the stores)
 //	quarry rm PATH|FILE_ID...        remove files from a vector store
 //	quarry bench ann|ir ...          run the benchmark harness
+//	quarry mcp                       serve the store to an MCP client over stdio
 //
 // Global flags: --store DIR (or $QUARRY_STORE; default ~/.local/share/quarry),
 // --vector-store NAME (default "default"), --embedder SPEC (or
@@ -32,6 +33,7 @@ Usage:
   quarry rm PATH|FILE_ID...         remove files (a directory removes what is under it)
   quarry bench ann|ir [flags]       benchmarks against peers
   quarry serve [--addr A] [--api-key K]  serve the OpenAI-compatible API (default 127.0.0.1:8080)
+  quarry mcp                        serve the store to an MCP client over stdio
 
 Common flags:
   --store DIR          store location ($QUARRY_STORE, default ~/.local/share/quarry)
@@ -65,6 +67,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		"rm":     cmdRm,
 		"bench":  cmdBench,
 		"serve":  cmdServe,
+		"mcp":    cmdMCP, // mcp.go
 	}
 	cmd, ok := cmds[args[0]]
 	if !ok {

@@ -24,6 +24,11 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	addr := fs.String("addr", "127.0.0.1:8080", "listen `ADDRESS`")
 	apiKey := fs.String("api-key", os.Getenv("QUARRY_API_KEY"), "require 'Authorization: Bearer `KEY`' (default $QUARRY_API_KEY; empty: no auth)")
 	maxUpload := fs.Int64("max-upload-bytes", 0, "largest upload in `BYTES` (0: 512 MB)")
+	// POST /v1/responses: the upstream chat model (see server.LLM).
+	llm := server.LLM{}
+	fs.StringVar(&llm.BaseURL, "llm-base-url", os.Getenv("QUARRY_LLM_BASE_URL"), "OpenAI-compatible chat-completions `URL` for /v1/responses, e.g. http://localhost:11434/v1 ($QUARRY_LLM_BASE_URL)")
+	fs.StringVar(&llm.Model, "llm-model", os.Getenv("QUARRY_LLM_MODEL"), "upstream `MODEL` for /v1/responses; empty: the request's model ($QUARRY_LLM_MODEL)")
+	fs.StringVar(&llm.APIKey, "llm-api-key", os.Getenv("QUARRY_LLM_API_KEY"), "upstream API `KEY` ($QUARRY_LLM_API_KEY)")
 	if _, err := parseInterspersed(fs, args); err != nil {
 		return err
 	}
@@ -35,7 +40,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	defer db.Close()
 
 	srv := &http.Server{
-		Handler:           server.New(db, server.Options{APIKey: *apiKey, MaxUploadBytes: *maxUpload, Logger: logger}),
+		Handler:           server.New(db, server.Options{APIKey: *apiKey, MaxUploadBytes: *maxUpload, Logger: logger, LLM: &llm}),
 		ReadHeaderTimeout: 10 * time.Second,
 		// Uploads of large files take long: no overall read or write
 		// timeout, but idle connections are closed.
