@@ -37,6 +37,10 @@
 //	POST   /v1/vector_stores/{vs_id}/file_batches/{batch_id}/cancel
 //	GET    /v1/vector_stores/{vs_id}/file_batches/{batch_id}/files  (limit, order, after, before, filter)
 //	POST   /v1/vector_stores/{vs_id}/search            {query, rewrite_query, max_num_results, filters, ranking_options}
+//	POST   /v1/responses                               the Responses API with the file_search tool, over Options.LLM
+//	GET    /v1/responses/{response_id}                 a saved response
+//	DELETE /v1/responses/{response_id}                 delete it
+//	POST   /mcp                                        MCP over streamable HTTP (tools search and fetch; stores and files as resources)
 //	GET    /healthz
 //	GET    /metrics                                    Prometheus metrics (behind the API key)
 //	GET    /debug/pprof/...                            Go's profiler, with Options.Pprof only
@@ -48,6 +52,25 @@
 // embedder_mismatch when a vector store was built by another embedder than
 // the server's (store.ErrEmbedderMismatch; see store.DB.Reembed), 413
 // file_too_large, 503 once the store is closed, 500 otherwise.
+//
+// # Responses and MCP
+//
+// POST /v1/responses runs OpenAI's file_search tool with any
+// OpenAI-compatible chat model (Options.LLM: OpenAI, Azure OpenAI, Ollama,
+// vLLM, llama.cpp server): the model calls the tool (1-5 queries, searched
+// only in the tool's vector_store_ids), results go back to it with short
+// citation handles, and the answer comes out as a message whose output_text
+// carries file_citation annotations at character indices, each with
+// quarry's citation ("quarry": chunk id, character range, pages,
+// headings). Rounds are bounded (LLM.MaxRounds), usage is summed over them,
+// stream:true sends OpenAI's event sequence, and previous_response_id
+// continues a saved conversation. The upstream model is called without
+// streaming, so streamed text arrives once its reply is complete. Without
+// an LLM the endpoint answers 501. Package filesearch is the same tool for a
+// Go program's own model loop.
+//
+// /mcp serves the Model Context Protocol (streamable HTTP, behind the same
+// API key); `quarry mcp` serves it over stdio.
 //
 // # Search results
 //
