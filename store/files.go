@@ -83,12 +83,14 @@ func (db *DB) blobPath(fileID string) string { return filepath.Join(db.dir, "blo
 // at the next Open if it was not before.
 func (vs *VectorStore) AddFile(ctx context.Context, in FileInput) (*File, error) {
 	db := vs.db
-	st, err := db.state(vs.id)
+	st, err := db.acquire(vs.id)
 	if err != nil {
 		return nil, err
 	}
-	if st.mismatch != nil {
-		return nil, st.mismatch
+	mismatch := st.mismatch
+	st.release()
+	if mismatch != nil {
+		return nil, mismatch
 	}
 	if in.Body == nil {
 		return nil, invalidf("file %q has no body", in.Name)
@@ -217,6 +219,9 @@ func (vs *VectorStore) File(ctx context.Context, id string) (*File, error) {
 }
 
 // WaitFile waits until the file is no longer in progress, and returns it.
+// It returns when ctx is done, and with ErrNotFound once the file or its
+// vector store is deleted. A file is in progress only while it is queued
+// or a worker ingests it, or while its vector store waits for a Reembed.
 func (vs *VectorStore) WaitFile(ctx context.Context, id string) (*File, error) {
 	delay := time.Millisecond
 	for {
@@ -276,12 +281,14 @@ func (vs *VectorStore) allFiles(ctx context.Context, status FileStatus) ([]File,
 }
 
 // UpdateFileAttributes replaces the file's attributes; search filters see
-// the new values once the call returns.
+// the new values once the call returns (once the indexer has applied the
+// change; the call waits for it, at most a bounded time).
 func (vs *VectorStore) UpdateFileAttributes(ctx context.Context, id string, attrs map[string]any) (*File, error) {
-	st, err := vs.db.state(vs.id)
+	st, err := vs.db.acquire(vs.id)
 	if err != nil {
 		return nil, err
 	}
+	defer st.release()
 	attrs, err = validateAttributes(attrs)
 	if err != nil {
 		return nil, err
@@ -311,8 +318,12 @@ func (vs *VectorStore) UpdateFileAttributes(ctx context.Context, id string, attr
 	if err != nil {
 		return nil, err
 	}
+	if seq == 0 {
+		f.ChunkIDs = nil
+		return f, nil
+	}
 	st.committed()
-	if err := st.current(ctx, vs.db.bolt); err != nil {
+	if err := st.waitApplied(ctx, seq, vs.db.log); err != nil {
 		return nil, err
 	}
 	f.ChunkIDs = nil
@@ -322,10 +333,11 @@ func (vs *VectorStore) UpdateFileAttributes(ctx context.Context, id string, attr
 // DeleteFile removes the file, its chunks and vectors. When it returns, the
 // file is gone from search results and stays gone after a crash.
 func (vs *VectorStore) DeleteFile(ctx context.Context, id string) error {
-	st, err := vs.db.state(vs.id)
+	st, err := vs.db.acquire(vs.id)
 	if err != nil {
 		return err
 	}
+	defer st.release()
 	var seq uint64
 	err = vs.db.bolt.Update(func(tx *bolt.Tx) error {
 		b, ok := buckets(tx, vs.id)
@@ -370,7 +382,7 @@ func (vs *VectorStore) DeleteFile(ctx context.Context, id string) error {
 		return nil
 	}
 	st.committed()
-	return st.current(ctx, vs.db.bolt)
+	return st.waitApplied(ctx, seq, vs.db.log)
 }
 
 // FileContent returns the file's parsed text, the text that chunk ranges
