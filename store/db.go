@@ -287,6 +287,42 @@ func (db *DB) acquire(id string) (*vsState, error) {
 	return st, nil
 }
 
+// acquireCurrent acquires the vector store's state once its indexes hold
+// every change committed before the call (see vsState.current). A state
+// replaced while it waits (Reembed) is exchanged for the new one.
+func (db *DB) acquireCurrent(ctx context.Context, id string) (*vsState, error) {
+	for {
+		st, err := db.acquire(id)
+		if err != nil {
+			return nil, err
+		}
+		err = st.current(ctx, db.bolt, db.log)
+		if err == nil {
+			return st, nil
+		}
+		st.release()
+		if !errors.Is(err, errRetired) {
+			return nil, err
+		}
+	}
+}
+
+// waitIndexed waits until the vector store's current state has applied
+// log sequence seq (see vsState.waitApplied).
+func (db *DB) waitIndexed(ctx context.Context, id string, seq uint64) error {
+	for {
+		st, err := db.acquire(id)
+		if err != nil {
+			return err
+		}
+		err = st.waitApplied(ctx, seq, db.log)
+		st.release()
+		if !errors.Is(err, errRetired) {
+			return err
+		}
+	}
+}
+
 // kick wakes the indexer of the vector store's current state.
 func (db *DB) kick(id string) {
 	db.mu.RLock()

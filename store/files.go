@@ -284,12 +284,11 @@ func (vs *VectorStore) allFiles(ctx context.Context, status FileStatus) ([]File,
 // the new values once the call returns (once the indexer has applied the
 // change; the call waits for it, at most a bounded time).
 func (vs *VectorStore) UpdateFileAttributes(ctx context.Context, id string, attrs map[string]any) (*File, error) {
-	st, err := vs.db.acquire(vs.id)
+	attrs, err := validateAttributes(attrs)
 	if err != nil {
 		return nil, err
 	}
-	defer st.release()
-	attrs, err = validateAttributes(attrs)
+	st, err := vs.db.acquire(vs.id)
 	if err != nil {
 		return nil, err
 	}
@@ -315,6 +314,7 @@ func (vs *VectorStore) UpdateFileAttributes(ctx context.Context, id string, attr
 		}
 		return b.appendLog(tx, logEntry{Op: opAttrs, FileID: id, Chunks: f.ChunkIDs}, &seq)
 	})
+	st.release()
 	if err != nil {
 		return nil, err
 	}
@@ -323,7 +323,7 @@ func (vs *VectorStore) UpdateFileAttributes(ctx context.Context, id string, attr
 		return f, nil
 	}
 	st.committed()
-	if err := st.waitApplied(ctx, seq, vs.db.log); err != nil {
+	if err := vs.db.waitIndexed(ctx, vs.id, seq); err != nil {
 		return nil, err
 	}
 	f.ChunkIDs = nil
@@ -337,7 +337,6 @@ func (vs *VectorStore) DeleteFile(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	defer st.release()
 	var seq uint64
 	err = vs.db.bolt.Update(func(tx *bolt.Tx) error {
 		b, ok := buckets(tx, vs.id)
@@ -374,6 +373,7 @@ func (vs *VectorStore) DeleteFile(ctx context.Context, id string) error {
 		}
 		return b.appendLog(tx, logEntry{Op: opDel, FileID: id, Chunks: f.ChunkIDs}, &seq)
 	})
+	st.release()
 	if err != nil {
 		return err
 	}
@@ -382,7 +382,7 @@ func (vs *VectorStore) DeleteFile(ctx context.Context, id string) error {
 		return nil
 	}
 	st.committed()
-	return st.waitApplied(ctx, seq, vs.db.log)
+	return vs.db.waitIndexed(ctx, vs.id, seq)
 }
 
 // FileContent returns the file's parsed text, the text that chunk ranges

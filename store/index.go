@@ -99,8 +99,8 @@ type vsState struct {
 	lastSave   time.Time  // guarded by mu
 	ownsLex    bool       // guarded by mu: close closes lex (false once handed over)
 	noSave     bool       // guarded by mu: close and checkpoints leave the graph file alone
-	stale      bool       // guarded by mu: the log holds a re-embedding this state cannot apply
 	lexMarks   []lexMark  // guarded by mu: recent (time, lexSeq) pairs, oldest first
+	gone       bool       // guarded by mu: the vector store was deleted
 	lexDurable uint64     // guarded by mu: a lexSeq taken to be persisted
 	trimmed    uint64     // guarded by mu: the log is trimmed up to here
 
@@ -581,7 +581,7 @@ func (st *vsState) stopIndexer() {
 // REQUIRES: st.mu held.
 func (st *vsState) publishLocked() {
 	a := min(st.vecSeq, st.lexSeq)
-	if st.stale {
+	if st.gone {
 		a = math.MaxUint64
 	}
 	st.progMu.Lock()
@@ -615,6 +615,9 @@ func (st *vsState) current(ctx context.Context, bdb *bolt.DB, log *slog.Logger) 
 	return st.waitApplied(ctx, last, log)
 }
 
+// errRetired is returned by waitApplied when the state's indexer stopped.
+var errRetired = errors.New("store: index state retired")
+
 func (st *vsState) waitApplied(ctx context.Context, seq uint64, log *slog.Logger) error {
 	var timer *time.Timer
 	for {
@@ -634,7 +637,9 @@ func (st *vsState) waitApplied(ctx context.Context, seq uint64, log *slog.Logger
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-st.done:
-			return nil // retired meanwhile: go ahead with what is indexed
+			// Stopped: replaced by Reembed (the caller retries on the
+			// new state) or retired by Delete or Close.
+			return errRetired
 		case <-timer.C:
 			log.Warn("quarry: indexes behind; searching what is indexed", "vector_store", st.id, "applied", applied, "want", seq)
 			return nil
@@ -656,8 +661,7 @@ func (st *vsState) catchUpAll(ctx context.Context, bdb *bolt.DB) error {
 // catchUp applies up to catchUpEntries log entries the derived indexes
 // have not seen, in sequence order, and reports whether more remain. It
 // reads chunks and vectors as they are now, so an add whose file was
-// deleted since adds nothing. It stops before a re-embedding (opVectors):
-// a state's graph never goes past one; the state built by Reembed does.
+// deleted since adds nothing.
 func (st *vsState) catchUp(ctx context.Context, bdb *bolt.DB) (more bool, err error) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
@@ -672,6 +676,8 @@ func (st *vsState) catchUp(ctx context.Context, bdb *bolt.DB) (more bool, err er
 	err = bdb.View(func(tx *bolt.Tx) error {
 		b, ok := buckets(tx, st.id)
 		if !ok {
+			// Deleted: no change will ever come; let waiters go.
+			st.gone = true
 			return nil
 		}
 		c := b.log.Cursor()
@@ -688,10 +694,10 @@ func (st *vsState) catchUp(ctx context.Context, bdb *bolt.DB) (more bool, err er
 				return fmt.Errorf("%w: log entry %d: %v", ErrCorrupt, seq, err)
 			}
 			if e.Op == opVectors && seq > st.vecSeq {
-				// Re-embedded: this state is about to be replaced; let
-				// its waiters go.
-				st.stale = true
-				break
+				// Re-embedded: Reembed is about to replace this state. It
+				// serves until then, but its graph, holding the old
+				// vectors, must never be saved as of this sequence.
+				st.noSave = true
 			}
 			last = seq
 			f, err := b.file(e.FileID)
@@ -709,6 +715,12 @@ func (st *vsState) catchUp(ctx context.Context, bdb *bolt.DB) (more bool, err er
 							vec, err := decodeVector(v)
 							if err != nil {
 								return err
+							}
+							if len(vec) != st.vec.Dim() {
+								// Re-embedded under another embedder since
+								// this state was built: the state Reembed
+								// installs indexes it.
+								continue
 							}
 							vecIDs, vecs = append(vecIDs, id), append(vecs, vec)
 						}

@@ -190,16 +190,13 @@ func (db *DB) Search(ctx context.Context, vsIDs []string, req SearchRequest) (*S
 			continue
 		}
 		seen[id] = true
-		st, err := db.acquire(id)
+		st, err := db.acquireCurrent(ctx, id)
 		if err != nil {
 			return nil, err
 		}
 		states = append(states, st)
 		if st.mismatch != nil {
 			return nil, st.mismatch
-		}
-		if err := st.current(ctx, db.bolt, db.log); err != nil {
-			return nil, err
 		}
 	}
 	queries := req.Query
@@ -440,6 +437,14 @@ func (db *DB) hydrate(states []*vsState, fused []rerank.Scored, n int, seen map[
 	out := make([]hit, 0, min(n, len(fused)))
 	err := db.bolt.View(func(tx *bolt.Tx) error {
 		bs := make([]*vsBuckets, len(states))
+		for si, st := range states {
+			b, ok := buckets(tx, st.id)
+			if !ok {
+				// Deleted while the search ran.
+				return notFound("vector store", st.id)
+			}
+			bs[si] = &b
+		}
 		for _, s := range fused {
 			if len(out) == n {
 				break
@@ -454,13 +459,6 @@ func (db *DB) hydrate(states []*vsState, fused []rerank.Scored, n int, seen map[
 				}
 				rec := seen[s.ID]
 				if rec == nil {
-					if bs[si] == nil {
-						b, ok := buckets(tx, st.id)
-						if !ok {
-							break
-						}
-						bs[si] = &b
-					}
 					v := bs[si].chunks.Get(u64key(s.ID))
 					if v == nil {
 						break
