@@ -272,6 +272,12 @@ func (vs *VectorStore) Delete(ctx context.Context) error {
 	if !ok {
 		return notFound("vector store", vs.id)
 	}
+	// Take the state out of reach and let the calls holding it finish on
+	// it, then delete the source of truth.
+	db.mu.Lock()
+	delete(db.stores, vs.id)
+	db.mu.Unlock()
+	st.retire(false)
 	var blobs []string
 	err := db.bolt.Update(func(tx *bolt.Tx) error {
 		b, ok := buckets(tx, vs.id)
@@ -285,16 +291,25 @@ func (vs *VectorStore) Delete(ctx context.Context) error {
 		return tx.Bucket(bucketVS).DeleteBucket([]byte(vs.id))
 	})
 	if err != nil {
+		// Still there: serve it again (from its last checkpoint).
+		if st, oerr := db.openIndexes(ctx, vs.id); oerr == nil {
+			db.mu.Lock()
+			if db.closed {
+				db.mu.Unlock()
+				st.retire(true)
+			} else {
+				db.stores[vs.id] = st
+				db.mu.Unlock()
+			}
+		}
 		return err
 	}
 	db.mu.Lock()
-	delete(db.stores, vs.id)
 	for id := range db.parked[vs.id] {
 		delete(db.queued, id)
 	}
 	delete(db.parked, vs.id)
 	db.mu.Unlock()
-	st.retire(false)
 	for _, id := range blobs {
 		os.Remove(db.blobPath(id))
 	}
