@@ -27,6 +27,10 @@ type vsRecord struct {
 	// VectorsSeq is the log sequence of the last Reembed: a vector graph
 	// saved at an earlier sequence holds the old embedder's vectors.
 	VectorsSeq uint64 `json:"vectors_seq,omitempty"`
+	// LogStart is the first sequence the log still holds: entries before it
+	// were applied by every derived index and checkpointed, then trimmed.
+	// 0 means never trimmed.
+	LogStart uint64 `json:"log_start,omitempty"`
 }
 
 // chunkRecord is a chunk as persisted; its key is the chunk id.

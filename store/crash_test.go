@@ -18,6 +18,14 @@ func TestMain(m *testing.M) {
 		crashChild(dir)
 		return
 	}
+	if dir := os.Getenv("QUARRY_RESTART_CHILD"); dir != "" {
+		restartChild(dir)
+		return
+	}
+	if dir := os.Getenv("QUARRY_CRASH_MIXED"); dir != "" {
+		mixedChild(dir)
+		return
+	}
 	os.Exit(m.Run())
 }
 

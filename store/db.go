@@ -45,15 +45,31 @@ type DB struct {
 	log     *slog.Logger
 	closers []io.Closer // closed last by Close (the embedding cache)
 
-	jobs   chan job
 	wg     sync.WaitGroup
 	cancel context.CancelFunc
 	wctx   context.Context // workers' context, cancelled by Close
 
+	// embedSem bounds the Embed calls in flight DB-wide (ingestion,
+	// queries and Reembed together): Options.EmbedConcurrency.
+	embedSem chan struct{}
+	// queryEmbedder embeds queries: the DB's embedder behind a bounded
+	// in-memory LRU (and read-only lookups in the persistent cache), so
+	// the read path never writes.
+	queryEmbedder Embedder
+
+	// swapMu serializes what replaces or removes a vector store's state:
+	// CreateVectorStore's registration, Delete, Reembed's swap and Close.
+	swapMu sync.Mutex
+	// reembedMu runs one Reembed at a time.
+	reembedMu sync.Mutex
+
 	mu     sync.RWMutex
-	closed bool                // guarded by mu
-	stores map[string]*vsState // guarded by mu: open indexes per vector store
-	queued map[string]bool     // guarded by mu: file ids queued or being ingested
+	closed bool                           // guarded by mu
+	stores map[string]*vsState            // guarded by mu: open indexes per vector store
+	queued map[string]bool                // guarded by mu: file ids queued or being ingested
+	parked map[string]map[string]struct{} // guarded by mu: vector store -> files waiting for a Reembed
+	queue  []job                          // guarded by mu: jobs not yet taken by a worker, FIFO
+	wake   *sync.Cond                     // on mu: signalled when queue grows or the DB closes
 }
 
 type job struct{ vsID, fileID string }
@@ -75,6 +91,7 @@ func Open(ctx context.Context, dir string, opts Options) (*DB, error) {
 		return nil, fmt.Errorf("store: %w", err)
 	}
 	var closers []io.Closer
+	raw := opts.Embedder
 	bdb, err := bolt.Open(filepath.Join(dir, "quarry.db"), 0o644, &bolt.Options{Timeout: time.Second})
 	if err != nil {
 		if errors.Is(err, bolt.ErrTimeout) {
@@ -82,23 +99,29 @@ func Open(ctx context.Context, dir string, opts Options) (*DB, error) {
 		}
 		return nil, fmt.Errorf("store: open %s: %w", dir, err)
 	}
-	if cache := opts.EmbedCache; cache == CacheAlways || (cache == CacheRemote && opts.Embedder.Identity().Provider != "local") {
+	sem := make(chan struct{}, opts.EmbedConcurrency)
+	limited := &limitedEmbedder{e: raw, sem: sem}
+	var queryEmbedder Embedder = limited
+	opts.Embedder = limited
+	if cache := opts.EmbedCache; cache == CacheAlways || (cache == CacheRemote && raw.Identity().Provider != "local") {
 		c, err := embed.OpenBoltCache(filepath.Join(dir, "embeddings.db"))
 		if err != nil {
 			bdb.Close()
 			return nil, fmt.Errorf("store: open embedding cache: %w", err)
 		}
 		closers = append(closers, c)
-		opts.Embedder = embed.NewCached(opts.Embedder, c)
+		opts.Embedder = embed.NewCached(limited, c)
+		queryEmbedder = embed.NewCached(limited, embed.Tiered(embed.NewLRU(queryCacheEntries), embed.ReadOnly(c)))
 	}
 	// Concurrent AddFile and ingestion commits share transactions (and
 	// fsyncs); a lone caller waits at most this long for company.
 	bdb.MaxBatchDelay = 2 * time.Millisecond
 	db := &DB{
 		dir: dir, opts: opts, bolt: bdb, chunker: ck, log: opts.Logger, closers: closers,
-		stores: map[string]*vsState{}, queued: map[string]bool{},
-		jobs: make(chan job, 1<<16),
+		stores: map[string]*vsState{}, queued: map[string]bool{}, parked: map[string]map[string]struct{}{},
+		embedSem: sem, queryEmbedder: queryEmbedder,
 	}
+	db.wake = sync.NewCond(&db.mu)
 	if err := db.init(ctx); err != nil {
 		bdb.Close()
 		for _, c := range closers {
@@ -200,24 +223,30 @@ func (db *DB) resume() error {
 	return nil
 }
 
-// Close stops the ingestion workers, waits for them, persists the derived
-// indexes and closes the database. Files still in progress resume at the
-// next Open.
+// Close stops the ingestion workers, waits for them and for the searches
+// and other calls in flight, checkpoints the derived indexes and closes the
+// database. Files still in progress resume at the next Open. Calls made
+// after Close has begun return ErrClosed.
 func (db *DB) Close() error {
+	db.swapMu.Lock()
+	defer db.swapMu.Unlock()
 	db.mu.Lock()
 	if db.closed {
 		db.mu.Unlock()
 		return ErrClosed
 	}
 	db.closed = true
+	stores := db.stores
+	db.stores = map[string]*vsState{}
+	db.wake.Broadcast()
 	db.mu.Unlock()
 	if db.cancel != nil {
 		db.cancel()
 	}
 	db.wg.Wait()
 	var errs []error
-	for _, st := range db.stores {
-		errs = append(errs, st.close())
+	for _, st := range stores {
+		errs = append(errs, st.retire(true))
 	}
 	errs = append(errs, db.bolt.Close())
 	for _, c := range db.closers {
@@ -241,15 +270,90 @@ func (db *DB) checkOpen() error {
 	return nil
 }
 
-func (db *DB) state(id string) (*vsState, error) {
+// acquire returns the vector store's state with a reference held: its
+// indexes stay open until the caller calls st.release. It fails with
+// ErrClosed after Close and ErrNotFound for a store that does not exist
+// (or is being deleted).
+func (db *DB) acquire(id string) (*vsState, error) {
 	db.mu.RLock()
 	defer db.mu.RUnlock()
 	if db.closed {
 		return nil, ErrClosed
 	}
 	st, ok := db.stores[id]
-	if !ok {
+	if !ok || !st.acquire() {
 		return nil, notFound("vector store", id)
 	}
 	return st, nil
 }
+
+// acquireCurrent acquires the vector store's state once its indexes hold
+// every change committed before the call (see vsState.current). A state
+// replaced while it waits (Reembed) is exchanged for the new one.
+func (db *DB) acquireCurrent(ctx context.Context, id string) (*vsState, error) {
+	for {
+		st, err := db.acquire(id)
+		if err != nil {
+			return nil, err
+		}
+		err = st.current(ctx, db.bolt, db.log)
+		if err == nil {
+			return st, nil
+		}
+		st.release()
+		if !errors.Is(err, errRetired) {
+			return nil, err
+		}
+	}
+}
+
+// waitIndexed waits until the vector store's current state has applied
+// log sequence seq (see vsState.waitApplied).
+func (db *DB) waitIndexed(ctx context.Context, id string, seq uint64) error {
+	for {
+		st, err := db.acquire(id)
+		if err != nil {
+			return err
+		}
+		err = st.waitApplied(ctx, seq, db.log)
+		st.release()
+		if !errors.Is(err, errRetired) {
+			return err
+		}
+	}
+}
+
+// kick wakes the indexer of the vector store's current state.
+func (db *DB) kick(id string) {
+	db.mu.RLock()
+	st := db.stores[id]
+	db.mu.RUnlock()
+	if st != nil {
+		st.committed()
+	}
+}
+
+// queryCacheEntries bounds the in-memory LRU of query embeddings.
+const queryCacheEntries = 4096
+
+// limitedEmbedder holds a slot of sem for each Embed call: one DB-wide
+// bound on the embedding calls in flight, whatever the number of workers.
+type limitedEmbedder struct {
+	e   Embedder
+	sem chan struct{}
+}
+
+func (l *limitedEmbedder) Identity() embed.Identity { return l.e.Identity() }
+
+func (l *limitedEmbedder) Embed(ctx context.Context, texts []string) ([][]float32, error) {
+	select {
+	case l.sem <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	defer func() { <-l.sem }()
+	return l.e.Embed(ctx, texts)
+}
+
+// Unwrap returns the wrapped embedder.
+func (l *limitedEmbedder) Unwrap() Embedder { return l.e }

@@ -24,7 +24,8 @@
 // One bbolt file (quarry.db) is the source of truth: vector stores, files,
 // chunks with their offsets, vectors, and a log of changes numbered by one
 // DB-wide sequence. The vector index and the BM25 index are derived: each
-// records the last sequence it applied and catches up from the log on Open.
+// records the last sequence it applied and catches up from the log on Open
+// (see Caveats for checkpoints).
 // A file's bytes are written durably (temp file, fsync, rename, fsync
 // directory) before AddFile returns, so an acknowledged file is ingested
 // even if the process dies; a file is completed only once its chunks and
@@ -39,6 +40,63 @@
 // stops and waits for them (files still in progress resume at the next
 // Open). Calls after Close return ErrClosed. Only one process may open a
 // directory at a time.
+//
+// # Lifetimes
+//
+// A vector store's derived indexes live in a state that searches, file
+// deletes, attribute updates and ingestion hold a reference on while they
+// use it. Delete, Reembed and Close retire a state: new calls fail
+// cleanly (ErrNotFound, ErrClosed), calls in flight finish first. Reembed
+// builds the new vectors and graph beside the old ones and swaps them in
+// only when complete; until then, and if it fails, the old state serves.
+//
+// # Bounds
+//
+//   - Embed calls in flight DB-wide: Options.EmbedConcurrency (default 4),
+//     whatever Options.Workers is.
+//   - The ingest queue is one small record per file in progress; no
+//     goroutine per job.
+//   - Rebuilds read the source of truth 4,096 vectors or files per read
+//     transaction and insert in parallel (GOMAXPROCS); BM25 batches hold
+//     2,000 chunks. Reembed holds 256 texts and vectors at a time plus the
+//     new graph. Catch-up reads 1,024 log entries per transaction.
+//   - A search waits at most 10 s for the indexer; past that it searches
+//     what is indexed.
+//   - Query embeddings: an in-memory LRU of 4,096; the persistent
+//     embedding cache holds at most embed.DefaultCacheBytes (1 GiB) of
+//     vectors, oldest evicted first.
+//
+// # Caveats
+//
+// Only one process may open a directory at a time; a second Open fails
+// after a second. Do not share a directory over a network file system.
+//
+// What survives a crash (kill -9, power loss): every acknowledged call.
+// AddFile has written the file's bytes durably before it returns, and the
+// file is ingested at the next Open if it was not before; a completed file
+// has its chunks and vectors committed; a deleted file never comes back.
+// Files in progress at the crash resume at the next Open.
+//
+// The vector graph and the BM25 index are derived from quarry.db and may
+// be deleted at any time: they are rebuilt. A checkpoint is the indexer
+// saving the vector graph (atomically: temporary file, fsync, rename)
+// after 20,000 chunk changes or one minute with changes, and then
+// trimming quarry.db's change log up to what both indexes have applied
+// and persisted. After a crash, Open loads the last checkpoint and
+// replays the changes since; restart time is bounded by those, not by the
+// store's size or age. Close checkpoints too. An index that is ahead of
+// quarry.db (an older quarry.db restored), behind the trimmed log, or
+// unreadable is rebuilt from scratch, which takes time proportional to
+// the store (Open honours its context meanwhile).
+//
+// A backup is a copy of quarry.db taken while no process has it open (or
+// through bbolt's Tx.WriteTo); the blobs directory holds only files not
+// yet ingested. Restoring quarry.db alone works: the indexes are rebuilt.
+//
+// Searches see every change committed before they began once the indexer
+// has applied it; they wait for that (bounded) rather than index
+// themselves. Results are read back from quarry.db, so a chunk deleted
+// meanwhile is never returned.
 //
 // # Embedders
 //

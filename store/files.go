@@ -83,12 +83,14 @@ func (db *DB) blobPath(fileID string) string { return filepath.Join(db.dir, "blo
 // at the next Open if it was not before.
 func (vs *VectorStore) AddFile(ctx context.Context, in FileInput) (*File, error) {
 	db := vs.db
-	st, err := db.state(vs.id)
+	st, err := db.acquire(vs.id)
 	if err != nil {
 		return nil, err
 	}
-	if st.mismatch != nil {
-		return nil, st.mismatch
+	mismatch := st.mismatch
+	st.release()
+	if mismatch != nil {
+		return nil, mismatch
 	}
 	if in.Body == nil {
 		return nil, invalidf("file %q has no body", in.Name)
@@ -217,6 +219,9 @@ func (vs *VectorStore) File(ctx context.Context, id string) (*File, error) {
 }
 
 // WaitFile waits until the file is no longer in progress, and returns it.
+// It returns when ctx is done, and with ErrNotFound once the file or its
+// vector store is deleted. A file is in progress only while it is queued
+// or a worker ingests it, or while its vector store waits for a Reembed.
 func (vs *VectorStore) WaitFile(ctx context.Context, id string) (*File, error) {
 	delay := time.Millisecond
 	for {
@@ -276,13 +281,14 @@ func (vs *VectorStore) allFiles(ctx context.Context, status FileStatus) ([]File,
 }
 
 // UpdateFileAttributes replaces the file's attributes; search filters see
-// the new values once the call returns.
+// the new values once the call returns (once the indexer has applied the
+// change; the call waits for it, at most a bounded time).
 func (vs *VectorStore) UpdateFileAttributes(ctx context.Context, id string, attrs map[string]any) (*File, error) {
-	st, err := vs.db.state(vs.id)
+	attrs, err := validateAttributes(attrs)
 	if err != nil {
 		return nil, err
 	}
-	attrs, err = validateAttributes(attrs)
+	st, err := vs.db.acquire(vs.id)
 	if err != nil {
 		return nil, err
 	}
@@ -308,11 +314,16 @@ func (vs *VectorStore) UpdateFileAttributes(ctx context.Context, id string, attr
 		}
 		return b.appendLog(tx, logEntry{Op: opAttrs, FileID: id, Chunks: f.ChunkIDs}, &seq)
 	})
+	st.release()
 	if err != nil {
 		return nil, err
 	}
+	if seq == 0 {
+		f.ChunkIDs = nil
+		return f, nil
+	}
 	st.committed()
-	if err := st.current(ctx, vs.db.bolt); err != nil {
+	if err := vs.db.waitIndexed(ctx, vs.id, seq); err != nil {
 		return nil, err
 	}
 	f.ChunkIDs = nil
@@ -322,7 +333,7 @@ func (vs *VectorStore) UpdateFileAttributes(ctx context.Context, id string, attr
 // DeleteFile removes the file, its chunks and vectors. When it returns, the
 // file is gone from search results and stays gone after a crash.
 func (vs *VectorStore) DeleteFile(ctx context.Context, id string) error {
-	st, err := vs.db.state(vs.id)
+	st, err := vs.db.acquire(vs.id)
 	if err != nil {
 		return err
 	}
@@ -362,6 +373,7 @@ func (vs *VectorStore) DeleteFile(ctx context.Context, id string) error {
 		}
 		return b.appendLog(tx, logEntry{Op: opDel, FileID: id, Chunks: f.ChunkIDs}, &seq)
 	})
+	st.release()
 	if err != nil {
 		return err
 	}
@@ -370,7 +382,7 @@ func (vs *VectorStore) DeleteFile(ctx context.Context, id string) error {
 		return nil
 	}
 	st.committed()
-	return st.current(ctx, vs.db.bolt)
+	return vs.db.waitIndexed(ctx, vs.id, seq)
 }
 
 // FileContent returns the file's parsed text, the text that chunk ranges

@@ -17,40 +17,93 @@ import (
 	"github.com/quarrylabs/quarry/parse"
 )
 
+// Commit retries of an ingested file: after commitAttempts failed commits
+// the file fails with server_error; if even that cannot be written, the
+// file is queued again after retryDelay.
+var (
+	commitAttempts = 3
+	commitBackoff  = 100 * time.Millisecond
+	retryDelay     = 5 * time.Second
+)
+
+// enqueue queues a file for ingestion unless it is queued or being
+// ingested already. The queue is a slice the workers take from: no
+// goroutine per job, one small job record per file in progress.
 func (db *DB) enqueue(j job) {
 	db.mu.Lock()
+	defer db.mu.Unlock()
 	if db.closed || db.queued[j.fileID] {
-		db.mu.Unlock()
 		return
 	}
 	db.queued[j.fileID] = true
-	db.mu.Unlock()
-	select {
-	case db.jobs <- j:
-	default:
-		// The queue is full: hand the job over without blocking the caller.
-		go func() {
-			select {
-			case db.jobs <- j:
-			case <-db.wctx.Done():
-			}
-		}()
+	db.queue = append(db.queue, j)
+	db.wake.Signal()
+}
+
+// next waits for a job; ok is false once the DB closes.
+func (db *DB) next() (j job, ok bool) {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	for len(db.queue) == 0 && !db.closed {
+		db.wake.Wait()
 	}
+	if db.closed {
+		return job{}, false
+	}
+	j = db.queue[0]
+	db.queue[0] = job{}
+	db.queue = db.queue[1:]
+	if len(db.queue) == 0 {
+		db.queue = nil // let a drained backing array go
+	}
+	return j, true
 }
 
 func (db *DB) worker() {
 	defer db.wg.Done()
 	for {
-		select {
-		case <-db.wctx.Done():
+		j, ok := db.next()
+		if !ok {
 			return
-		case j := <-db.jobs:
-			db.ingest(db.wctx, j)
+		}
+		keep := db.ingest(db.wctx, j)
+		if !keep {
 			db.mu.Lock()
 			delete(db.queued, j.fileID)
 			db.mu.Unlock()
 		}
 	}
+}
+
+// park records a file that waits for its vector store's Reembed; it stays
+// marked as queued, and Reembed queues it again.
+func (db *DB) park(j job) {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	if db.parked[j.vsID] == nil {
+		db.parked[j.vsID] = map[string]struct{}{}
+	}
+	db.parked[j.vsID][j.fileID] = struct{}{}
+}
+
+// unpark queues again the files that waited for the vector store's
+// Reembed.
+func (db *DB) unpark(vsID string) {
+	db.mu.Lock()
+	ids := db.parked[vsID]
+	delete(db.parked, vsID)
+	for id := range ids {
+		delete(db.queued, id)
+	}
+	db.mu.Unlock()
+	for id := range ids {
+		db.enqueue(job{vsID, id})
+	}
+}
+
+// retryLater queues the file again after retryDelay.
+func (db *DB) retryLater(j job) {
+	time.AfterFunc(retryDelay, func() { db.enqueue(j) })
 }
 
 // failure is a file's terminal error.
@@ -77,11 +130,22 @@ func failureMessage(err error) string {
 
 // ingest parses, chunks, embeds and commits one file. A crash anywhere
 // before the commit leaves the file in_progress with its blob, and the next
-// Open resumes it.
-func (db *DB) ingest(ctx context.Context, j job) {
-	st, err := db.state(j.vsID)
+// Open resumes it. A failed commit is retried, then the file fails with
+// server_error. It reports whether the file stays marked as queued (it was
+// parked or queued again).
+func (db *DB) ingest(ctx context.Context, j job) (keep bool) {
+	st, err := db.acquire(j.vsID)
 	if err != nil {
-		return
+		return false
+	}
+	// The reference is held for the checks only: Delete and Reembed do not
+	// wait for a file's parsing and embedding. The commit below reads the
+	// store as it is then: a deleted store or file is left alone.
+	mismatch, dim := st.mismatch, st.identity.Dimensions
+	st.release()
+	if mismatch != nil {
+		db.park(j)
+		return true
 	}
 	var f *File
 	db.bolt.View(func(tx *bolt.Tx) error {
@@ -91,12 +155,13 @@ func (db *DB) ingest(ctx context.Context, j job) {
 		return nil
 	})
 	if f == nil || f.Status != StatusInProgress {
-		return
+		return false
 	}
-	res, err := db.process(ctx, st, f)
+	res, err := db.process(ctx, dim, f)
 	if ctx.Err() != nil {
-		return // closing: the file resumes at the next Open
+		return false // closing: the file resumes at the next Open
 	}
+	status, ferr := StatusCompleted, (*FileError)(nil)
 	if err != nil {
 		var fl *failure
 		if !errors.As(err, &fl) {
@@ -104,17 +169,42 @@ func (db *DB) ingest(ctx context.Context, j job) {
 		}
 		msg := failureMessage(fl.err)
 		db.log.Info("quarry: file failed", "file", f.ID, "name", f.Filename, "code", fl.code, "err", msg)
-		db.finish(j, StatusFailed, &FileError{Code: fl.code, Message: msg}, nil)
-		return
+		status, ferr, res = StatusFailed, &FileError{Code: fl.code, Message: msg}, nil
 	}
-	seq, err := db.finish(j, StatusCompleted, nil, res)
+	var seq uint64
+	for attempt := 1; ; attempt++ {
+		if seq, err = db.finish(j, status, ferr, res); err == nil {
+			break
+		}
+		db.log.Error("quarry: commit failed", "file", f.ID, "attempt", attempt, "err", err)
+		if attempt == commitAttempts || ctx.Err() != nil {
+			break
+		}
+		select {
+		case <-time.After(commitBackoff << attempt):
+		case <-ctx.Done():
+		}
+	}
+	if err != nil && ctx.Err() == nil && status == StatusCompleted {
+		msg := fmt.Sprintf("commit failed after %d attempts: %v", commitAttempts, err)
+		seq, err = db.finish(j, StatusFailed, &FileError{Code: CodeServerError, Message: msg}, nil)
+	}
 	if err != nil {
-		db.log.Error("quarry: commit failed", "file", f.ID, "err", err)
-		return
+		if ctx.Err() != nil {
+			return false // closing: the file resumes at the next Open
+		}
+		// Not even the failure could be written (a full disk, say): try
+		// the whole file again later rather than leave it stranded.
+		db.mu.Lock()
+		delete(db.queued, j.fileID)
+		db.mu.Unlock()
+		db.retryLater(j)
+		return true
 	}
 	if seq > 0 {
-		st.committed()
+		db.kick(j.vsID)
 	}
+	return false
 }
 
 // fileBytes opens a queued file's bytes: inline in the database for small
@@ -145,15 +235,12 @@ type processed struct {
 
 // process turns a file's bytes into chunks and vectors. Panics in any stage
 // fail the file, never the process.
-func (db *DB) process(ctx context.Context, st *vsState, f *File) (res *processed, err error) {
+func (db *DB) process(ctx context.Context, dim int, f *File) (res *processed, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = &failure{CodeServerError, fmt.Errorf("internal error: %v\n%s", r, debug.Stack())}
 		}
 	}()
-	if st.mismatch != nil {
-		return nil, &failure{CodeServerError, st.mismatch}
-	}
 	body, err := db.fileBytes(f)
 	if err != nil {
 		return nil, &failure{CodeServerError, fmt.Errorf("the file's bytes are missing: %w", err)}
@@ -193,7 +280,7 @@ func (db *DB) process(ctx context.Context, st *vsState, f *File) (res *processed
 		if err != nil {
 			return nil, fmt.Errorf("embed: %w", err)
 		}
-		if err := checkVectors(res.vectors, len(texts), st.identity.Dimensions); err != nil {
+		if err := checkVectors(res.vectors, len(texts), dim); err != nil {
 			return nil, err
 		}
 	}

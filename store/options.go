@@ -30,6 +30,12 @@ type Options struct {
 	Encoding string
 	// Workers is the number of ingestion workers. Default max(4, 2×CPUs).
 	Workers int
+	// EmbedConcurrency bounds the Embed calls in flight in the whole DB
+	// (ingestion workers, queries and Reembed together), whatever Workers
+	// is. Each call may itself send several requests (see
+	// embed.OpenAIOptions.Concurrency), so a remote provider sees at most
+	// EmbedConcurrency times that many. Default 4.
+	EmbedConcurrency int
 	// Parse bounds the work spent on each file. Zero means parse's defaults.
 	Parse parse.Options
 	// Lexical configures BM25. Zero means lexical's defaults.
@@ -96,6 +102,9 @@ func (o *Options) ensureDefaults() {
 		// share more commits.
 		o.Workers = max(4, 2*runtime.NumCPU())
 	}
+	if o.EmbedConcurrency <= 0 {
+		o.EmbedConcurrency = 4
+	}
 	if o.Hybrid == (HybridWeights{}) {
 		o.Hybrid = HybridWeights{EmbeddingWeight: 1, TextWeight: 1}
 		if o.Embedder.Identity().Provider == "local" {
@@ -127,6 +136,9 @@ func (o *Options) Validate() error {
 	}
 	if o.Encoding != "" && o.Encoding != chunk.CL100K && o.Encoding != chunk.O200K {
 		errs = append(errs, invalidf("Encoding must be %s or %s, got %q", chunk.CL100K, chunk.O200K, o.Encoding))
+	}
+	if o.EmbedConcurrency < 0 {
+		errs = append(errs, invalidf("EmbedConcurrency must be >= 0, got %d", o.EmbedConcurrency))
 	}
 	if o.MaxFileTokens < 0 {
 		errs = append(errs, invalidf("MaxFileTokens must be >= 0, got %d", o.MaxFileTokens))

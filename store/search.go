@@ -176,39 +176,47 @@ func (db *DB) Search(ctx context.Context, vsIDs []string, req SearchRequest) (*S
 	if len(vsIDs) == 0 {
 		return nil, invalidf("no vector store to search")
 	}
+	// Each state is held until the search returns: Delete, Reembed and
+	// Close wait for it, so its indexes stay open.
 	var states []*vsState
+	defer func() {
+		for _, st := range states {
+			st.release()
+		}
+	}()
 	seen := map[string]bool{}
 	for _, id := range vsIDs {
 		if seen[id] {
 			continue
 		}
 		seen[id] = true
-		st, err := db.state(id)
+		st, err := db.acquireCurrent(ctx, id)
 		if err != nil {
 			return nil, err
 		}
+		states = append(states, st)
 		if st.mismatch != nil {
 			return nil, st.mismatch
 		}
-		if err := st.current(ctx, db.bolt); err != nil {
-			return nil, err
-		}
-		states = append(states, st)
 	}
 	queries := req.Query
 	if req.RewriteQuery {
 		queries = db.rewrite(ctx, states, queries)
 	}
-	vecs, err := db.opts.Embedder.Embed(ctx, queries)
-	if err != nil {
-		return nil, fmt.Errorf("store: embed query: %w", err)
-	}
-	if err := checkVectors(vecs, len(queries), states[0].identity.Dimensions); err != nil {
-		return nil, fmt.Errorf("store: embed query: %w", err)
-	}
 	w := db.opts.Hybrid
 	if req.Ranking.Hybrid != nil {
 		w = *req.Ranking.Hybrid
+	}
+	var vecs [][]float32
+	if w.EmbeddingWeight > 0 {
+		// A keyword-only search never calls the embedder.
+		var err error
+		if vecs, err = db.queryEmbedder.Embed(ctx, queries); err != nil {
+			return nil, fmt.Errorf("store: embed query: %w", err)
+		}
+		if err := checkVectors(vecs, len(queries), states[0].identity.Dimensions); err != nil {
+			return nil, fmt.Errorf("store: embed query: %w", err)
+		}
 	}
 	depth := candidateDepth(req.MaxResults)
 	lists, err := db.firstStage(ctx, states, queries, vecs, w, depth, req.Filter)
@@ -429,6 +437,14 @@ func (db *DB) hydrate(states []*vsState, fused []rerank.Scored, n int, seen map[
 	out := make([]hit, 0, min(n, len(fused)))
 	err := db.bolt.View(func(tx *bolt.Tx) error {
 		bs := make([]*vsBuckets, len(states))
+		for si, st := range states {
+			b, ok := buckets(tx, st.id)
+			if !ok {
+				// Deleted while the search ran.
+				return notFound("vector store", st.id)
+			}
+			bs[si] = &b
+		}
 		for _, s := range fused {
 			if len(out) == n {
 				break
@@ -443,13 +459,6 @@ func (db *DB) hydrate(states []*vsState, fused []rerank.Scored, n int, seen map[
 				}
 				rec := seen[s.ID]
 				if rec == nil {
-					if bs[si] == nil {
-						b, ok := buckets(tx, st.id)
-						if !ok {
-							break
-						}
-						bs[si] = &b
-					}
 					v := bs[si].chunks.Get(u64key(s.ID))
 					if v == nil {
 						break
@@ -469,16 +478,30 @@ func (db *DB) hydrate(states []*vsState, fused []rerank.Scored, n int, seen map[
 	return out, err
 }
 
-// touch records activity for expiry, at most once a minute per store.
+// touch records activity for expiry, at most once a minute per store. The
+// write is left to the store's indexer, so a search never waits for a
+// commit.
 func (db *DB) touch(st *vsState) {
 	now := time.Now().Unix()
 	st.attrMu.Lock()
 	stale := now-st.lastTouch >= 60
 	if stale {
 		st.lastTouch = now
+		st.touchDue = now
 	}
 	st.attrMu.Unlock()
-	if !stale {
+	if stale {
+		st.committed()
+	}
+}
+
+// writeTouch records the activity noted by touch, if any.
+func (db *DB) writeTouch(st *vsState) {
+	st.attrMu.Lock()
+	now := st.touchDue
+	st.touchDue = 0
+	st.attrMu.Unlock()
+	if now == 0 {
 		return
 	}
 	db.bolt.Batch(func(tx *bolt.Tx) error {
@@ -490,7 +513,7 @@ func (db *DB) touch(st *vsState) {
 		if err != nil {
 			return err
 		}
-		rec.LastActiveAt = now
+		rec.LastActiveAt = max(rec.LastActiveAt, now)
 		return putJSON(b.root, keyRecord, rec)
 	})
 }

@@ -89,21 +89,26 @@ func (db *DB) CreateVectorStore(ctx context.Context, p VectorStoreParams) (*Vect
 	if err != nil {
 		return nil, err
 	}
+	db.swapMu.Lock()
+	defer db.swapMu.Unlock()
 	db.mu.Lock()
-	defer db.mu.Unlock()
 	if db.closed {
-		st.close()
+		db.mu.Unlock()
+		st.retire(false)
 		return nil, ErrClosed
 	}
 	db.stores[rec.ID] = st
+	db.mu.Unlock()
 	return &VectorStore{db: db, id: rec.ID}, nil
 }
 
 // VectorStore returns a handle on the vector store with id, or ErrNotFound.
 func (db *DB) VectorStore(id string) (*VectorStore, error) {
-	if _, err := db.state(id); err != nil {
+	st, err := db.acquire(id)
+	if err != nil {
 		return nil, err
 	}
+	st.release()
 	return &VectorStore{db: db, id: id}, nil
 }
 
@@ -250,15 +255,31 @@ func (vs *VectorStore) Update(ctx context.Context, u VectorStoreUpdate) (*Vector
 	return &info, nil
 }
 
-// Delete deletes the vector store, its files and its indexes.
+// Delete deletes the vector store, its files and its indexes. Searches
+// and other calls already running on the store finish first (Delete waits
+// for them); calls made once Delete has begun return ErrNotFound.
 func (vs *VectorStore) Delete(ctx context.Context) error {
 	db := vs.db
-	st, err := db.state(vs.id)
-	if err != nil {
-		return err
+	db.swapMu.Lock()
+	defer db.swapMu.Unlock()
+	db.mu.Lock()
+	if db.closed {
+		db.mu.Unlock()
+		return ErrClosed
 	}
+	st, ok := db.stores[vs.id]
+	db.mu.Unlock()
+	if !ok {
+		return notFound("vector store", vs.id)
+	}
+	// Take the state out of reach and let the calls holding it finish on
+	// it, then delete the source of truth.
+	db.mu.Lock()
+	delete(db.stores, vs.id)
+	db.mu.Unlock()
+	st.retire(false)
 	var blobs []string
-	err = db.bolt.Update(func(tx *bolt.Tx) error {
+	err := db.bolt.Update(func(tx *bolt.Tx) error {
 		b, ok := buckets(tx, vs.id)
 		if !ok {
 			return notFound("vector store", vs.id)
@@ -270,12 +291,25 @@ func (vs *VectorStore) Delete(ctx context.Context) error {
 		return tx.Bucket(bucketVS).DeleteBucket([]byte(vs.id))
 	})
 	if err != nil {
+		// Still there: serve it again (from its last checkpoint).
+		if st, oerr := db.openIndexes(ctx, vs.id); oerr == nil {
+			db.mu.Lock()
+			if db.closed {
+				db.mu.Unlock()
+				st.retire(true)
+			} else {
+				db.stores[vs.id] = st
+				db.mu.Unlock()
+			}
+		}
 		return err
 	}
 	db.mu.Lock()
-	delete(db.stores, vs.id)
+	for id := range db.parked[vs.id] {
+		delete(db.queued, id)
+	}
+	delete(db.parked, vs.id)
 	db.mu.Unlock()
-	st.close()
 	for _, id := range blobs {
 		os.Remove(db.blobPath(id))
 	}
