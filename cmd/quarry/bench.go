@@ -228,10 +228,13 @@ func setupBenchANN(fs *flagSet) runFunc {
 			return usagef(lookup(lookup(commands, "bench").subs, "ann"), "unexpected argument %q", args[0])
 		}
 		cfg := bench.ANNConfig{SharedDir: *shared, SyntheticN: *n, Log: e.stderr, DataDirs: data}
-		if *datasets != "" {
+		switch {
+		case *datasets != "":
 			cfg.Datasets = strings.Split(*datasets, ",")
-		} else if len(data) > 0 {
+		case len(data) > 0:
 			cfg.Datasets = []string{}
+		default:
+			cfg.Datasets = []string{"sift5k"}
 		}
 		for _, name := range cfg.Datasets {
 			if name == "sift5k" {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -426,5 +427,52 @@ func TestContentDetection(t *testing.T) {
 	}
 	if strings.Contains(errOut, "failed") {
 		t.Errorf("binary named .txt reached the parser and failed:\n%s", errOut)
+	}
+}
+
+// Defect 10: benchmarks on the user's data, with a hint when the shared
+// data is missing.
+func TestBenchData(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "nothing")
+	for _, args := range [][]string{
+		{"bench", "ir", "--shared", missing},
+		{"bench", "search", "--shared", missing},
+		{"bench", "ann", "--shared", missing, "--peer=false"},
+	} {
+		_, errOut, code := quarryCode(t, args...)
+		if code != 2 || !strings.Contains(errOut, "--shared DIR") || strings.Count(errOut, "\n") != 1 {
+			t.Errorf("quarry %v: exit %d, %q; want a one-line hint of --shared", args, code, errOut)
+		}
+	}
+	_, errOut, code := quarryCode(t, "bench", "ir", "--data", t.TempDir())
+	if code != 2 || !strings.Contains(errOut, "not a BEIR dataset") || !strings.Contains(errOut, "corpus.jsonl") {
+		t.Errorf("bench ir --data EMPTY: exit %d %q", code, errOut)
+	}
+	// Any .fvecs folder.
+	dir := filepath.Join(t.TempDir(), "tiny")
+	os.Mkdir(dir, 0o755)
+	writeFvecs := func(name string, n, dim int) {
+		var b []byte
+		for i := range n {
+			b = append(b, byte(dim), 0, 0, 0)
+			for j := range dim {
+				f := float32((i*7+j*3)%11) + float32(i)/float32(n)
+				u := math.Float32bits(f)
+				b = append(b, byte(u), byte(u>>8), byte(u>>16), byte(u>>24))
+			}
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeFvecs("base.fvecs", 300, 4)
+	writeFvecs("query.fvecs", 10, 4)
+	svg := filepath.Join(t.TempDir(), "p.svg")
+	out, errOut, code := quarryCode(t, "bench", "ann", "--data", dir, "--peer=false", "--plot", svg)
+	if code != 0 || !strings.Contains(out, "## tiny: 300 × 4, 10 queries, l2") {
+		t.Fatalf("bench ann --data: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if fi, err := os.Stat(svg); err != nil || fi.Size() == 0 {
+		t.Errorf("no plot written: %v", err)
 	}
 }
