@@ -136,15 +136,19 @@ func (fs *flagSet) alias(short, long string) {
 	fs.isAlias[short] = true
 }
 
+// dashed is a flag as written: "-n" for one letter, else "--name".
+func dashed(name string) string {
+	if len(name) == 1 {
+		return "-" + name
+	}
+	return "--" + name
+}
+
 // flags lists the flag names as completion offers them: "--store", "-v", ...
 func (fs *flagSet) names() []string {
 	var out []string
 	fs.VisitAll(func(f *flag.Flag) {
-		if fs.isAlias[f.Name] {
-			out = append(out, "-"+f.Name)
-		} else {
-			out = append(out, "--"+f.Name)
-		}
+		out = append(out, dashed(f.Name))
 	})
 	return append(out, "--help")
 }
@@ -159,7 +163,7 @@ func (fs *flagSet) printDefaults(w io.Writer) {
 		if arg != "" {
 			arg = " " + arg
 		}
-		names := "    --" + f.Name
+		names := "    " + dashed(f.Name)
 		if s := fs.shorts[f.Name]; s != "" {
 			names = "-" + s + ", --" + f.Name
 		}

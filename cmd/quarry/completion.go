@@ -61,12 +61,8 @@ func leaves() []leaf {
 			c.setup(fs)
 			l := leaf{path: c.path(), c: c, flags: fs.names()}
 			fs.VisitAll(func(f *flagDef) {
-				switch {
-				case isBoolFlag(f):
-				case fs.isAlias[f.Name]:
-					l.valued = append(l.valued, "-"+f.Name)
-				default:
-					l.valued = append(l.valued, "--"+f.Name)
+				if !isBoolFlag(f) {
+					l.valued = append(l.valued, dashed(f.Name))
 				}
 			})
 			out = append(out, l)
@@ -192,7 +188,11 @@ func fishCompletion(w io.Writer) error {
 				return
 			}
 			_, usage := unquoteUsage(f)
-			line := fmt.Sprintf("complete -c quarry -n '%s' -l %s", cond, f.Name)
+			opt := "-l " + f.Name
+			if len(f.Name) == 1 {
+				opt = "-s " + f.Name
+			}
+			line := fmt.Sprintf("complete -c quarry -n '%s' %s", cond, opt)
 			if s := fs.shorts[f.Name]; s != "" {
 				line += " -s " + s
 			}
