@@ -173,21 +173,23 @@ type ANNRatio struct {
 // ratioLevels are the recall levels EqualRecall reports.
 var ratioLevels = []float64{0.80, 0.90, 0.95, 0.98, 0.99}
 
-// frontier returns the sweep's Pareto frontier sorted by recall: the
-// points no other point beats on both recall and QPS (by qps, wall or CPU).
+// frontier returns the sweep as a recall–QPS curve sorted by recall, each
+// point's QPS raised to the best QPS any point of at least its recall
+// reached (by qps, wall or CPU): the best throughput available at that
+// recall. Unlike dropping dominated points, this keeps the curve's whole
+// recall range when timing noise makes a low-ef point slower than a
+// higher one.
 func frontier(sweep []ANNPoint, qps func(ANNPoint) float64) []ANNPoint {
 	pts := slices.Clone(sweep)
-	slices.SortFunc(pts, func(a, b ANNPoint) int { return cmp.Compare(a.Recall, b.Recall) })
-	var out []ANNPoint
-	for i, p := range pts {
-		dominated := false
-		for _, o := range pts[i+1:] {
-			if o.Recall >= p.Recall && qps(o) >= qps(p) {
-				dominated = true
-				break
-			}
-		}
-		if !dominated && qps(p) > 0 {
+	slices.SortStableFunc(pts, func(a, b ANNPoint) int { return cmp.Compare(a.Recall, b.Recall) })
+	best := 0.0
+	for i := len(pts) - 1; i >= 0; i-- {
+		best = max(best, qps(pts[i]))
+		pts[i].QPS, pts[i].CPUQPS = best, best
+	}
+	out := pts[:0]
+	for _, p := range pts {
+		if p.QPS > 0 {
 			out = append(out, p)
 		}
 	}
@@ -205,7 +207,7 @@ func QPSAtRecall(sweep []ANNPoint, r float64, cpu bool) (qps float64, ok bool) {
 	f := frontier(sweep, get)
 	for i, p := range f {
 		if p.Recall == r {
-			return get(p), true
+			return p.QPS, true
 		}
 		if p.Recall > r {
 			if i == 0 {
@@ -213,7 +215,7 @@ func QPSAtRecall(sweep []ANNPoint, r float64, cpu bool) (qps float64, ok bool) {
 			}
 			a := f[i-1]
 			t := (r - a.Recall) / (p.Recall - a.Recall)
-			return get(a) + t*(get(p)-get(a)), true
+			return a.QPS + t*(p.QPS-a.QPS), true
 		}
 	}
 	return 0, false
