@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/quarrylabs/quarry/folder"
+	"github.com/quarrylabs/quarry/parse"
 	"github.com/quarrylabs/quarry/store"
 )
 
@@ -474,5 +475,22 @@ func TestBenchData(t *testing.T) {
 	}
 	if fi, err := os.Stat(svg); err != nil || fi.Size() == 0 {
 		t.Errorf("no plot written: %v", err)
+	}
+}
+
+// Defect 9, the rest: text with an extension the parser does not know
+// (README.Debian, .service, go.mod, .s), and text named .pdf, are indexed
+// as text. The decision is parse.Detect's; folder indexes whatever it
+// calls readable, so this passes as soon as parse sniffs such files.
+func TestUnknownExtensionText(t *testing.T) {
+	text := []byte("[Unit]\nDescription=the quarry server\n")
+	if parse.Detect("quarry.service", text) == "" || parse.Detect("notes.pdf", text) == "pdf" {
+		t.Skip(`parse.Detect does not yet sniff text with an unknown extension, or text named .pdf (issue 18, defect 9: a change in parse)`)
+	}
+	st, docs := t.TempDir(), t.TempDir()
+	writeFiles(t, docs, map[string]string{"quarry.service": string(text), "README.Debian": "Debian notes.\n", "go.mod": "module example.com/x\n", "notes.pdf": "plain text in disguise\n"})
+	out, errOut, err := quarry(t, "index", "--store", st, docs)
+	if err != nil || !strings.Contains(out, "4 added") || !strings.Contains(out, "0 failed") {
+		t.Errorf("index: %v\n%s%s", err, out, errOut)
 	}
 }
