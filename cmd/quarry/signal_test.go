@@ -81,7 +81,7 @@ func TestIndexSignals(t *testing.T) {
 	}
 	docs := t.TempDir()
 	files := map[string]string{}
-	for i := range 1500 {
+	for i := range 600 {
 		files[fmt.Sprintf("d%02d/f%05d.txt", i%40, i)] = fmt.Sprintf("Note %d about topic%d. %s", i, i, strings.Repeat("words to index ", 30))
 	}
 	writeFiles(t, docs, files)
@@ -131,12 +131,12 @@ func TestIndexSignals(t *testing.T) {
 			if _, err := fmt.Sscanf(out[strings.Index(out, ": ")+2:], "%d added, %d unchanged", &added, &unchanged); err != nil {
 				t.Fatalf("summary %q: %v", out, err)
 			}
-			if added+unchanged != 1500 || unchanged == 0 {
+			if added+unchanged != 600 || unchanged == 0 {
 				t.Errorf("second run %q: want the files added before the signal unchanged and the rest added", out)
 			}
 			out, _, _ = quarry(t, "ls", "--store", st)
-			if n := strings.Count(out, "completed"); n != 1500 {
-				t.Errorf("%d files completed after resuming, want 1500", n)
+			if n := strings.Count(out, "completed"); n != 600 {
+				t.Errorf("%d files completed after resuming, want 600", n)
 			}
 		})
 	}
