@@ -2,6 +2,7 @@ package bench
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	_ "embed"
 	"encoding/json"
@@ -13,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -30,6 +32,11 @@ type ANNConfig struct {
 	Datasets []string
 	// SharedDir is the shared test folder holding datasets/ann/sift5k.
 	SharedDir string
+	// DataDirs are dataset folders run after Datasets, each holding
+	// base.fvecs and query.fvecs (and optionally ground truth; see
+	// loadANNDir). Metric is their metric: "l2" (default) or "cosine".
+	DataDirs []string
+	Metric   string
 	// SyntheticN is the base size of the synthetic sets; default 100,000.
 	SyntheticN int
 	// Queries is the number of synthetic queries; default 200.
@@ -59,7 +66,7 @@ const annK = 10
 var hnswlibScript []byte
 
 func (c ANNConfig) withDefaults() ANNConfig {
-	if len(c.Datasets) == 0 {
+	if c.Datasets == nil && len(c.DataDirs) == 0 {
 		c.Datasets = []string{"sift5k"}
 	}
 	if c.SyntheticN == 0 {
@@ -94,6 +101,10 @@ type ANNPoint struct {
 	Recall float64 `json:"recall10"`
 	QPS    float64 `json:"qps"`
 	CPUQPS float64 `json:"qps_cpu,omitempty"`
+	// Latencies are per-query wall times in microseconds from one extra
+	// pass, each query timed alone (for hnswlib, each a call from Python,
+	// overhead included).
+	Latencies []float64 `json:"latency_us,omitempty"`
 }
 
 // ANNEngine is one engine's figures on one dataset.
@@ -128,18 +139,106 @@ type ANNFiltered struct {
 
 // ANNDatasetReport holds every figure for one dataset.
 type ANNDatasetReport struct {
-	Name        string        `json:"name"`
-	N           int           `json:"n"`
-	Dim         int           `json:"dim"`
-	Queries     int           `json:"queries"`
-	Metric      string        `json:"metric"`
-	Engines     []ANNEngine   `json:"engines"`
-	QPSRatio    float64       `json:"qps_ratio_vs_hnswlib,omitempty"`       // ours/peer wall QPS at recall >= 0.95
-	CPUQPSRatio float64       `json:"qps_cpu_ratio_vs_hnswlib,omitempty"`   // the same by thread CPU time
+	Name      string      `json:"name"`
+	N         int         `json:"n"`
+	Dim       int         `json:"dim"`
+	Queries   int         `json:"queries"`
+	Metric    string      `json:"metric"`
+	Synthetic bool        `json:"synthetic"` // seeded Gaussian clusters, not real embeddings
+	Engines   []ANNEngine `json:"engines"`
+	// QPSRatio is ours/peer wall QPS at recall@10 = 0.95, both curves
+	// interpolated there (0 when a curve does not reach it); EqualRecall
+	// holds the ratio at every level both curves span.
+	QPSRatio    float64       `json:"qps_ratio_vs_hnswlib,omitempty"`
+	CPUQPSRatio float64       `json:"qps_cpu_ratio_vs_hnswlib,omitempty"` // the same by thread CPU time
+	EqualRecall []ANNRatio    `json:"equal_recall,omitempty"`
 	Build       float64       `json:"build_ratio_vs_hnswlib,omitempty"`     // ours/peer build wall time
 	BuildCPU    float64       `json:"build_cpu_ratio_vs_hnswlib,omitempty"` // ours/peer build CPU time
 	Flat        ANNFlat       `json:"flat"`
 	Filtered    []ANNFiltered `json:"filtered"`
+}
+
+// ANNRatio compares the engines at one recall level, each engine's QPS
+// interpolated linearly on its recall-QPS frontier.
+type ANNRatio struct {
+	Recall   float64 `json:"recall10"`
+	OursQPS  float64 `json:"quarry_qps"`
+	PeerQPS  float64 `json:"peer_qps"`
+	Ratio    float64 `json:"ratio"`
+	CPURatio float64 `json:"cpu_ratio,omitempty"`
+	OursCPU  float64 `json:"-"`
+	PeerCPU  float64 `json:"-"`
+}
+
+// ratioLevels are the recall levels EqualRecall reports.
+var ratioLevels = []float64{0.80, 0.90, 0.95, 0.98, 0.99}
+
+// frontier returns the sweep as a recall–QPS curve sorted by recall, each
+// point's QPS raised to the best QPS any point of at least its recall
+// reached (by qps, wall or CPU): the best throughput available at that
+// recall. Unlike dropping dominated points, this keeps the curve's whole
+// recall range when timing noise makes a low-ef point slower than a
+// higher one.
+func frontier(sweep []ANNPoint, qps func(ANNPoint) float64) []ANNPoint {
+	pts := slices.Clone(sweep)
+	slices.SortStableFunc(pts, func(a, b ANNPoint) int { return cmp.Compare(a.Recall, b.Recall) })
+	best := 0.0
+	for i := len(pts) - 1; i >= 0; i-- {
+		best = max(best, qps(pts[i]))
+		pts[i].QPS, pts[i].CPUQPS = best, best
+	}
+	out := pts[:0]
+	for _, p := range pts {
+		if p.QPS > 0 {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// QPSAtRecall interpolates QPS (wall, or thread CPU when cpu is set) at
+// recall r on the sweep's frontier, linearly between the two frontier
+// points around r. ok is false when r is outside the recalls measured.
+func QPSAtRecall(sweep []ANNPoint, r float64, cpu bool) (qps float64, ok bool) {
+	get := func(p ANNPoint) float64 { return p.QPS }
+	if cpu {
+		get = func(p ANNPoint) float64 { return p.CPUQPS }
+	}
+	f := frontier(sweep, get)
+	for i, p := range f {
+		if p.Recall == r {
+			return p.QPS, true
+		}
+		if p.Recall > r {
+			if i == 0 {
+				return 0, false
+			}
+			a := f[i-1]
+			t := (r - a.Recall) / (p.Recall - a.Recall)
+			return a.QPS + t*(p.QPS-a.QPS), true
+		}
+	}
+	return 0, false
+}
+
+// equalRecall compares two sweeps at ratioLevels.
+func equalRecall(ours, peer []ANNPoint) []ANNRatio {
+	var out []ANNRatio
+	for _, r := range ratioLevels {
+		o, ok1 := QPSAtRecall(ours, r, false)
+		p, ok2 := QPSAtRecall(peer, r, false)
+		if !ok1 || !ok2 || p == 0 {
+			continue
+		}
+		x := ANNRatio{Recall: r, OursQPS: o, PeerQPS: p, Ratio: o / p}
+		oc, ok1 := QPSAtRecall(ours, r, true)
+		pc, ok2 := QPSAtRecall(peer, r, true)
+		if ok1 && ok2 && pc > 0 {
+			x.OursCPU, x.PeerCPU, x.CPURatio = oc, pc, oc/pc
+		}
+		out = append(out, x)
+	}
+	return out
 }
 
 // ANNReport is RunANN's result.
@@ -170,6 +269,29 @@ func RunANN(ctx context.Context, cfg ANNConfig) (ANNReport, error) {
 		dr, err := runANNDataset(ctx, cfg, ds)
 		if err != nil {
 			return rep, fmt.Errorf("bench: dataset %s: %w", name, err)
+		}
+		rep.Datasets = append(rep.Datasets, dr)
+	}
+	metric := ann.L2
+	switch strings.ToLower(cfg.Metric) {
+	case "", "l2":
+	case "cosine":
+		metric = ann.Cosine
+	default:
+		return rep, fmt.Errorf("bench: metric %q: want l2 or cosine", cfg.Metric)
+	}
+	for _, dir := range cfg.DataDirs {
+		if err := ctx.Err(); err != nil {
+			return rep, err
+		}
+		cfg.logf("dataset %s: loading", dir)
+		ds, err := loadANNDir(dir, metric, annK)
+		if err != nil {
+			return rep, fmt.Errorf("bench: dataset %s: %w", dir, err)
+		}
+		dr, err := runANNDataset(ctx, cfg, ds)
+		if err != nil {
+			return rep, fmt.Errorf("bench: dataset %s: %w", dir, err)
 		}
 		rep.Datasets = append(rep.Datasets, dr)
 	}
@@ -204,7 +326,7 @@ func loadANNDataset(name string, cfg ANNConfig) (*annDataset, error) {
 }
 
 func runANNDataset(ctx context.Context, cfg ANNConfig, ds *annDataset) (ANNDatasetReport, error) {
-	dr := ANNDatasetReport{Name: ds.name, N: ds.n(), Dim: ds.dim, Queries: len(ds.queries), Metric: ds.metric.String()}
+	dr := ANNDatasetReport{Name: ds.name, N: ds.n(), Dim: ds.dim, Queries: len(ds.queries), Metric: ds.metric.String(), Synthetic: ds.synthetic}
 
 	// quarry HNSW, parallel insert.
 	h := ann.NewHNSW(ds.dim, ann.Config{Metric: ds.metric, M: cfg.M, EfConstruction: cfg.EfConstruction})
@@ -244,11 +366,11 @@ func runANNDataset(ctx context.Context, cfg ANNConfig, ds *annDataset) (ANNDatas
 			return dr, fmt.Errorf("hnswlib peer: %w", err)
 		}
 		dr.Engines = append(dr.Engines, peer)
-		if peer.QPSAt95 > 0 {
-			dr.QPSRatio = ours.QPSAt95 / peer.QPSAt95
-		}
-		if peer.CPUQPSAt95 > 0 {
-			dr.CPUQPSRatio = ours.CPUQPSAt95 / peer.CPUQPSAt95
+		dr.EqualRecall = equalRecall(ours.Sweep, peer.Sweep)
+		for _, x := range dr.EqualRecall {
+			if x.Recall == 0.95 {
+				dr.QPSRatio, dr.CPUQPSRatio = x.Ratio, x.CPURatio
+			}
 		}
 		if peer.BuildSeconds > 0 {
 			dr.Build = ours.BuildSeconds / peer.BuildSeconds
@@ -339,6 +461,15 @@ func sweepPoint(ds *annDataset, ef int, search func(q []float32) ([]uint64, erro
 		if cpu1, ok1 := cputime.Thread(); ok && ok1 {
 			bestCPU = min(bestCPU, (cpu1 - cpu0).Seconds())
 		}
+	}
+	// One more pass, each query timed alone, for the latency distribution.
+	p.Latencies = make([]float64, len(ds.queries))
+	for i, q := range ds.queries {
+		t := time.Now()
+		if _, err := search(q); err != nil {
+			return p, err
+		}
+		p.Latencies[i] = float64(time.Since(t).Nanoseconds()) / 1e3
 	}
 	if bestCPU > 0 && !math.IsInf(bestCPU, 1) {
 		p.CPUQPS = float64(len(ds.queries)) / bestCPU
@@ -501,12 +632,13 @@ func runHNSWLib(ctx context.Context, cfg ANNConfig, ds *annDataset) (ANNEngine, 
 	sc := bufio.NewScanner(strings.NewReader(string(out)))
 	for sc.Scan() {
 		var line struct {
-			Ef         int     `json:"ef"`
-			QPS        float64 `json:"qps"`
-			CPUQPS     float64 `json:"qps_cpu"`
-			Build      float64 `json:"build_s"`
-			BuildCPU   float64 `json:"build_cpu_s"`
-			IndexBytes float64 `json:"index_bytes"`
+			Ef         int       `json:"ef"`
+			QPS        float64   `json:"qps"`
+			CPUQPS     float64   `json:"qps_cpu"`
+			Build      float64   `json:"build_s"`
+			BuildCPU   float64   `json:"build_cpu_s"`
+			IndexBytes float64   `json:"index_bytes"`
+			Latencies  []float64 `json:"latency_us"`
 		}
 		if err := json.Unmarshal(sc.Bytes(), &line); err != nil {
 			return e, fmt.Errorf("peer output %q: %w", sc.Text(), err)
@@ -520,7 +652,7 @@ func runHNSWLib(ctx context.Context, cfg ANNConfig, ds *annDataset) (ANNEngine, 
 		if len(labels) != len(ds.queries)*annK {
 			return e, fmt.Errorf("peer labels: %d, want %d", len(labels), len(ds.queries)*annK)
 		}
-		p := ANNPoint{Ef: line.Ef, QPS: line.QPS, CPUQPS: line.CPUQPS}
+		p := ANNPoint{Ef: line.Ef, QPS: line.QPS, CPUQPS: line.CPUQPS, Latencies: line.Latencies}
 		for qi := range ds.queries {
 			ids := make([]uint64, annK)
 			for j := range ids {
@@ -542,12 +674,21 @@ func (r ANNReport) Markdown() string {
 	fmt.Fprintf(&b, "# ANN benchmark (GOMAXPROCS=%d, %s, M=%d, efConstruction=%d, k=%d)\n", r.GOMAXPROCS, r.GOARCH, r.M, r.EfC, annK)
 	for _, d := range r.Datasets {
 		fmt.Fprintf(&b, "\n## %s: %d × %d, %d queries, %s\n\n", d.Name, d.N, d.Dim, d.Queries, d.Metric)
+		if d.Synthetic {
+			b.WriteString("Synthetic: seeded Gaussian clusters (256 centres), not real embeddings; real text embeddings may behave differently.\n\n")
+		}
 		b.WriteString("| engine | build s (CPU s) | bytes/vector | QPS at recall@10 ≥ 0.95, wall / thread CPU (recall) |\n|---|---|---|---|\n")
 		for _, e := range d.Engines {
 			fmt.Fprintf(&b, "| %s | %.2f (%.2f) | %.0f | %.0f / %.0f (%.4f) |\n", e.Name, e.BuildSeconds, e.BuildCPU, e.BytesPerVector, e.QPSAt95, e.CPUQPSAt95, e.RecallAt95)
 		}
-		if d.QPSRatio > 0 || d.Build > 0 {
-			fmt.Fprintf(&b, "\nquarry/hnswlib at recall ≥ 0.95: QPS ratio %.2f wall, %.2f CPU; build time ratio %.2f wall, %.2f CPU\n", d.QPSRatio, d.CPUQPSRatio, d.Build, d.BuildCPU)
+		if len(d.EqualRecall) > 0 {
+			b.WriteString("\nquarry/hnswlib at equal recall (each engine's QPS interpolated on its recall–QPS curve):\n\n| recall@10 | quarry QPS | hnswlib QPS | ratio wall | ratio CPU |\n|---|---|---|---|---|\n")
+			for _, x := range d.EqualRecall {
+				fmt.Fprintf(&b, "| %.2f | %.0f | %.0f | %.2f | %.2f |\n", x.Recall, x.OursQPS, x.PeerQPS, x.Ratio, x.CPURatio)
+			}
+		}
+		if d.Build > 0 {
+			fmt.Fprintf(&b, "\nbuild time ratio quarry/hnswlib: %.2f wall, %.2f CPU\n", d.Build, d.BuildCPU)
 		}
 		b.WriteString("\n| ef |")
 		for _, e := range d.Engines {

@@ -23,6 +23,8 @@ type annDataset struct {
 	queries [][]float32
 	kth     []float64 // per query: the exact K-th nearest distance
 	dir     string    // folder with base.fvecs/query.fvecs for the peer, when on disk
+	// synthetic marks generated data (seeded Gaussian clusters).
+	synthetic bool
 }
 
 func (d *annDataset) n() int { return len(d.base) / d.dim }
@@ -168,32 +170,16 @@ func synthetic(name string, seed uint64, n, nq, dim, k int) (*annDataset, error)
 			dst[j] = cs[c*dim+j] + 0.8*float32(r.NormFloat64())
 		}
 	}
-	d := &annDataset{name: name, metric: ann.Cosine, dim: dim, base: make([]float32, n*dim)}
+	d := &annDataset{name: name, metric: ann.Cosine, dim: dim, base: make([]float32, n*dim), synthetic: true}
 	for i := range n {
 		gen(d.vec(i))
-	}
-	exact := ann.NewFlat(dim, ann.Cosine)
-	for i := range n {
-		if err := exact.Add(uint64(i), d.vec(i)); err != nil {
-			return nil, err
-		}
 	}
 	for range nq {
 		q := make([]float32, dim)
 		gen(q)
-		res, err := exact.Search(q, k+20, nil)
-		if err != nil {
-			return nil, err
-		}
-		ds := make([]float64, len(res))
-		for i, x := range res {
-			ds[i] = dist64(ann.Cosine, q, d.vec(int(x.ID)))
-		}
-		slices.Sort(ds)
 		d.queries = append(d.queries, q)
-		d.kth = append(d.kth, ds[k-1])
 	}
-	return d, nil
+	return d, d.exactKth(k)
 }
 
 // writeDir writes base.fvecs and query.fvecs for the peer.
@@ -206,4 +192,87 @@ func (d *annDataset) writeDir(dir string) error {
 		qs = append(qs, q...)
 	}
 	return writeFvecs(filepath.Join(dir, "query.fvecs"), d.dim, qs)
+}
+
+// loadANNDir reads a dataset folder: base.fvecs and query.fvecs (TEXMEX
+// format), with the exact K-th distance per query taken, in order of
+// preference, from groundtruth-l2sq-distances.fvecs (L2), from the ids in
+// groundtruth.ivecs (L2) or groundtruth-cosine.ivecs (cosine), rescored in
+// float64, or computed by an exact scan.
+func loadANNDir(dir string, metric ann.Metric, k int) (*annDataset, error) {
+	name := filepath.Base(filepath.Clean(dir))
+	if name == "sift5k" && metric == ann.L2 {
+		if _, err := os.Stat(filepath.Join(dir, "groundtruth-l2sq-distances.fvecs")); err == nil {
+			return loadSIFT5k(dir, k)
+		}
+	}
+	dim, base, err := readFvecs(filepath.Join(dir, "base.fvecs"))
+	if err != nil {
+		return nil, err
+	}
+	qd, qs, err := readFvecs(filepath.Join(dir, "query.fvecs"))
+	if err != nil {
+		return nil, err
+	}
+	if qd != dim {
+		return nil, fmt.Errorf("%s: base is %d-d, queries %d-d", dir, dim, qd)
+	}
+	if len(base)/dim < k {
+		return nil, fmt.Errorf("%s: %d base vectors, fewer than k=%d", dir, len(base)/dim, k)
+	}
+	d := &annDataset{name: name, metric: metric, dim: dim, base: base, dir: dir}
+	for i := 0; i < len(qs); i += dim {
+		d.queries = append(d.queries, qs[i:i+dim])
+	}
+	gtName := "groundtruth.ivecs"
+	if metric == ann.Cosine {
+		gtName = "groundtruth-cosine.ivecs"
+	}
+	if metric == ann.L2 {
+		if gd, gt, err := readFvecs(filepath.Join(dir, "groundtruth-l2sq-distances.fvecs")); err == nil && gd >= k && len(gt)/gd == len(d.queries) {
+			for q := range d.queries {
+				d.kth = append(d.kth, float64(gt[q*gd+k-1]))
+			}
+			return d, nil
+		}
+	}
+	if gd, gt, err := readVecs(filepath.Join(dir, gtName)); err == nil {
+		if gd < k || len(gt)/gd != len(d.queries) {
+			return nil, fmt.Errorf("%s: %s has %d-long lists for %d queries; want %d queries and at least %d", dir, gtName, gd, len(gt)/gd, len(d.queries), k)
+		}
+		for q := range d.queries {
+			id := int(gt[q*gd+k-1])
+			if id < 0 || id >= d.n() {
+				return nil, fmt.Errorf("%s: %s names id %d of %d vectors", dir, gtName, id, d.n())
+			}
+			d.kth = append(d.kth, dist64(metric, d.queries[q], d.vec(id)))
+		}
+		return d, nil
+	}
+	return d, d.exactKth(k)
+}
+
+// exactKth computes each query's exact K-th distance: a float32 exact scan
+// picks K+20 candidates, rescored in float64.
+func (d *annDataset) exactKth(k int) error {
+	exact := ann.NewFlat(d.dim, d.metric)
+	for i := range d.n() {
+		if err := exact.Add(uint64(i), d.vec(i)); err != nil {
+			return err
+		}
+	}
+	d.kth = d.kth[:0]
+	for _, q := range d.queries {
+		res, err := exact.Search(q, k+20, nil)
+		if err != nil {
+			return err
+		}
+		ds := make([]float64, len(res))
+		for i, x := range res {
+			ds[i] = dist64(d.metric, q, d.vec(int(x.ID)))
+		}
+		slices.Sort(ds)
+		d.kth = append(d.kth, ds[min(k, len(ds))-1])
+	}
+	return nil
 }

@@ -8,7 +8,7 @@ l2 or cosine, random_seed=1) with BUILD_THREADS threads (default 2), then for
 each ef times knn_query(k=10) over all queries batched with num_threads=1
 (best of 3) and writes the returned labels to OUTDIR/labels-EF.ivecs, so the
 Go harness scores both engines with one recall function. Prints JSON lines
-{"ef", "qps", "qps_cpu", "build_s", "build_cpu_s", "index_bytes"}
+{"ef", "qps", "qps_cpu", "build_s", "build_cpu_s", "index_bytes", "latency_us"}
 (qps_cpu by the querying thread's CPU time, build_cpu_s by the process's). Run with Debian's /usr/bin/python3
 (python3-hnswlib, python3-numpy).
 """
@@ -56,8 +56,15 @@ def main():
             best = el if best is None or el < best else best
             best_cpu = cpu if best_cpu is None or cpu < best_cpu else best_cpu
         write_ivecs(os.path.join(outdir, "labels-%d.ivecs" % ef), labels)
+        # One more pass, each query timed alone (a call from Python each).
+        lat = []
+        for i in range(len(query)):
+            t = time.perf_counter_ns()
+            idx.knn_query(query[i:i + 1], k=10, num_threads=1)
+            lat.append((time.perf_counter_ns() - t) / 1e3)
         print(json.dumps({"ef": ef, "qps": len(query) / best, "qps_cpu": len(query) / max(best_cpu, 1e-9),
-                          "build_s": build, "build_cpu_s": build_cpu, "index_bytes": size}), flush=True)
+                          "build_s": build, "build_cpu_s": build_cpu, "index_bytes": size,
+                          "latency_us": lat}), flush=True)
 
 
 if __name__ == "__main__":

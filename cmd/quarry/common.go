@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -15,7 +14,9 @@ import (
 	"github.com/quarrylabs/quarry/store"
 )
 
-// storeFlags are the flags every command that opens a store takes.
+// storeFlags are the flags of the commands that open a store: --store and
+// --vector-store always, --embedder and --dimensions for the commands that
+// embed (index, search, serve).
 type storeFlags struct {
 	dir          string
 	vectorStores stringList
@@ -23,12 +24,23 @@ type storeFlags struct {
 	dimensions   int
 }
 
-func (sf *storeFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&sf.dir, "store", os.Getenv("QUARRY_STORE"), "store `DIR` (default $QUARRY_STORE or ~/.local/share/quarry)")
-	fs.Var(&sf.vectorStores, "vector-store", "vector store `NAME` (default \"default\")")
-	fs.StringVar(&sf.embedder, "embedder", envOr("QUARRY_EMBEDDER", "local"), "embedder `SPEC`: local, openai:MODEL, azure:DEPLOYMENT, ollama:MODEL, ...")
-	dims, _ := strconv.Atoi(os.Getenv("QUARRY_DIMENSIONS"))
-	fs.IntVar(&sf.dimensions, "dimensions", dims, "embedding dimensions (0: the model's default)")
+// register adds --store and --vector-store; repeatable says whether
+// --vector-store may be given more than once (search).
+func (sf *storeFlags) register(fs *flagSet, repeatable bool) {
+	fs.StringVar(&sf.dir, "store", os.Getenv("QUARRY_STORE"), "store folder `DIR` (default $QUARRY_STORE, else ~/.local/share/quarry)")
+	help := `vector store ` + "`NAME`" + ` inside the store (default "default")`
+	if repeatable {
+		help += "; repeat to search several"
+	}
+	fs.Var(&sf.vectorStores, "vector-store", help)
+	sf.embedder = envOr("QUARRY_EMBEDDER", "local")
+	sf.dimensions, _ = strconv.Atoi(os.Getenv("QUARRY_DIMENSIONS"))
+}
+
+// registerEmbedder adds --embedder and --dimensions.
+func (sf *storeFlags) registerEmbedder(fs *flagSet) {
+	fs.StringVar(&sf.embedder, "embedder", sf.embedder, "embedder `SPEC`: local, openai:MODEL, azure:DEPLOYMENT, ollama:MODEL, ... (default $QUARRY_EMBEDDER, else local)")
+	fs.IntVar(&sf.dimensions, "dimensions", sf.dimensions, "embedding dimensions `N` (default $QUARRY_DIMENSIONS, else the model's)")
 }
 
 func envOr(k, def string) string {
@@ -51,13 +63,26 @@ func defaultStoreDir() (string, error) {
 	return filepath.Join(home, ".local", "share", "quarry"), nil
 }
 
-// open opens the store, logging to logger (see cliLogger).
-func (sf *storeFlags) open(ctx context.Context, logger *slog.Logger) (*store.DB, error) {
-	dir := sf.dir
-	if dir == "" {
-		var err error
-		if dir, err = defaultStoreDir(); err != nil {
-			return nil, err
+func (sf *storeFlags) storeDir() (string, error) {
+	if sf.dir != "" {
+		return sf.dir, nil
+	}
+	return defaultStoreDir()
+}
+
+// errNoStore is returned by commands that read when there is no store yet.
+var errNoStore = errors.New("no store")
+
+// open opens the store, logging to logger (see cliLogger). Unless create is
+// set, a folder without a store is an error, and nothing is created.
+func (sf *storeFlags) open(ctx context.Context, logger *slog.Logger, create bool) (*store.DB, error) {
+	dir, err := sf.storeDir()
+	if err != nil {
+		return nil, err
+	}
+	if !create {
+		if _, err := os.Stat(filepath.Join(dir, "quarry.db")); errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("%w in %s (run 'quarry index PATH' first, or pass --store DIR)", errNoStore, dir)
 		}
 	}
 	emb, err := embed.FromSpec(sf.embedder, sf.dimensions, os.Getenv)
@@ -80,16 +105,20 @@ func (sf *storeFlags) names() []string {
 	return sf.vectorStores
 }
 
-// vectorStore returns the first named vector store, creating it when create
-// is set and it does not exist.
-func (sf *storeFlags) vectorStore(ctx context.Context, db *store.DB, create bool) (*store.VectorStore, error) {
-	name := sf.names()[0]
+// vectorStoreNamed returns the vector store called name, creating it when
+// create is set and it does not exist.
+func vectorStoreNamed(ctx context.Context, db *store.DB, name string, create bool) (*store.VectorStore, error) {
 	vs, err := db.VectorStoreByName(ctx, name)
 	if errors.Is(err, store.ErrNotFound) && create {
 		return db.CreateVectorStore(ctx, store.VectorStoreParams{Name: name})
 	}
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, fmt.Errorf("no vector store named %q in %s (run 'quarry index DIR' first)", name, db.Dir())
+		return nil, fmt.Errorf("no vector store named %q in %s (run 'quarry index PATH' first)", name, db.Dir())
 	}
 	return vs, err
+}
+
+// vectorStore returns the first named vector store (see vectorStoreNamed).
+func (sf *storeFlags) vectorStore(ctx context.Context, db *store.DB, create bool) (*store.VectorStore, error) {
+	return vectorStoreNamed(ctx, db, sf.names()[0], create)
 }

@@ -2,259 +2,218 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"flag"
+	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
-	"golang.org/x/sync/errgroup"
-	"golang.org/x/term"
-
-	"github.com/quarrylabs/quarry/parse"
-	"github.com/quarrylabs/quarry/store"
+	"github.com/quarrylabs/quarry/folder"
 )
 
-func cmdIndex(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("index", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+func init() {
+	register(&command{
+		name:    "index",
+		args:    "[flags] PATH...",
+		summary: "index files and folders (changed files re-indexed, unchanged skipped)",
+		long: `Each folder is indexed recursively and mirrored: files deleted from disk are
+removed from the vector store. A file given by name is added or replaced alone.
+Types are detected by content, whatever the name; hidden files are skipped.
+
+Attributes for --filter come from --attr, from YAML front matter in Markdown
+files (scalar "key: value" lines), and from a .quarry.json in a folder, which
+applies to the files below it:
+  {"attributes": {"team": "infra"}, "files": {"report.pdf": {"year": 2024}}}
+
+Prints one summary line; -v also lists skipped files. Files that fail go to
+stderr, once. Interrupted (Ctrl-C), it stops cleanly: the files already added
+finish on the next run.`,
+		examples: []string{
+			"quarry index ~/notes",
+			"quarry index --vector-store handbook docs/ README.md",
+			"quarry index --attr team=infra --attr year=2024 reports/",
+		},
+		fileArgs: true,
+		setup:    setupIndex,
+	})
+}
+
+func setupIndex(fs *flagSet) runFunc {
 	var sf storeFlags
-	sf.register(fs)
-	quiet := fs.Bool("q", false, "print only errors and the summary")
-	dirs, err := parseInterspersed(fs, args)
+	sf.register(fs, false)
+	sf.registerEmbedder(fs)
+	var attrs stringList
+	fs.Var(&attrs, "attr", "attach attribute `KEY=VALUE` to every file (repeatable; numbers and true/false are typed)")
+	verbose := fs.Bool("verbose", false, "list skipped files and earlier failures")
+	fs.alias("v", "verbose")
+	quiet := fs.Bool("quiet", false, "no progress display and no summary; failures still go to stderr")
+	fs.alias("q", "quiet")
+	return func(ctx context.Context, e *env, paths []string) error {
+		if len(paths) == 0 {
+			return usagef(lookup(commands, "index"), "name at least one file or folder to index")
+		}
+		at, err := parseAttrs(attrs)
+		if err != nil {
+			return usagef(lookup(commands, "index"), "%v", err)
+		}
+		// Check the paths before opening (and so creating) the store.
+		for _, p := range paths {
+			if _, err := os.Stat(p); err != nil {
+				return fmt.Errorf("%s: %w", p, unwrapPathError(err))
+			}
+		}
+		return indexPaths(ctx, e, &sf, paths, at, *verbose, *quiet)
+	}
+}
+
+// parseAttrs reads --attr KEY=VALUE flags.
+func parseAttrs(list []string) (map[string]any, error) {
+	if len(list) == 0 {
+		return nil, nil
+	}
+	out := map[string]any{}
+	for _, kv := range list {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, fmt.Errorf("--attr %q: want KEY=VALUE", kv)
+		}
+		out[k] = folder.ParseValue(v)
+	}
+	return out, nil
+}
+
+func unwrapPathError(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// indexPaths syncs paths into the first named vector store and prints the
+// summary after the store is closed, so that nothing runs after it.
+func indexPaths(ctx context.Context, e *env, sf *storeFlags, paths []string, attrs map[string]any, verbose, quiet bool) (err error) {
+	db, err := sf.open(ctx, cliLogger(e.stderr), true)
 	if err != nil {
 		return err
 	}
-	if len(dirs) == 0 {
-		return fmt.Errorf("usage: quarry index DIR")
-	}
-	db, err := sf.open(ctx, cliLogger(stderr))
-	if err != nil {
-		return err
-	}
-	defer db.Close()
+	closed := false
+	defer func() {
+		if !closed {
+			if cerr := db.Close(); err == nil {
+				err = cerr
+			}
+		}
+	}()
 	vs, err := sf.vectorStore(ctx, db, true)
 	if err != nil {
 		return err
 	}
-	for _, dir := range dirs {
-		if _, err := indexDir(ctx, vs, dir, *quiet, stdout, stderr); err != nil {
-			return err
+	var bar *progressBar
+	opts := folder.Options{Attributes: attrs}
+	if e.tty && !quiet {
+		bar = &progressBar{w: e.stderr}
+		opts.Progress = bar.update
+	}
+	rep, serr := folder.Sync(ctx, vs, paths, opts)
+	if bar != nil {
+		bar.status("closing the store…")
+	}
+	closed = true
+	cerr := db.Close()
+	if bar != nil {
+		bar.clear()
+	}
+	for _, f := range rep.Failures {
+		fmt.Fprintf(e.stderr, "failed %s: %s: %s\n", rel(f.Path), f.Code, f.Message)
+	}
+	if verbose {
+		for _, s := range rep.Skips {
+			fmt.Fprintf(e.stderr, "skipped %s: %s\n", rel(s.Path), s.Reason)
 		}
+		for _, f := range rep.EarlierFailures {
+			fmt.Fprintf(e.stderr, "failed earlier %s: %s: %s\n", rel(f.Path), f.Code, f.Message)
+		}
+	}
+	if serr != nil {
+		var sig *signalError
+		if errors.As(context.Cause(ctx), &sig) {
+			return &signalError{sig: sig.sig, detail: fmt.Sprintf("; %d files added before the stop finish on the next 'quarry index'", rep.Added)}
+		}
+		return serr
+	}
+	if cerr != nil {
+		return cerr
+	}
+	if !quiet {
+		what := rel(paths[0])
+		if len(paths) > 1 {
+			what = fmt.Sprintf("%d paths", len(paths))
+		}
+		earlier := ""
+		if n := len(rep.EarlierFailures); n > 0 && !verbose {
+			earlier = fmt.Sprintf(" (%d failed earlier: -v lists them)", n)
+		}
+		fmt.Fprintf(e.stdout, "indexed %s: %d added, %d unchanged, %d removed, %d skipped, %d failed%s; %d chunks (%.1fs)\n",
+			what, rep.Added, rep.Unchanged, rep.Removed, rep.Skipped, rep.Failed, earlier, rep.Chunks, rep.Elapsed.Seconds())
 	}
 	return nil
 }
 
-// indexStats summarises one indexDir run.
-type indexStats struct {
-	added, unchanged, skipped, removed, failed, chunks int
+// progressBar draws one status line on a terminal and erases it when done.
+type progressBar struct {
+	mu         sync.Mutex
+	w          io.Writer
+	indexStart time.Time
+	startDone  int
+	drawn      bool
 }
 
-// indexDir makes the vector store hold exactly the supported files under
-// dir: new and changed files are added (a changed file replaces its old
-// version), unchanged ones are skipped by content hash, and files gone from
-// disk are removed. It waits until every file is ingested.
-func indexDir(ctx context.Context, vs *store.VectorStore, dir string, quiet bool, stdout, stderr io.Writer) (indexStats, error) {
-	var st indexStats
-	start := time.Now()
-	root, err := filepath.Abs(dir)
-	if err != nil {
-		return st, err
-	}
-	if fi, err := os.Stat(root); err != nil {
-		return st, err
-	} else if !fi.IsDir() {
-		return st, fmt.Errorf("%s is not a directory", dir)
-	}
-	existing, err := vs.AllFiles(ctx)
-	if err != nil {
-		return st, err
-	}
-	// A name can have two versions when a run was killed between adding a
-	// changed file and removing its old version.
-	byName := map[string][]store.File{}
-	for _, f := range existing {
-		byName[f.Filename] = append(byName[f.Filename], f)
-	}
-	seen := map[string]bool{}
-	var paths []string
-	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			fmt.Fprintf(stderr, "skip %s: %v\n", path, err)
-			return nil
+func (b *progressBar) update(p folder.Progress) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	switch p.Phase {
+	case folder.PhaseWalk:
+		b.line(fmt.Sprintf("scanning… %d files found", p.Total))
+	case folder.PhaseIndex:
+		if b.indexStart.IsZero() {
+			b.indexStart, b.startDone = time.Now(), p.Done
 		}
-		if d.IsDir() {
-			if path != root && strings.HasPrefix(d.Name(), ".") {
-				return filepath.SkipDir
-			}
-			return nil
+		const width = 24
+		n := width * p.Done / max(p.Total, 1)
+		s := fmt.Sprintf("[%s%s] %d/%d files", strings.Repeat("=", n), strings.Repeat(" ", width-n), p.Done, p.Total)
+		if el := time.Since(b.indexStart).Seconds(); el > 1 && p.Done > b.startDone {
+			rate := float64(p.Done-b.startDone) / el
+			eta := time.Duration(float64(p.Total-p.Done) / rate * float64(time.Second)).Round(time.Second)
+			s += fmt.Sprintf("  %.0f files/s  ETA %s", rate, eta)
 		}
-		if !d.Type().IsRegular() || strings.HasPrefix(d.Name(), ".") {
-			return nil
-		}
-		seen[path] = true
-		if !parse.Supported(path) {
-			st.skipped++
-			if !quiet {
-				fmt.Fprintf(stderr, "skip %s: unsupported file type %q\n", rel(path), filepath.Ext(path))
-			}
-			return nil
-		}
-		paths = append(paths, path)
-		return nil
-	})
-	if err != nil {
-		return st, err
-	}
-	// Add new and changed files, several at a time.
-	var mu sync.Mutex
-	var replaced []string
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(8)
-	for _, path := range paths {
-		g.Go(func() error {
-			sum, err := hashFile(path)
-			if err != nil {
-				fmt.Fprintf(stderr, "skip %s: %v\n", rel(path), err)
-				return nil
-			}
-			var stale []string
-			current := false
-			for _, old := range byName[path] {
-				if old.SHA256 == sum && !current {
-					current = true
-				} else {
-					stale = append(stale, old.ID)
-				}
-			}
-			mu.Lock()
-			replaced = append(replaced, stale...)
-			mu.Unlock()
-			if current {
-				mu.Lock()
-				st.unchanged++
-				mu.Unlock()
-				return nil
-			}
-			f, err := os.Open(path)
-			if err != nil {
-				fmt.Fprintf(stderr, "skip %s: %v\n", rel(path), err)
-				return nil
-			}
-			defer f.Close()
-			if _, err := vs.AddFile(gctx, store.FileInput{Name: path, Body: f}); err != nil {
-				return fmt.Errorf("add %s: %w", rel(path), err)
-			}
-			mu.Lock()
-			st.added++
-			mu.Unlock()
-			return nil
-		})
-	}
-	if err := g.Wait(); err != nil {
-		return st, err
-	}
-	if err := waitIngested(ctx, vs, stderr); err != nil {
-		return st, err
-	}
-	// Old versions go once their replacements are searchable.
-	for _, id := range replaced {
-		if err := vs.DeleteFile(ctx, id); err != nil {
-			return st, err
-		}
-	}
-	prefix := root + string(filepath.Separator)
-	for name, versions := range byName {
-		if strings.HasPrefix(name, prefix) && !seen[name] {
-			for _, f := range versions {
-				if err := vs.DeleteFile(ctx, f.ID); err != nil {
-					return st, err
-				}
-			}
-			st.removed++
-			if !quiet {
-				fmt.Fprintf(stderr, "removed %s: no longer on disk\n", rel(name))
-			}
-		}
-	}
-	files, err := vs.AllFiles(ctx)
-	if err != nil {
-		return st, err
-	}
-	for _, f := range files {
-		if !strings.HasPrefix(f.Filename, prefix) {
-			continue
-		}
-		st.chunks += f.Chunks
-		if f.Status == store.StatusFailed {
-			st.failed++
-			if f.LastError != nil {
-				fmt.Fprintf(stderr, "failed %s: %s: %s\n", rel(f.Filename), f.LastError.Code, f.LastError.Message)
-			}
-		}
-	}
-	fmt.Fprintf(stdout, "indexed %s: %d added, %d unchanged, %d removed, %d skipped, %d failed; %d chunks in the index (%.1fs)\n",
-		rel(root), st.added, st.unchanged, st.removed, st.skipped, st.failed, st.chunks, time.Since(start).Seconds())
-	return st, nil
-}
-
-// waitIngested waits until no file of vs is in progress, drawing a progress
-// bar on stderr when it is a terminal.
-func waitIngested(ctx context.Context, vs *store.VectorStore, stderr io.Writer) error {
-	tty := false
-	if f, ok := stderr.(*os.File); ok {
-		tty = term.IsTerminal(int(f.Fd()))
-	}
-	first := -1
-	for {
-		info, err := vs.Info(ctx)
-		if err != nil {
-			return err
-		}
-		left := info.FileCounts.InProgress
-		if first < 0 {
-			first = left
-		}
-		if tty && first > 0 {
-			drawBar(stderr, first-left, first)
-		}
-		if left == 0 {
-			if tty && first > 0 {
-				fmt.Fprint(stderr, "\r\033[K")
-			}
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(50 * time.Millisecond):
-		}
+		b.line(s)
+	case folder.PhaseRemove:
+		b.line("removing old versions…")
 	}
 }
 
-func drawBar(w io.Writer, done, total int) {
-	const width = 30
-	n := width * done / max(total, 1)
-	fmt.Fprintf(w, "\r[%s%s] %d/%d files", strings.Repeat("=", n), strings.Repeat(" ", width-n), done, total)
+func (b *progressBar) status(s string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.line(s)
 }
 
-func hashFile(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
+func (b *progressBar) line(s string) {
+	fmt.Fprintf(b.w, "\r\033[K%s", s)
+	b.drawn = true
+}
+
+func (b *progressBar) clear() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.drawn {
+		fmt.Fprint(b.w, "\r\033[K")
+		b.drawn = false
 	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // rel shows path relative to the working directory when it is below it.
@@ -263,7 +222,11 @@ func rel(path string) string {
 	if err != nil {
 		return path
 	}
-	r, err := filepath.Rel(wd, path)
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return path
+	}
+	r, err := filepath.Rel(wd, abs)
 	if err != nil || strings.HasPrefix(r, "..") {
 		return path
 	}

@@ -3,9 +3,7 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
-	"io"
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
@@ -14,23 +12,60 @@ import (
 	"github.com/quarrylabs/quarry/store"
 )
 
-func cmdLs(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("ls", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var sf storeFlags
-	sf.register(fs)
-	stores := fs.Bool("stores", false, "list the vector stores instead of files")
-	if _, err := parseInterspersed(fs, args); err != nil {
-		return err
-	}
-	db, err := sf.open(ctx, cliLogger(stderr))
+func init() {
+	register(&command{
+		name:    "ls",
+		args:    "[flags]",
+		summary: "list the files of a vector store (--stores: the vector stores)",
+		examples: []string{
+			"quarry ls",
+			"quarry ls --stores",
+			"quarry ls --vector-store handbook",
+		},
+		setup: func(fs *flagSet) runFunc {
+			var sf storeFlags
+			sf.register(fs, false)
+			stores := fs.Bool("stores", false, "list the vector stores instead of files")
+			return func(ctx context.Context, e *env, args []string) error {
+				if len(args) > 0 {
+					return usagef(lookup(commands, "ls"), "ls takes no arguments")
+				}
+				return runLs(ctx, e, &sf, *stores)
+			}
+		},
+	})
+	register(&command{
+		name:    "rm",
+		args:    "[flags] PATH|FILE_ID...",
+		summary: "remove files from a vector store (a folder removes what is under it)",
+		examples: []string{
+			"quarry rm ~/notes/old.md",
+			"quarry rm ~/notes/archive/",
+			"quarry rm file-0123456789abcdef",
+		},
+		fileArgs: true,
+		setup: func(fs *flagSet) runFunc {
+			var sf storeFlags
+			sf.register(fs, false)
+			return func(ctx context.Context, e *env, args []string) error {
+				if len(args) == 0 {
+					return usagef(lookup(commands, "rm"), "name the files to remove")
+				}
+				return runRm(ctx, e, &sf, args)
+			}
+		},
+	})
+}
+
+func runLs(ctx context.Context, e *env, sf *storeFlags, stores bool) error {
+	db, err := sf.open(ctx, cliLogger(e.stderr), false)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	defer tw.Flush()
-	if *stores {
+	if stores {
 		fmt.Fprintln(tw, "ID\tNAME\tFILES\tUSAGE\tEMBEDDER\tCREATED")
 		after := ""
 		for {
@@ -67,19 +102,8 @@ func cmdLs(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-func cmdRm(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("rm", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var sf storeFlags
-	sf.register(fs)
-	targets, err := parseInterspersed(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(targets) == 0 {
-		return errors.New("usage: quarry rm PATH|FILE_ID...")
-	}
-	db, err := sf.open(ctx, cliLogger(stderr))
+func runRm(ctx context.Context, e *env, sf *storeFlags, targets []string) error {
+	db, err := sf.open(ctx, cliLogger(e.stderr), false)
 	if err != nil {
 		return err
 	}
@@ -93,22 +117,31 @@ func cmdRm(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	for _, t := range targets {
-		abs, _ := filepath.Abs(t)
-		n := 0
-		for _, f := range files {
-			if f.ID == t || f.Filename == abs || strings.HasPrefix(f.Filename, abs+string(filepath.Separator)) {
-				if err := vs.DeleteFile(ctx, f.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
-					return err
-				}
-				fmt.Fprintf(stdout, "removed %s\n", rel(f.Filename))
-				n++
-			}
-		}
-		if n == 0 {
+		matches := matchFiles(files, t)
+		if len(matches) == 0 {
 			return fmt.Errorf("%s: no such file in vector store %q", t, sf.names()[0])
+		}
+		for _, f := range matches {
+			if err := vs.DeleteFile(ctx, f.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+			fmt.Fprintf(e.stdout, "removed %s\n", rel(f.Filename))
 		}
 	}
 	return nil
+}
+
+// matchFiles returns the files that t names: by id, by path, or as a
+// folder holding them.
+func matchFiles(files []store.File, t string) []store.File {
+	abs, _ := filepath.Abs(t)
+	var out []store.File
+	for _, f := range files {
+		if f.ID == t || f.Filename == abs || strings.HasPrefix(f.Filename, abs+string(filepath.Separator)) {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 func human(n int64) string {

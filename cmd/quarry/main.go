@@ -1,104 +1,94 @@
 // Command quarry indexes folders of documents and searches them, on local
 // disk, with the embedded defaults (no server, no API key).
 //
-//	quarry index DIR                 index DIR (recursively); changed files are re-indexed
+//	quarry index PATH...             index files and folders; changed files are re-indexed
 //	quarry search [--dir DIR] QUERY  search (indexing DIR first when given)
+//	quarry show FILE|FILE_ID         print the text the engine indexed, with pages and headings
 //	quarry ls                        list the files of a vector store (--stores: the stores)
 //	quarry rm PATH|FILE_ID...        remove files from a vector store
-//	quarry bench ann|ir ...          run the benchmark harness
+//	quarry serve                     serve the OpenAI-compatible API (also /v1/responses, /mcp, /metrics)
 //	quarry mcp                       serve the store to an MCP client over stdio
+//	quarry bench ann|ir|search ...   run the benchmark harness
+//	quarry completion bash|zsh|fish  print a completion script
 //
-// Global flags: --store DIR (or $QUARRY_STORE; default ~/.local/share/quarry),
-// --vector-store NAME (default "default"), --embedder SPEC (or
-// $QUARRY_EMBEDDER; default "local"), --dimensions N (or $QUARRY_DIMENSIONS).
+// 'quarry help' and 'quarry COMMAND --help' show each command's flags and
+// examples. Exit status: 0 success, 1 no results (search), 2 usage or
+// runtime error, 130 and 143 when interrupted by SIGINT and SIGTERM.
+// Commands live in one file each and register themselves (see command).
 package main
 
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
-	"io"
 	"os"
 	"os/signal"
 	"strings"
+	"syscall"
+
+	"golang.org/x/term"
 )
 
-const usage = `quarry: local retrieval over your files
-
-Usage:
-  quarry index DIR                  index DIR recursively (changed files re-indexed, unchanged skipped)
-  quarry search [--dir DIR] QUERY   search; with --dir, index DIR first
-  quarry ls [--stores]              list files (or vector stores)
-  quarry rm PATH|FILE_ID...         remove files (a directory removes what is under it)
-  quarry bench ann|ir [flags]       benchmarks against peers
-  quarry serve [--addr A] [--api-key K]  serve the OpenAI-compatible API (default 127.0.0.1:8080)
-  quarry mcp                        serve the store to an MCP client over stdio
-
-Common flags:
-  --store DIR          store location ($QUARRY_STORE, default ~/.local/share/quarry)
-  --vector-store NAME  vector store inside it (default "default"; repeat on search)
-  --embedder SPEC      local (default), openai:MODEL, azure:DEPLOYMENT, ollama:MODEL, ... ($QUARRY_EMBEDDER)
-  --dimensions N       embedding dimensions ($QUARRY_DIMENSIONS)
-
-Run 'quarry COMMAND -h' for a command's flags.
-`
-
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "quarry:", err)
-		}
-		os.Exit(1)
-	}
+	ctx, cancel := context.WithCancelCause(context.Background())
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		first := <-sigs
+		cancel(&signalError{sig: first})
+		// A second signal forces the exit, skipping the clean shutdown.
+		second := <-sigs
+		fmt.Fprintf(os.Stderr, "quarry: %s again: exiting now\n", sigName(second))
+		os.Exit(signalExit(second))
+	}()
+	e := &env{stdout: os.Stdout, stderr: os.Stderr, tty: isatty(os.Stderr),
+		color: isatty(os.Stdout) && os.Getenv("NO_COLOR") == "" && os.Getenv("TERM") != "dumb"}
+	err := run(ctx, os.Args[1:], e)
+	os.Exit(report(e, err, context.Cause(ctx)))
 }
 
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprint(stdout, usage)
-		return nil
+// report prints err once, on one line, and returns the exit status.
+func report(e *env, err, cause error) int {
+	var sig *signalError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.Is(err, errNoResults):
+		return exitNoResults
+	case errors.As(cause, &sig) && (errors.Is(err, context.Canceled) || errors.As(err, new(*signalError))):
+		var own *signalError
+		if errors.As(err, &own) {
+			sig = own
+		}
+		fmt.Fprintf(e.stderr, "quarry: interrupted by %s%s\n", sigName(sig.sig), sig.detail)
+		return signalExit(sig.sig)
 	}
-	cmds := map[string]func(context.Context, []string, io.Writer, io.Writer) error{
-		"index":  cmdIndex,
-		"search": cmdSearch,
-		"ls":     cmdLs,
-		"rm":     cmdRm,
-		"bench":  cmdBench,
-		"serve":  cmdServe,
-		"mcp":    cmdMCP, // mcp.go
-	}
-	cmd, ok := cmds[args[0]]
-	if !ok {
-		fmt.Fprint(stderr, usage)
-		return fmt.Errorf("unknown command %q", args[0])
-	}
-	return cmd(ctx, args[1:], stdout, stderr)
+	msg := strings.ReplaceAll(err.Error(), "\n", "; ")
+	fmt.Fprintln(e.stderr, "quarry:", msg)
+	return exitError
 }
 
-// parseInterspersed parses flags wherever they stand among the arguments
-// and returns the positional ones.
-func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		args = fs.Args()
-		if len(args) == 0 {
-			return pos, nil
-		}
-		if args[0] == "--" {
-			return append(pos, args[1:]...), nil
-		}
-		pos = append(pos, args[0])
-		args = args[1:]
-	}
+// signalError is the cause of the context a signal cancelled; a command may
+// return one with detail ("; 120 files added, run again to resume").
+type signalError struct {
+	sig    os.Signal
+	detail string
 }
 
-// stringList is a repeatable string flag.
-type stringList []string
+func (s *signalError) Error() string { return "interrupted by " + sigName(s.sig) + s.detail }
 
-func (s *stringList) String() string     { return strings.Join(*s, ",") }
-func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
+func sigName(s os.Signal) string {
+	if s == syscall.SIGTERM {
+		return "SIGTERM"
+	}
+	return "SIGINT"
+}
+
+func signalExit(s os.Signal) int {
+	if s == syscall.SIGTERM {
+		return exitSIGTERM
+	}
+	return exitSIGINT
+}
+
+func isatty(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }

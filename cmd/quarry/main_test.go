@@ -14,11 +14,26 @@ import (
 	"github.com/quarrylabs/quarry/store"
 )
 
+// quarry runs the command line in process; err is non-nil when the exit
+// status is not 0 (see quarryCode for the status itself).
 func quarry(t *testing.T, args ...string) (string, string, error) {
 	t.Helper()
+	out, errOut, code := quarryCode(t, args...)
+	if code != 0 {
+		return out, errOut, fmt.Errorf("exit status %d: %s", code, errOut)
+	}
+	return out, errOut, nil
+}
+
+// quarryCode runs the command line in process and returns its output and
+// exit status, as main would.
+func quarryCode(t *testing.T, args ...string) (string, string, int) {
+	t.Helper()
 	var out, errOut bytes.Buffer
-	err := run(context.Background(), args, &out, &errOut)
-	return out.String(), errOut.String(), err
+	e := &env{stdout: &out, stderr: &errOut}
+	ctx := context.Background()
+	code := report(e, run(ctx, args, e), context.Cause(ctx))
+	return out.String(), errOut.String(), code
 }
 
 func writeFiles(t *testing.T, dir string, files map[string]string) {
@@ -46,7 +61,8 @@ func TestIndexSearchLsRm(t *testing.T) {
 	if err != nil {
 		t.Fatalf("index: %v\n%s", err, errOut)
 	}
-	if !strings.Contains(out, "2 added") || !strings.Contains(errOut, "skip") || !strings.Contains(errOut, "image.bin") {
+	// Quiet by default: the summary line, no line per skipped file.
+	if !strings.Contains(out, "2 added") || !strings.Contains(out, "1 skipped") || errOut != "" {
 		t.Errorf("index output:\n%s\n%s", out, errOut)
 	}
 	// Unchanged files are skipped by content hash.
@@ -145,13 +161,24 @@ func TestThousandFiles(t *testing.T) {
 	t.Logf("opened the store and searched in %v", time.Since(start))
 }
 
-func TestSnippet(t *testing.T) {
-	text := "Alpha words at the start. " + strings.Repeat("filler ", 60) + "Here glaciers melt and rivers rise in spring. " + strings.Repeat("more filler ", 40)
-	got := snippet(text, "why do glaciers melt in spring", 80)
-	if !strings.Contains(got, "glaciers melt") || !strings.Contains(got, "spring") {
-		t.Errorf("snippet = %q, want the window with glaciers, melt and spring", got)
+func TestBestSentence(t *testing.T) {
+	text := "# Keys\n\nAlpha words at the start. " + strings.Repeat("Filler words. ", 30) + "Here glaciers melt and rivers rise\nin spring. " + strings.Repeat("more filler ", 40)
+	got := bestSentence(text, "", queryStems("why do glaciers melt in spring"), 200)
+	if got != "Here glaciers melt and rivers rise in spring." {
+		t.Errorf("bestSentence = %q, want the sentence with glaciers, melt and spring, whole", got)
 	}
-	if short := snippet("tiny  text", "x", 80); short != "tiny text" {
-		t.Errorf("snippet of short text = %q", short)
+	if short := bestSentence("tiny  text", "", queryStems("x"), 80); short != "tiny text" {
+		t.Errorf("bestSentence of short text = %q", short)
+	}
+	// A long sentence is cut at word boundaries around its matches.
+	long := strings.Repeat("lorem ipsum ", 40) + "the glacier melts " + strings.Repeat("dolor sit ", 40)
+	got = bestSentence(long, "", queryStems("glacier melting"), 80)
+	if !strings.Contains(got, "glacier melts") || !strings.HasPrefix(got, "…") || strings.HasPrefix(got, "…m") && !strings.HasPrefix(got, "…melts") {
+		t.Errorf("window = %q", got)
+	}
+	for _, w := range strings.Fields(strings.Trim(got, "…")) {
+		if w != "lorem" && w != "ipsum" && w != "dolor" && w != "sit" && w != "the" && w != "glacier" && w != "melts" {
+			t.Errorf("window %q cuts a word: %q", got, w)
+		}
 	}
 }

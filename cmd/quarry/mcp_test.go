@@ -23,7 +23,7 @@ func TestMCPStdio(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(docs, "keys.md"), []byte(body), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := run(context.Background(), []string{"index", docs, "--store", st}, io.Discard, io.Discard); err != nil {
+	if err := run(context.Background(), []string{"index", docs, "--store", st}, &env{stdout: io.Discard, stderr: io.Discard}); err != nil {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(os.Args[0], "-test.run=^TestMCPStdioHelper$")
@@ -68,7 +68,7 @@ func TestMCPStdioHelper(t *testing.T) {
 	if os.Getenv("QUARRY_MCP_STDIO_HELPER") != "1" {
 		t.Skip("the child process of TestMCPStdio")
 	}
-	if err := run(context.Background(), []string{"mcp"}, os.Stdout, os.Stderr); err != nil {
+	if err := run(context.Background(), []string{"mcp"}, &env{stdout: os.Stdout, stderr: os.Stderr}); err != nil {
 		fmt.Fprintln(os.Stderr, "quarry mcp:", err)
 		os.Exit(1)
 	}

@@ -3,9 +3,7 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -15,62 +13,96 @@ import (
 	"github.com/quarrylabs/quarry/server"
 )
 
-// cmdServe serves the OpenAI-compatible API over the store until ctx ends.
-func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+func init() {
+	register(&command{
+		name:    "serve",
+		args:    "[flags]",
+		summary: "serve the OpenAI-compatible vector-store API over the store",
+		long: `Serves /v1/vector_stores, /v1/files, file batches and search, as OpenAI's API
+does; OpenAI SDKs work with their base URL pointed here. With --llm-base-url,
+POST /v1/responses runs the file_search tool with that chat model; /mcp serves
+MCP over streamable HTTP; /metrics answers in Prometheus' format. On SIGTERM or SIGINT
+it stops accepting connections, lets in-flight requests finish (up to
+--shutdown-timeout), closes the store and exits 0; a second signal exits at
+once.`,
+		examples: []string{
+			"quarry serve",
+			"quarry serve --addr 0.0.0.0:8080 --api-key $(cat key.txt)",
+			"curl -s localhost:8080/v1/vector_stores",
+			"quarry serve --llm-base-url http://localhost:11434/v1 --llm-model qwen2.5:7b",
+		},
+		setup: setupServe,
+	})
+}
+
+func setupServe(fs *flagSet) runFunc {
 	var sf storeFlags
-	sf.register(fs)
-	addr := fs.String("addr", "127.0.0.1:8080", "listen `ADDRESS`")
+	sf.register(fs, false)
+	sf.registerEmbedder(fs)
+	addr := fs.String("addr", "127.0.0.1:8080", "listen on `ADDRESS`")
 	apiKey := fs.String("api-key", os.Getenv("QUARRY_API_KEY"), "require 'Authorization: Bearer `KEY`' (default $QUARRY_API_KEY; empty: no auth)")
-	maxUpload := fs.Int64("max-upload-bytes", 0, "largest upload in `BYTES` (0: 512 MB)")
+	maxUpload := fs.Int64("max-upload-bytes", 0, "largest upload in `BYTES` (default 512 MB)")
+	grace := fs.Duration("shutdown-timeout", 30*time.Second, "how long in-flight requests may run after a signal")
+	pprof := fs.Bool("pprof", false, "serve Go's profiler under /debug/pprof/ (behind the API key)")
 	// POST /v1/responses: the upstream chat model (see server.LLM).
 	llm := server.LLM{}
 	fs.StringVar(&llm.BaseURL, "llm-base-url", os.Getenv("QUARRY_LLM_BASE_URL"), "OpenAI-compatible chat-completions `URL` for /v1/responses, e.g. http://localhost:11434/v1 ($QUARRY_LLM_BASE_URL)")
 	fs.StringVar(&llm.Model, "llm-model", os.Getenv("QUARRY_LLM_MODEL"), "upstream `MODEL` for /v1/responses; empty: the request's model ($QUARRY_LLM_MODEL)")
 	fs.StringVar(&llm.APIKey, "llm-api-key", os.Getenv("QUARRY_LLM_API_KEY"), "upstream API `KEY` ($QUARRY_LLM_API_KEY)")
-	if _, err := parseInterspersed(fs, args); err != nil {
-		return err
-	}
-	logger := slog.New(slog.NewTextHandler(stderr, nil))
-	db, err := sf.open(ctx, logger)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
+	return func(ctx context.Context, e *env, args []string) error {
+		if len(args) > 0 {
+			return usagef(lookup(commands, "serve"), "serve takes no arguments")
+		}
+		logger := slog.New(slog.NewTextHandler(e.stderr, nil))
+		db, err := sf.open(ctx, logger, true)
+		if err != nil {
+			return err
+		}
+		srv := &http.Server{
+			Handler:           server.New(db, server.Options{APIKey: *apiKey, MaxUploadBytes: *maxUpload, Logger: logger, LLM: &llm, Pprof: *pprof}),
+			ReadHeaderTimeout: 10 * time.Second,
+			// Uploads of large files take long: no overall read or write
+			// timeout, but idle connections are closed.
+			IdleTimeout:    2 * time.Minute,
+			MaxHeaderBytes: 1 << 20,
+			// Requests outlive the signal: Shutdown drains them.
+			BaseContext: func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+			ErrorLog:    slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		}
+		ln, err := net.Listen("tcp", *addr)
+		if err != nil {
+			db.Close()
+			return err
+		}
+		auth := "no API key"
+		if *apiKey != "" {
+			auth = "API key required"
+		}
+		fmt.Fprintf(e.stdout, "quarry: serving %s on http://%s/v1 (%s)\n", db.Dir(), ln.Addr(), auth)
 
-	srv := &http.Server{
-		Handler:           server.New(db, server.Options{APIKey: *apiKey, MaxUploadBytes: *maxUpload, Logger: logger, LLM: &llm}),
-		ReadHeaderTimeout: 10 * time.Second,
-		// Uploads of large files take long: no overall read or write
-		// timeout, but idle connections are closed.
-		IdleTimeout:    2 * time.Minute,
-		MaxHeaderBytes: 1 << 20,
-		BaseContext:    func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
-		ErrorLog:       slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-	}
-	ln, err := net.Listen("tcp", *addr)
-	if err != nil {
+		errc := make(chan error, 1)
+		go func() { errc <- srv.Serve(ln) }()
+		select {
+		case err := <-errc:
+			db.Close()
+			return err
+		case <-ctx.Done():
+		}
+		logger.Info("shutting down: draining requests", "cause", context.Cause(ctx), "timeout", *grace)
+		shutdown, cancel := context.WithTimeout(context.Background(), *grace)
+		defer cancel()
+		err = srv.Shutdown(shutdown)
+		if serr := <-errc; !errors.Is(serr, http.ErrServerClosed) && err == nil {
+			err = serr
+		}
+		if cerr := db.Close(); err == nil {
+			err = cerr
+		}
+		if err == nil {
+			logger.Info("stopped: store closed")
+		}
+		// A clean stop on request is a success (exit 0), as systemd and
+		// container runtimes expect.
 		return err
 	}
-	auth := "no API key"
-	if *apiKey != "" {
-		auth = "API key required"
-	}
-	fmt.Fprintf(stdout, "quarry: serving %s on http://%s/v1 (%s)\n", db.Dir(), ln.Addr(), auth)
-
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	shutdown, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	err = srv.Shutdown(shutdown)
-	if serr := <-errc; !errors.Is(serr, http.ErrServerClosed) && err == nil {
-		err = serr
-	}
-	return err
 }
