@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"path/filepath"
 	"strings"
+	"unicode/utf8"
 )
 
 // Type names returned by Detect and set in Document.Type.
@@ -139,9 +140,11 @@ const sniffLen = 8192
 // text format ("markdown", "html", "csv", "code", ...); a name without an
 // extension is sniffed ("json", "html", "xml", "markdown", "code" for a
 // shebang, else "text"). A PDF or Office extension without the matching
-// signature still names that format (its reader reports the damage), except
-// that text named .doc is sniffed like a file without an extension. Detect
-// returns "" for text with an extension Parse does not read.
+// signature still names that format (its reader reports the damage), unless
+// the content is plain text, which is sniffed like a file without an
+// extension. So is text with an extension Parse does not know (x.service,
+// README.Debian); Detect returns "" for such a name whose content is not
+// text.
 func Detect(name string, head []byte) string {
 	ext := strings.ToLower(filepath.Ext(name))
 	if isPDF(head) {
@@ -174,12 +177,63 @@ func Detect(name string, head []byte) string {
 		if t == typeDOC && !hasNUL {
 			return sniffText(sniff)
 		}
+		// Plain text under a PDF or Office name (notes.pdf that is not a
+		// PDF at all) is read as text; a damaged file of that format, which
+		// has binary streams or PDF objects, goes to its reader.
+		if !hasNUL && !(t == typePDF && pdfBody(sniff)) && looksText(sniff) {
+			return sniffText(sniff)
+		}
 		return t
 	}
 	if ext != "" {
+		// An extension Parse does not know (README.Debian, x.service,
+		// go.mod, boot.s): text by its content is read as text, unless the
+		// name is a binary format's.
+		if !hasNUL && !binaryExts[ext] && looksText(sniff) {
+			return sniffText(sniff)
+		}
 		return ""
 	}
 	return sniffText(sniff)
+}
+
+// binaryExts are extensions of binary formats: content that happens to
+// look like text under such a name is still not read.
+var binaryExts = map[string]bool{
+	".exe": true, ".dll": true, ".so": true, ".dylib": true, ".bin": true, ".o": true, ".a": true,
+	".lib": true, ".class": true, ".jar": true, ".war": true, ".pyc": true, ".wasm": true,
+	".png": true, ".jpg": true, ".jpeg": true, ".gif": true, ".bmp": true, ".ico": true,
+	".webp": true, ".tif": true, ".tiff": true, ".heic": true, ".psd": true, ".mp3": true,
+	".mp4": true, ".m4a": true, ".wav": true, ".flac": true, ".ogg": true, ".avi": true, ".mov": true,
+	".mkv": true, ".webm": true, ".zip": true, ".gz": true, ".tgz": true, ".bz2": true, ".xz": true,
+	".zst": true, ".7z": true, ".rar": true, ".tar": true, ".iso": true, ".img": true, ".dmg": true,
+	".deb": true, ".rpm": true, ".woff": true, ".woff2": true, ".ttf": true, ".otf": true,
+	".eot": true, ".sqlite": true, ".db": true, ".xls": true, ".ppt": true, ".odt": true,
+	".ods": true, ".odp": true, ".key": true, ".numbers": true, ".pages": true,
+}
+
+// looksText reports whether head decodes (see decodeHead) to text: at least
+// one character, and fewer than 1 in 50 control characters (other than tab,
+// newline, carriage return, form feed, vertical tab and escape) or
+// replacement characters. Random bytes decoded as a legacy code page score
+// about 1 in 8.
+func looksText(head []byte) bool {
+	t, _ := decodeHead(head)
+	n, bad := 0, 0
+	for _, r := range t {
+		n++
+		switch {
+		case r == '\t', r == '\n', r == '\r', r == '\f', r == '\v', r == 0x1b:
+		case r < 0x20, r == 0x7f, r == utf8.RuneError:
+			bad++
+		}
+	}
+	return n > 0 && bad*50 < n
+}
+
+// pdfBody reports whether head holds PDF object syntax.
+func pdfBody(head []byte) bool {
+	return bytes.Contains(head, []byte("endobj")) || bytes.Contains(head, []byte(" obj")) || bytes.Contains(head, []byte("xref"))
 }
 
 // isPDF reports a %PDF- header at the start of head, or later within the
