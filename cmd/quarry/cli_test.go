@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/quarrylabs/quarry/folder"
-	"github.com/quarrylabs/quarry/parse"
 	"github.com/quarrylabs/quarry/store"
 )
 
@@ -480,13 +479,9 @@ func TestBenchData(t *testing.T) {
 
 // Defect 9, the rest: text with an extension the parser does not know
 // (README.Debian, .service, go.mod, .s), and text named .pdf, are indexed
-// as text. The decision is parse.Detect's; folder indexes whatever it
-// calls readable, so this passes as soon as parse sniffs such files.
+// as text (parse.Detect decides by content).
 func TestUnknownExtensionText(t *testing.T) {
 	text := []byte("[Unit]\nDescription=the quarry server\n")
-	if parse.Detect("quarry.service", text) == "" || parse.Detect("notes.pdf", text) == "pdf" {
-		t.Skip(`parse.Detect does not yet sniff text with an unknown extension, or text named .pdf (issue 18, defect 9: a change in parse)`)
-	}
 	st, docs := t.TempDir(), t.TempDir()
 	writeFiles(t, docs, map[string]string{"quarry.service": string(text), "README.Debian": "Debian notes.\n", "go.mod": "module example.com/x\n", "notes.pdf": "plain text in disguise\n"})
 	out, errOut, err := quarry(t, "index", "--store", st, docs)
