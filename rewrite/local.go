@@ -7,7 +7,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	porterstemmer "github.com/blevesearch/go-porterstemmer"
+	"github.com/quarrylabs/quarry/internal/analysis"
 )
 
 // Local is a Rewriter that needs no network: it strips conversational
@@ -327,7 +327,7 @@ func eligible(w string) bool {
 	if n < minCorrectLen || upper > 1 {
 		return false
 	}
-	return !isStopWord(strings.ToLower(w))
+	return !analysis.IsStopWord(analysis.Fold(w))
 }
 
 // suggest returns the replacement for an unknown word w, or "" when w is
@@ -345,7 +345,7 @@ func (l *Local) suggest(w string) string {
 	}
 	sw, suffix := w, ""
 	if isASCII(w) {
-		sw = string(porterstemmer.StemWithoutLowerCasing([]rune(w)))
+		sw = analysis.Stem(w)
 		if sw != w && l.vocab.Frequency(sw) > 0 {
 			return ""
 		}
@@ -505,22 +505,4 @@ func distance(a, b []rune, limit int) int {
 		prev2, prev, cur = prev, cur, prev2
 	}
 	return prev[len(b)]
-}
-
-// isStopWord reports whether a lower-cased word is an English stop word
-// (never spelling-corrected).
-func isStopWord(w string) bool {
-	switch w {
-	case "about", "above", "after", "again", "against", "because", "been", "before", "being",
-		"below", "between", "both", "could", "does", "doing", "down", "during", "each", "from",
-		"further", "have", "having", "here", "hers", "herself", "himself", "into", "itself",
-		"just", "more", "most", "myself", "once", "only", "other", "ours", "ourselves", "over",
-		"same", "should", "some", "such", "than", "that", "their", "theirs", "them",
-		"themselves", "then", "there", "these", "they", "this", "those", "through", "under",
-		"until", "very", "were", "what", "when", "where", "which", "while", "whom", "will",
-		"with", "would", "your", "yours", "yourself", "yourselves", "also", "shall", "might",
-		"must", "please", "thanks":
-		return true
-	}
-	return false
 }
