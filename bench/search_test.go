@@ -20,7 +20,7 @@ func TestSearchQuality(t *testing.T) {
 	if testing.Short() {
 		t.Skip("slow: ingests the collections")
 	}
-	for _, name := range []string{"cranfield", "vaswani"} {
+	for _, name := range []string{"cranfield", "vaswani", "msmarco-5k"} {
 		t.Run(name, func(t *testing.T) {
 			dir := shareddata.Path(t, "datasets/ir/"+name)
 			c, err := LoadBEIR(dir)

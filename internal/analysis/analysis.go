@@ -177,8 +177,26 @@ func (foldFilter) Filter(in bleve.TokenStream) bleve.TokenStream {
 	return in
 }
 
+// wordFilter drops tokens with no letter or digit: UAX #29 makes a word of
+// a run of connector punctuation ("_____", a fill-in-the-blank), which
+// Lucene's StandardTokenizer, like a reader, does not.
+type wordFilter struct{}
+
+func (wordFilter) Filter(in bleve.TokenStream) bleve.TokenStream {
+	out := in[:0]
+	for _, t := range in {
+		for _, r := range string(t.Term) {
+			if unicode.IsLetter(r) || unicode.IsDigit(r) {
+				out = append(out, t)
+				break
+			}
+		}
+	}
+	return out
+}
+
 // NewAnalyzer returns the full pipeline as a bleve analyzer: Unicode word
-// segmentation (UAX #29), full/half-width folding, English possessive
+// segmentation (UAX #29, keeping words with a letter or digit), full/half-width folding, English possessive
 // removal, lower-casing, NFKC and Latin accent folding, stop words, bigrams
 // over runs of CJK characters, and Porter stemming (which leaves non-Latin
 // tokens unchanged). It is built here rather than named in bleve's
@@ -192,6 +210,7 @@ func NewAnalyzer() bleve.Analyzer {
 	return &bleve.DefaultAnalyzer{
 		Tokenizer: uniseg.NewUnicodeTokenizer(),
 		TokenFilters: []bleve.TokenFilter{
+			wordFilter{},
 			cjk.NewCJKWidthFilter(),
 			en.NewPossessiveFilter(),
 			lowercase.NewLowerCaseFilter(),

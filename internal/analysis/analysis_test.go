@@ -74,3 +74,12 @@ func TestStopWords(t *testing.T) {
 		t.Error("IsStopWord(quarry) = true")
 	}
 }
+
+func TestTermsDropPunctuationWords(t *testing.T) {
+	if got := Terms("tracheids are part of _____."); !slices.Equal(got, []string{"tracheid", "part"}) {
+		t.Errorf("Terms = %q", got)
+	}
+	if got := Terms("snake_case x_1"); !slices.Equal(got, []string{"snake_cas", "x_1"}) {
+		t.Errorf("Terms = %q", got)
+	}
+}
