@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	_ "embed"
 	"fmt"
 	"os"
 	"slices"
@@ -21,6 +22,11 @@ type SearchConfig struct {
 	// Conversational rewrites each query with a conversational template
 	// before searching (see Conversational).
 	Conversational bool
+	// HeldOut wraps each query in one of the held-back templates instead
+	// (see HeldOutConversational); it takes precedence over Conversational.
+	HeldOut bool
+	// Typos misspells one word of each query first (see Typo).
+	Typos bool
 }
 
 // DefaultSearchConfigs are the configurations the search issue measures:
@@ -38,7 +44,75 @@ func DefaultSearchConfigs() []SearchConfig {
 		{Name: "hybrid+rerank", Request: store.SearchRequest{}},
 		{Name: "conversational", Request: store.SearchRequest{}, Conversational: true},
 		{Name: "conversational+rewrite", Request: store.SearchRequest{RewriteQuery: true}, Conversational: true},
+		{Name: "heldout", Request: store.SearchRequest{}, HeldOut: true},
+		{Name: "heldout+rewrite", Request: store.SearchRequest{RewriteQuery: true}, HeldOut: true},
+		{Name: "typo", Request: store.SearchRequest{}, Typos: true},
+		{Name: "typo+rewrite", Request: store.SearchRequest{RewriteQuery: true}, Typos: true},
 	}
+}
+
+//go:embed testdata/heldout_templates.txt
+var heldOutFile string
+
+// heldOutTemplates are the templates of testdata/heldout_templates.txt.
+var heldOutTemplates = sync.OnceValue(func() []string {
+	var out []string
+	for _, line := range strings.Split(heldOutFile, "\n") {
+		if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
+			out = append(out, line)
+		}
+	}
+	return out
+})
+
+// HeldOutConversational wraps query i in one of the conversational
+// templates of testdata/heldout_templates.txt, chosen by i. Those templates
+// are kept apart from the rewriter's filler lists (and from
+// Conversational's templates) so that rewriting is judged on phrasings it
+// was not written for.
+func HeldOutConversational(query string, i int) string {
+	q := strings.TrimRight(strings.TrimSpace(query), ".?!")
+	ts := heldOutTemplates()
+	return fmt.Sprintf(ts[i%len(ts)], strings.ToLower(q))
+}
+
+// Typo misspells the longest word of query (6 letters or more; none
+// changes otherwise) with one of three patterns chosen by i: two adjacent
+// letters swapped, a letter dropped, a letter doubled, always past the
+// first two letters. The rewriter has no list of misspellings: these test
+// its edit-distance correction.
+func Typo(query string, i int) string {
+	words := strings.Fields(query)
+	best := -1
+	for j, w := range words {
+		if isLetters(w) && len(w) >= 6 && (best < 0 || len(w) > len(words[best])) {
+			best = j
+		}
+	}
+	if best < 0 {
+		return query
+	}
+	w := words[best]
+	m := len(w) / 2
+	switch i % 3 {
+	case 0:
+		w = w[:m] + w[m+1:m+2] + w[m:m+1] + w[m+2:]
+	case 1:
+		w = w[:m] + w[m+1:]
+	default:
+		w = w[:m] + w[m:m+1] + w[m:]
+	}
+	words[best] = w
+	return strings.Join(words, " ")
+}
+
+func isLetters(w string) bool {
+	for i := 0; i < len(w); i++ {
+		if c := w[i] | 0x20; c < 'a' || c > 'z' {
+			return false
+		}
+	}
+	return true
 }
 
 // conversationalTemplates wrap a query the way people talk to assistants.
@@ -151,7 +225,13 @@ func RunSearch(ctx context.Context, c *BEIR, si *SearchIndex, configs []SearchCo
 		for i, q := range c.Queries {
 			req := cfg.Request
 			text := q.Text
-			if cfg.Conversational {
+			if cfg.Typos {
+				text = Typo(text, i)
+			}
+			switch {
+			case cfg.HeldOut:
+				text = HeldOutConversational(text, i)
+			case cfg.Conversational:
 				text = Conversational(text, i)
 			}
 			req.Query = []string{text}
