@@ -79,7 +79,7 @@ func TestSearchQuality(t *testing.T) {
 }
 
 func TestTypo(t *testing.T) {
-	for i, want := range []string{"the schedluer", "the schedler", "the scheduuler"} {
+	for i, want := range []string{"the scheudler", "the scheuler", "the schedduler"} {
 		if got := Typo("the scheduler", i); got != want {
 			t.Errorf("Typo(%d) = %q, want %q", i, got, want)
 		}
