@@ -369,13 +369,17 @@ func (l *Local) suggest(w string) string {
 			continue
 		}
 		rep := t
+		if isASCII(t) && analysis.Stem(t) == t {
+			// Perhaps a stem of a stemmed index: show a word.
+			rep = surface(t, w, suffix)
+		}
 		d := maxD + 1
 		if abs(len(t)-len(w)) <= 2*maxD { // cheap byte-length reject
 			d = dist(w, rw, t, maxD)
 		}
 		if sw != w && abs(len(t)-len(sw)) <= 2*maxD {
 			if ds := dist(sw, nil, t, maxD); ds < d {
-				d, rep = ds, t+suffix
+				d, rep = ds, surface(t, w, suffix)
 			}
 		}
 		if d > maxD || d > bestD {
@@ -387,6 +391,31 @@ func (l *Local) suggest(w string) string {
 		}
 		if d < bestD || f > bestFreq || (f == bestFreq && rep < best) {
 			best, bestD, bestFreq = rep, d, f
+		}
+	}
+	return best
+}
+
+// surface returns a word whose stem is t, for showing a correction made
+// against a stemmed vocabulary as a real word: of t with the typed word w's
+// own ending or a common English ending, those that stem back to t, the
+// one closest to w by edit distance ("technolgy" → "technology", not the
+// stem "technolog"; "schedular" → "scheduler").
+func surface(t, w, suffix string) string {
+	tails := []string{suffix, ""}
+	for n := max(1, len(t)-1); n <= len(t)+1 && n < len(w); n++ {
+		tails = append(tails, w[n:])
+	}
+	tails = append(tails, "e", "y", "s", "er", "ing", "ion", "ation", "al", "ity", "ment", "ness", "ic", "ical", "ive")
+	best, bestD := t, len(w)+len(t)+1
+	rw := []rune(w)
+	for _, tail := range tails {
+		c := t + tail
+		if analysis.Stem(c) != t {
+			continue
+		}
+		if d := dist(w, rw, c, bestD); d < bestD {
+			best, bestD = c, d
 		}
 	}
 	return best

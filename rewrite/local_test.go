@@ -275,3 +275,23 @@ func BenchmarkLocalRewrite(b *testing.B) {
 		}
 	}
 }
+
+// TestLocalSurfaceForms: corrections against a stemmed vocabulary come back
+// as words, not stems.
+func TestLocalSurfaceForms(t *testing.T) {
+	vocab := MapVocabulary{"technolog": 5, "retriev": 7, "schedul": 4, "goroutin": 3, "steal": 2, "work": 9}
+	l := NewLocal(vocab)
+	for in, want := range map[string]string{
+		"technolgy":                        "technology",
+		"retreival":                        "retrieval",
+		"gorutine schedular wrok stealing": "goroutine scheduler work stealing",
+	} {
+		out, err := l.Rewrite(context.Background(), in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out[0] != want {
+			t.Errorf("Rewrite(%q) = %q, want %q", in, out[0], want)
+		}
+	}
+}
