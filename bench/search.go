@@ -25,6 +25,9 @@ type SearchConfig struct {
 	// HeldOut wraps each query in one of the held-back templates instead
 	// (see HeldOutConversational); it takes precedence over Conversational.
 	HeldOut bool
+	// HeldOut2 wraps each query in one of the second held-back set's
+	// templates (see HeldOutConversational2).
+	HeldOut2 bool
 	// Typos misspells one word of each query first (see Typo).
 	Typos bool
 }
@@ -46,24 +49,43 @@ func DefaultSearchConfigs() []SearchConfig {
 		{Name: "conversational+rewrite", Request: store.SearchRequest{RewriteQuery: true}, Conversational: true},
 		{Name: "heldout", Request: store.SearchRequest{}, HeldOut: true},
 		{Name: "heldout+rewrite", Request: store.SearchRequest{RewriteQuery: true}, HeldOut: true},
+		{Name: "heldout2+rewrite", Request: store.SearchRequest{RewriteQuery: true}, HeldOut2: true},
 		{Name: "typo", Request: store.SearchRequest{}, Typos: true},
 		{Name: "typo+rewrite", Request: store.SearchRequest{RewriteQuery: true}, Typos: true},
 	}
 }
 
-//go:embed testdata/heldout_templates.txt
-var heldOutFile string
+var (
+	//go:embed testdata/heldout_templates.txt
+	heldOutFile string
+	//go:embed testdata/heldout_templates_2.txt
+	heldOutFile2 string
+)
 
-// heldOutTemplates are the templates of testdata/heldout_templates.txt.
-var heldOutTemplates = sync.OnceValue(func() []string {
+// templates returns the templates of a held-back file.
+func templates(file string) []string {
 	var out []string
-	for _, line := range strings.Split(heldOutFile, "\n") {
+	for _, line := range strings.Split(file, "\n") {
 		if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
 			out = append(out, line)
 		}
 	}
 	return out
-})
+}
+
+var (
+	heldOutTemplates  = sync.OnceValue(func() []string { return templates(heldOutFile) })
+	heldOutTemplates2 = sync.OnceValue(func() []string { return templates(heldOutFile2) })
+)
+
+// HeldOutConversational2 is HeldOutConversational with the second held-back
+// set, testdata/heldout_templates_2.txt, written after the rewriter's frame
+// rules and never used to develop them.
+func HeldOutConversational2(query string, i int) string {
+	q := strings.TrimRight(strings.TrimSpace(query), ".?!")
+	ts := heldOutTemplates2()
+	return fmt.Sprintf(ts[i%len(ts)], strings.ToLower(q))
+}
 
 // HeldOutConversational wraps query i in one of the conversational
 // templates of testdata/heldout_templates.txt, chosen by i. Those templates
@@ -231,6 +253,8 @@ func RunSearch(ctx context.Context, c *BEIR, si *SearchIndex, configs []SearchCo
 			switch {
 			case cfg.HeldOut:
 				text = HeldOutConversational(text, i)
+			case cfg.HeldOut2:
+				text = HeldOutConversational2(text, i)
 			case cfg.Conversational:
 				text = Conversational(text, i)
 			}

@@ -59,9 +59,9 @@ func TestSearchQuality(t *testing.T) {
 				t.Logf("%-24s nDCG@10 %.4f  R@100 %.4f  MAP %.4f  MRR@10 %.4f", r.Config, r.Metrics.NDCG10, r.Metrics.Recall100, r.Metrics.MAP, r.Metrics.MRR10)
 			}
 			def := got["hybrid+rerank"]
-			t.Logf("ingested %d documents in %v; default %.4f vs bm25 %+.4f, vs best Lucene (%.4f) %+.4f; rewrite keeps %.1f%% (templates in its lists), %.1f%% (held-back templates); typos: %.1f%% without rewrite, %.1f%% with",
+			t.Logf("ingested %d documents in %v; default %.4f vs bm25 %+.4f, vs best Lucene (%.4f) %+.4f; rewrite keeps %.1f%% (templates in its lists), %.1f%% (held-back templates), %.1f%% (second held-back set); typos: %.1f%% without rewrite, %.1f%% with",
 				len(c.Corpus), si.Ingest, def, def-got["bm25"], lucene, def-lucene,
-				100*got["conversational+rewrite"]/def, 100*got["heldout+rewrite"]/def, 100*got["typo"]/def, 100*got["typo+rewrite"]/def)
+				100*got["conversational+rewrite"]/def, 100*got["heldout+rewrite"]/def, 100*got["heldout2+rewrite"]/def, 100*got["typo"]/def, 100*got["typo+rewrite"]/def)
 			if name != "msmarco-5k" && def < got["bm25"]+0.01 {
 				t.Errorf("hybrid+rerank nDCG@10 %.4f < bm25 %.4f + 0.01", def, got["bm25"])
 			}
@@ -86,6 +86,9 @@ func TestTypo(t *testing.T) {
 	}
 	if got := Typo("a bc", 0); got != "a bc" {
 		t.Errorf("Typo(short) = %q", got)
+	}
+	if n := len(heldOutTemplates2()); n < 8 {
+		t.Errorf("%d templates in the second held-back set", n)
 	}
 	if n := len(heldOutTemplates()); n < 8 {
 		t.Errorf("%d held-back templates", n)

@@ -246,6 +246,7 @@ func stripFiller(words []string) []string {
 		}
 		break
 	}
+	ws, kept = stripFrame(ws, kept)
 	for len(ws) > 0 {
 		n := longestMatch(ws, f.trailing, true)
 		if n == 0 {
@@ -266,6 +267,81 @@ func stripFiller(words []string) []string {
 		out = out[1:]
 	}
 	return out
+}
+
+// Closed word classes of English that mark the speaker's request rather
+// than its topic: personal and indefinite pronouns, and the prepositions
+// that introduce a topic. They are grammar, not phrasings: the frame
+// "<request with a pronoun> <topic preposition> TOPIC" is cut whatever its
+// words, so phrasings the filler lists do not hold are handled too.
+func isPronoun(w string) bool {
+	switch w {
+	case "i", "i'm", "im", "i've", "ive", "i'd", "id", "i'll", "me", "my", "mine", "myself",
+		"you", "you're", "you've", "you'd", "your", "yours", "u", "we", "we're", "we've", "us",
+		"our", "ours", "anything", "something", "everything", "whatever", "anyone", "someone",
+		"anybody", "somebody":
+		return true
+	}
+	return false
+}
+
+func isTopicPreposition(w string) bool {
+	switch w {
+	case "about", "regarding", "concerning", "on", "re", "covering", "around", "surrounding":
+		return true
+	}
+	return false
+}
+
+// isModal reports whether w is a modal verb: in a closing clause it marks
+// a request about the exchange rather than the topic.
+func isModal(w string) bool {
+	switch w {
+	case "would", "could", "can", "will", "should", "might", "may", "shall":
+		return true
+	}
+	return false
+}
+
+// stripFrame cuts a request frame: the words up to the first topic
+// preposition when one of the first three is a pronoun ("I am hoping to locate material
+// regarding X" → X), and a closing clause after a comma, or after "and" or
+// "but", that holds a pronoun, a modal or "if" ("X, if that's alright", "X
+// and would appreciate some pointers"). It never leaves fewer than one
+// word.
+func stripFrame(ws, kept []string) ([]string, []string) {
+	pronoun := false
+	for i, w := range ws {
+		if i > 0 && pronoun && isTopicPreposition(w) && i+1 < len(ws) {
+			ws, kept = ws[i+1:], kept[i+1:]
+			break
+		}
+		if i < 3 && isPronoun(w) { // the frame opens the sub-question
+			pronoun = true
+		}
+	}
+	for i := 1; i < len(ws); i++ {
+		comma := strings.HasSuffix(kept[i-1], ",")
+		if !comma && ws[i] != "and" && ws[i] != "but" {
+			continue
+		}
+		tail := ws[i:]
+		if !comma {
+			tail = tail[1:]
+		}
+		courtesy := false
+		for _, w := range tail {
+			if isPronoun(w) || isModal(w) || w == "if" {
+				courtesy = true
+			}
+		}
+		if courtesy && len(tail) > 0 {
+			ws, kept = ws[:i], kept[:i]
+			kept[i-1] = strings.TrimRight(kept[i-1], ",")
+			break
+		}
+	}
+	return ws, kept
 }
 
 // isTrimmable is the punctuation trimmed from a query's ends.
