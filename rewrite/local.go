@@ -223,6 +223,9 @@ func stripFiller(words []string) []string {
 	for _, w := range words {
 		n := norm(w)
 		if n == "" {
+			if strings.HasPrefix(w, ",") && len(kept) > 0 && !strings.HasSuffix(kept[len(kept)-1], ",") {
+				kept[len(kept)-1] += "," // a detached comma still ends a clause
+			}
 			continue
 		}
 		if n == "please" || n == "pls" || n == "plz" || n == "kindly" {
@@ -304,38 +307,38 @@ func isModal(w string) bool {
 }
 
 // stripFrame cuts a request frame: the words up to the first topic
-// preposition when one of the first three is a pronoun ("I am hoping to locate material
+// preposition when one of the first three words of a clause (the
+// sub-question, or what follows a comma or "but") is a pronoun ("I am hoping to locate material
 // regarding X" → X), and a closing clause after a comma, or after "and" or
-// "but", that holds a pronoun, a modal or "if" ("X, if that's alright", "X
-// and would appreciate some pointers"). It never leaves fewer than one
-// word.
+// "but", of at most maxClosing words, that opens with a pronoun, a modal
+// or "if" ("X, if that's alright", "X and would appreciate some pointers").
+// It never leaves fewer than one word.
 func stripFrame(ws, kept []string) ([]string, []string) {
-	pronoun := false
+	const maxClosing = 6
+	pronoun, clause := false, 0
 	for i, w := range ws {
 		if i > 0 && pronoun && isTopicPreposition(w) && i+1 < len(ws) {
 			ws, kept = ws[i+1:], kept[i+1:]
 			break
 		}
-		if i < 3 && isPronoun(w) { // the frame opens the sub-question
+		if i-clause < 3 && isPronoun(w) { // the frame opens a clause
 			pronoun = true
 		}
+		if w == "but" || strings.HasSuffix(kept[i], ",") {
+			clause = i + 1
+		}
 	}
-	for i := 1; i < len(ws); i++ {
+	// A short closing clause that opens with a pronoun, a modal or "if".
+	for i := max(1, len(ws)-maxClosing); i < len(ws); i++ {
 		comma := strings.HasSuffix(kept[i-1], ",")
-		if !comma && ws[i] != "and" && ws[i] != "but" {
-			continue
-		}
-		tail := ws[i:]
+		j := i
 		if !comma {
-			tail = tail[1:]
-		}
-		courtesy := false
-		for _, w := range tail {
-			if isPronoun(w) || isModal(w) || w == "if" {
-				courtesy = true
+			if ws[i] != "and" && ws[i] != "but" {
+				continue
 			}
+			j++
 		}
-		if courtesy && len(tail) > 0 {
+		if j < len(ws) && (isPronoun(ws[j]) || isModal(ws[j]) || ws[j] == "if") {
 			ws, kept = ws[:i], kept[:i]
 			kept[i-1] = strings.TrimRight(kept[i-1], ",")
 			break
