@@ -32,9 +32,12 @@ type SearchConfig struct {
 	Typos bool
 }
 
-// DefaultSearchConfigs are the configurations the search issue measures:
-// BM25 alone, vectors alone, hybrid, hybrid with the local reranker, and the
-// conversational variants of the queries without and with query rewriting.
+// DefaultSearchConfigs are the configurations the quality gate measures:
+// BM25 alone, vectors alone, hybrid fusion, the default pipeline (hybrid
+// fusion with pseudo-relevance feedback, and the DB's reranker if it has
+// one: none by default), and variants of the queries through the default
+// pipeline: conversational (templates in the rewriter's lists, and two
+// held-back sets) and misspelled, without and with query rewriting.
 func DefaultSearchConfigs() []SearchConfig {
 	only := func(e, t float64) *store.HybridWeights {
 		return &store.HybridWeights{EmbeddingWeight: e, TextWeight: t}
@@ -44,7 +47,7 @@ func DefaultSearchConfigs() []SearchConfig {
 		{Name: "bm25", Request: store.SearchRequest{Ranking: store.RankingOptions{Ranker: store.RankerNone, Hybrid: only(0, 1)}}},
 		{Name: "vector", Request: store.SearchRequest{Ranking: store.RankingOptions{Ranker: store.RankerNone, Hybrid: only(1, 0)}}},
 		{Name: "hybrid", Request: store.SearchRequest{Ranking: none}},
-		{Name: "hybrid+rerank", Request: store.SearchRequest{}},
+		{Name: "default", Request: store.SearchRequest{}},
 		{Name: "conversational", Request: store.SearchRequest{}, Conversational: true},
 		{Name: "conversational+rewrite", Request: store.SearchRequest{RewriteQuery: true}, Conversational: true},
 		{Name: "heldout", Request: store.SearchRequest{}, HeldOut: true},
