@@ -225,7 +225,7 @@ func (db *DB) Search(ctx context.Context, vsIDs []string, req SearchRequest) (*S
 		lists = append(lists, fb...)
 	}
 	rerankOn := ranked && db.opts.Reranker != nil
-	keep := req.MaxResults
+	keep := req.MaxResults + 1 // one more than shown tells has_more
 	if rerankOn {
 		keep = max(keep, db.opts.RerankDepth)
 	}
