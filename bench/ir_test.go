@@ -103,7 +103,7 @@ func TestIR(t *testing.T) {
 	}
 	ref := shareddata.Path(t, "datasets/ir/reference")
 	table := referenceTable(t, filepath.Join(ref, "README.md"))
-	for _, coll := range []string{"vaswani", "cranfield"} {
+	for _, coll := range []string{"vaswani", "cranfield", "msmarco-5k"} {
 		c, err := LoadBEIR(filepath.Join(ref, "..", coll))
 		if err != nil {
 			t.Fatal(err)

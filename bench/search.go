@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	_ "embed"
 	"fmt"
 	"os"
 	"slices"
@@ -21,11 +22,22 @@ type SearchConfig struct {
 	// Conversational rewrites each query with a conversational template
 	// before searching (see Conversational).
 	Conversational bool
+	// HeldOut wraps each query in one of the held-back templates instead
+	// (see HeldOutConversational); it takes precedence over Conversational.
+	HeldOut bool
+	// HeldOut2 wraps each query in one of the second held-back set's
+	// templates (see HeldOutConversational2).
+	HeldOut2 bool
+	// Typos misspells one word of each query first (see Typo).
+	Typos bool
 }
 
-// DefaultSearchConfigs are the configurations the search issue measures:
-// BM25 alone, vectors alone, hybrid, hybrid with the local reranker, and the
-// conversational variants of the queries without and with query rewriting.
+// DefaultSearchConfigs are the configurations the quality gate measures:
+// BM25 alone, vectors alone, hybrid fusion, the default pipeline (hybrid
+// fusion with pseudo-relevance feedback, and the DB's reranker if it has
+// one: none by default), and variants of the queries through the default
+// pipeline: conversational (templates in the rewriter's lists, and two
+// held-back sets) and misspelled, without and with query rewriting.
 func DefaultSearchConfigs() []SearchConfig {
 	only := func(e, t float64) *store.HybridWeights {
 		return &store.HybridWeights{EmbeddingWeight: e, TextWeight: t}
@@ -35,10 +47,97 @@ func DefaultSearchConfigs() []SearchConfig {
 		{Name: "bm25", Request: store.SearchRequest{Ranking: store.RankingOptions{Ranker: store.RankerNone, Hybrid: only(0, 1)}}},
 		{Name: "vector", Request: store.SearchRequest{Ranking: store.RankingOptions{Ranker: store.RankerNone, Hybrid: only(1, 0)}}},
 		{Name: "hybrid", Request: store.SearchRequest{Ranking: none}},
-		{Name: "hybrid+rerank", Request: store.SearchRequest{}},
+		{Name: "default", Request: store.SearchRequest{}},
 		{Name: "conversational", Request: store.SearchRequest{}, Conversational: true},
 		{Name: "conversational+rewrite", Request: store.SearchRequest{RewriteQuery: true}, Conversational: true},
+		{Name: "heldout", Request: store.SearchRequest{}, HeldOut: true},
+		{Name: "heldout+rewrite", Request: store.SearchRequest{RewriteQuery: true}, HeldOut: true},
+		{Name: "heldout2+rewrite", Request: store.SearchRequest{RewriteQuery: true}, HeldOut2: true},
+		{Name: "typo", Request: store.SearchRequest{}, Typos: true},
+		{Name: "typo+rewrite", Request: store.SearchRequest{RewriteQuery: true}, Typos: true},
 	}
+}
+
+var (
+	//go:embed testdata/heldout_templates.txt
+	heldOutFile string
+	//go:embed testdata/heldout_templates_2.txt
+	heldOutFile2 string
+)
+
+// templates returns the templates of a held-back file.
+func templates(file string) []string {
+	var out []string
+	for _, line := range strings.Split(file, "\n") {
+		if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
+			out = append(out, line)
+		}
+	}
+	return out
+}
+
+var (
+	heldOutTemplates  = sync.OnceValue(func() []string { return templates(heldOutFile) })
+	heldOutTemplates2 = sync.OnceValue(func() []string { return templates(heldOutFile2) })
+)
+
+// HeldOutConversational2 is HeldOutConversational with the second held-back
+// set, testdata/heldout_templates_2.txt, written after the rewriter's frame
+// rules and never used to develop them.
+func HeldOutConversational2(query string, i int) string {
+	q := strings.TrimRight(strings.TrimSpace(query), ".?!")
+	ts := heldOutTemplates2()
+	return fmt.Sprintf(ts[i%len(ts)], strings.ToLower(q))
+}
+
+// HeldOutConversational wraps query i in one of the conversational
+// templates of testdata/heldout_templates.txt, chosen by i. Those templates
+// are kept apart from the rewriter's filler lists (and from
+// Conversational's templates) so that rewriting is judged on phrasings it
+// was not written for.
+func HeldOutConversational(query string, i int) string {
+	q := strings.TrimRight(strings.TrimSpace(query), ".?!")
+	ts := heldOutTemplates()
+	return fmt.Sprintf(ts[i%len(ts)], strings.ToLower(q))
+}
+
+// Typo misspells the longest word of query (6 letters or more; none
+// changes otherwise) with one of three patterns chosen by i: two adjacent
+// letters swapped, a letter dropped, a letter doubled, always past the
+// first two letters. The rewriter has no list of misspellings: these test
+// its edit-distance correction.
+func Typo(query string, i int) string {
+	words := strings.Fields(query)
+	best := -1
+	for j, w := range words {
+		if isLetters(w) && len(w) >= 6 && (best < 0 || len(w) > len(words[best])) {
+			best = j
+		}
+	}
+	if best < 0 {
+		return query
+	}
+	w := words[best]
+	m := len(w) / 2
+	switch i % 3 {
+	case 0:
+		w = w[:m] + w[m+1:m+2] + w[m:m+1] + w[m+2:]
+	case 1:
+		w = w[:m] + w[m+1:]
+	default:
+		w = w[:m] + w[m:m+1] + w[m:]
+	}
+	words[best] = w
+	return strings.Join(words, " ")
+}
+
+func isLetters(w string) bool {
+	for i := 0; i < len(w); i++ {
+		if c := w[i] | 0x20; c < 'a' || c > 'z' {
+			return false
+		}
+	}
+	return true
 }
 
 // conversationalTemplates wrap a query the way people talk to assistants.
@@ -151,7 +250,15 @@ func RunSearch(ctx context.Context, c *BEIR, si *SearchIndex, configs []SearchCo
 		for i, q := range c.Queries {
 			req := cfg.Request
 			text := q.Text
-			if cfg.Conversational {
+			if cfg.Typos {
+				text = Typo(text, i)
+			}
+			switch {
+			case cfg.HeldOut:
+				text = HeldOutConversational(text, i)
+			case cfg.HeldOut2:
+				text = HeldOutConversational2(text, i)
+			case cfg.Conversational:
 				text = Conversational(text, i)
 			}
 			req.Query = []string{text}

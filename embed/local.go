@@ -5,6 +5,8 @@ import (
 	"math"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/quarrylabs/quarry/internal/analysis"
 )
 
 // DefaultLocalDimensions is the dimension of the offline default embedder.
@@ -16,9 +18,11 @@ const DefaultLocalDimensions = 384
 // L2-normalized. It needs no files and no network, allocates one vector
 // per input, and is deterministic across processes and platforms.
 //
-// Features (model "hash-v2"):
-//   - every word (maximal run of letters, digits and marks, lower-cased),
-//     weight 1, or 0.25 for a short list of English function words;
+// Features (model "hash-v3"; v3 normalizes words with the engine's one
+// analyzer, internal/analysis, so its vectors differ from hash-v2's):
+//   - every word (maximal run of letters, digits and marks, lower-cased
+//     and Latin-accent-folded: "café" and "cafe" are one word), weight 1,
+//     or 0.25 for the engine's stop words;
 //   - the first 5 characters of every word of 5 or more, weight 1.5: a
 //     crude, language-agnostic stemmer ("retrieval", "retrieve" and
 //     "retrieving" share "retri");
@@ -46,6 +50,7 @@ func NewLocal(dim int) *Local {
 	if dim <= 0 {
 		dim = DefaultLocalDimensions
 	}
+	stopWords := analysis.StopWords()
 	l := &Local{dim: dim, stop: make(map[uint64]struct{}, len(stopWords))}
 	for _, w := range stopWords {
 		var h uint64 = fnvOffset
@@ -59,7 +64,7 @@ func NewLocal(dim int) *Local {
 
 // Identity implements Embedder.
 func (l *Local) Identity() Identity {
-	return Identity{Provider: "local", Model: "hash-v2", Dimensions: l.dim}
+	return Identity{Provider: "local", Model: "hash-v3", Dimensions: l.dim}
 }
 
 // Embed implements Embedder. It never fails except when ctx is done.
@@ -96,14 +101,6 @@ const (
 	boundary  = ' '
 )
 
-// stopWords are down-weighted English function words (their hashes are
-// built per Local, never at import time).
-var stopWords = [...]string{
-	"a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "has", "have",
-	"in", "is", "it", "its", "of", "on", "or", "that", "the", "this", "to", "was",
-	"were", "which", "with",
-}
-
 // mix is a 64-bit finalizer (splitmix64): it spreads the bits of a feature
 // key so that bucket and sign are independent.
 func mix(x uint64) uint64 {
@@ -113,19 +110,6 @@ func mix(x uint64) uint64 {
 	x *= 0x94d049bb133111eb
 	x ^= x >> 31
 	return x
-}
-
-func isCJK(r rune) bool {
-	switch {
-	case r < 0x1100:
-		return false
-	case r >= 0x4E00 && r <= 0x9FFF, r >= 0x3400 && r <= 0x4DBF, // CJK ideographs
-		r >= 0x3040 && r <= 0x30FF,                             // Hiragana, Katakana
-		r >= 0xAC00 && r <= 0xD7AF, r >= 0x1100 && r <= 0x11FF, // Hangul
-		r >= 0xF900 && r <= 0xFAFF, r >= 0x20000 && r <= 0x2FA1F:
-		return true
-	}
-	return unicode.In(r, unicode.Han, unicode.Hiragana, unicode.Katakana, unicode.Hangul)
 }
 
 // embedder holds the per-call state of one embedOne.
@@ -184,7 +168,7 @@ func (l *Local) embedOne(text string) []float32 {
 			var n int
 			r, n = utf8.DecodeRuneInString(text[i:])
 			i += n
-			if isCJK(r) {
+			if analysis.IsCJK(r) {
 				endWord()
 				h.add(uint64(r)^seedCJK, wCJK)
 				if prevCJK != 0 {
@@ -198,7 +182,9 @@ func (l *Local) embedOne(text string) []float32 {
 				prevCJK = 0
 				continue
 			}
-			r = unicode.ToLower(r)
+			if r = analysis.FoldRune(r); r < 0 {
+				continue // a combining accent, folded away
+			}
 		}
 		prevCJK = 0
 		// FNV-1a over the rune's value (1 step for ASCII, up to 3 otherwise)

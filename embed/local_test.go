@@ -19,7 +19,7 @@ func cosine(a, b []float32) float64 {
 
 func TestLocalNormalizedDeterministic(t *testing.T) {
 	l := NewLocal(0)
-	if got := l.Identity(); got != (Identity{"local", "hash-v2", DefaultLocalDimensions}) {
+	if got := l.Identity(); got != (Identity{"local", "hash-v3", DefaultLocalDimensions}) {
 		t.Fatalf("Identity() = %v", got)
 	}
 	texts := []string{"The quick brown fox", "Ünïcödé façade naïve", "東京都の天気", "한국어 텍스트", "x", "1234", "!!!", ""}

@@ -1,6 +1,8 @@
 package embed
 
 import (
+	"github.com/quarrylabs/quarry/internal/analysis"
+
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
@@ -487,7 +489,7 @@ func (t *tokenizer) words(s string) []string {
 	start := -1
 	for i, r := range s {
 		split := unicode.IsSpace(r) || r == utf8.RuneError
-		alone := isPunct(r) || (t.cjkSplit && isCJK(r))
+		alone := isPunct(r) || (t.cjkSplit && analysis.IsCJK(r))
 		if split || alone {
 			if start >= 0 {
 				out = append(out, s[start:i])

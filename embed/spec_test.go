@@ -20,8 +20,8 @@ func TestFromSpec(t *testing.T) {
 		wantErr  error
 		errHas   string
 	}{
-		{spec: "", want: Identity{"local", "hash-v2", 384}},
-		{spec: "local", dims: 64, want: Identity{"local", "hash-v2", 64}},
+		{spec: "", want: Identity{"local", "hash-v3", 384}},
+		{spec: "local", dims: 64, want: Identity{"local", "hash-v3", 64}},
 		{spec: "openai:text-embedding-3-small", want: Identity{"openai", "text-embedding-3-small", 1536}, endpoint: "https://api.openai.com/v1/embeddings"},
 		{spec: "openai:text-embedding-3-large", dims: 256, want: Identity{"openai", "text-embedding-3-large", 256}},
 		{spec: "openai:text-embedding-ada-002", dims: 256, wantErr: ErrDimensionsUnsupported, errHas: "drop --dimensions"},

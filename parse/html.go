@@ -129,6 +129,7 @@ type htmlExtractor struct {
 	space     bool            // buf ends in collapsible whitespace
 	kind      Kind            // the pending block's kind
 	heading   int             // level of the open h1-h6, 0 if none
+	anchor    int             // 1 + buf's length at an <a> open in a heading, 0 if none
 	pre       int             // depth of open <pre> elements
 	li        int             // depth of open <li> elements
 	lists     []int           // open lists: -1 for <ul>, else the last <ol> item number
@@ -289,6 +290,8 @@ func (e *htmlExtractor) start(name string, selfClosing bool) {
 	case len(name) == 2 && name[0] == 'h' && name[1] >= '1' && name[1] <= '6':
 		e.flush()
 		e.heading = int(name[1] - '0')
+	case name == "a" && e.heading > 0:
+		e.anchor = e.buf.Len() + 1
 	case name == "table":
 		e.flush()
 		e.tableDepth = 1
@@ -334,8 +337,50 @@ func (e *htmlExtractor) end(name string) {
 		}
 	case len(name) == 2 && name[0] == 'h' && name[1] >= '1' && name[1] <= '6':
 		e.flush()
+	case name == "a" && e.anchor > 0:
+		// A link in a heading whose whole text is a glyph ("¶", "#") is a
+		// permalink (Sphinx, pkgsite, GitHub), not part of the title.
+		if s := e.buf.String(); e.anchor-1 <= len(s) && isPermalink(s[e.anchor-1:]) {
+			keep := s[:e.anchor-1]
+			e.buf.Reset()
+			e.buf.WriteString(keep)
+		}
+		e.anchor = 0
 	case htmlBlock[name]:
 		e.flush()
+	}
+}
+
+// isPermalink reports whether s is only permalink glyphs and spaces (and not
+// empty of glyphs).
+func isPermalink(s string) bool {
+	n := 0
+	for _, r := range s {
+		switch r {
+		case '¶', '#', '§', '🔗', '⚓', '\uf0c1':
+			n++
+		case ' ', '\u00a0':
+		default:
+			return false
+		}
+	}
+	return n > 0
+}
+
+// trimPermalinks removes permalink glyphs left at the end of a heading
+// title when they were not in a link of their own: "¶", "§", "🔗" and "⚓"
+// attached or apart ("Contents¶"), "#" only apart ("Crypto #"), since
+// "C#" is a name.
+func trimPermalinks(title string) string {
+	for {
+		t := strings.TrimRight(title, " ¶§🔗⚓\uf0c1")
+		if strings.HasSuffix(t, " #") {
+			t = strings.TrimRight(t[:len(t)-1], " ")
+		}
+		if t == title {
+			return t
+		}
+		title = t
 	}
 }
 
@@ -519,7 +564,7 @@ func (e *htmlExtractor) flush() {
 	e.buf.Reset()
 	e.space = false
 	kind, level := e.kind, e.heading
-	e.kind, e.heading = Paragraph, 0
+	e.kind, e.heading, e.anchor = Paragraph, 0, 0
 	if kind == CodeBlock {
 		s = strings.TrimRight(s, " \t\r\n")
 		if strings.TrimSpace(s) == "" {
@@ -534,7 +579,10 @@ func (e *htmlExtractor) flush() {
 	}
 	switch {
 	case level > 0:
-		title := strings.Join(strings.Fields(s), " ")
+		title := trimPermalinks(strings.Join(strings.Fields(s), " "))
+		if title == "" {
+			return
+		}
 		e.path = e.hs.push(level, title)
 		e.b.add(title+"\n\n", Section{Kind: Heading, Headings: e.path})
 	case kind == ListItem || e.li > 0:

@@ -102,3 +102,26 @@ func TestHTMLMalformed(t *testing.T) {
 		t.Errorf("deep div text = %q, want deep", doc.Text)
 	}
 }
+
+// TestHTMLPermalinks: the permalink marks documentation generators put in
+// headings (Sphinx "¶", pkgsite and GitHub "#") are not part of the path.
+func TestHTMLPermalinks(t *testing.T) {
+	page := `<html><body>
+<h1>Contents<a class="headerlink" href="#contents" title="Permalink">¶</a></h1><p>a</p>
+<h2 id="Crypto">Crypto <a href="#Crypto">#</a></h2><p>b</p>
+<h2>Loose mark ¶</h2><p>c</p>
+<h2>C#</h2><p>d</p>
+<h2><a href="#x">§</a> Linked <a href="/doc">docs</a></h2><p>e</p>
+</body></html>`
+	doc := parseTextString(t, "page.html", page)
+	var got []string
+	for _, s := range textSections(doc) {
+		if s.Kind == Heading {
+			got = append(got, s.Headings)
+		}
+	}
+	want := []string{"Contents", "Contents > Crypto", "Contents > Loose mark", "Contents > C#", "Contents > Linked docs"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("heading paths = %q, want %q", got, want)
+	}
+}

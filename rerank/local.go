@@ -9,8 +9,9 @@ import (
 	"math/bits"
 	"slices"
 	"sync"
-	"unicode"
 	"unicode/utf8"
+
+	"github.com/quarrylabs/quarry/internal/analysis"
 )
 
 // Candidate is one first-stage result handed to a Reranker.
@@ -350,7 +351,7 @@ type query struct {
 
 // scratch is per-call reusable memory.
 type scratch struct {
-	tok   tokenizer
+	tok   analysis.Scanner
 	q     query
 	occ   []occurrence
 	last  []int32
@@ -383,18 +384,18 @@ func (l *Local) prepare(sc *scratch, text string) *query {
 		sc.cache = make(map[string]int8, 64)
 	}
 	prev := -1
-	sc.tok.reset(text)
+	sc.tok.Reset(text)
 	for {
-		b, ok := sc.tok.next()
+		b, ok := sc.tok.Next()
 		if !ok {
 			break
 		}
 		w := string(b)
-		if isStopWord(w) {
+		if analysis.IsStopWord(w) {
 			continue
 		}
 		if !l.opts.DisableStemming {
-			w = stem(w)
+			w = analysis.Stem(w)
 		}
 		idx := slices.Index(q.terms, w)
 		if idx < 0 {
@@ -463,7 +464,7 @@ func (l *Local) match(sc *scratch, q *query, tok []byte) int {
 		if len(tok) < p || p < 2 || string(tok[:p]) != t[:p] {
 			continue
 		}
-		if stem(string(tok)) == t {
+		if analysis.Stem(string(tok)) == t {
 			res = i
 			break
 		}
@@ -497,33 +498,33 @@ func (l *Local) textFeatures(sc *scratch, q *query, text string) textFeatures {
 	// (lower-casing, Unicode) and match.
 	s := text
 	for i := 0; i < len(s); {
-		c := byteClass[s[i]]
-		if c == classSep {
+		c := analysis.ByteClass[s[i]]
+		if c == analysis.ClassSep {
 			i++
 			continue
 		}
-		check := c == classMulti
+		check := c == analysis.ClassMulti
 		if !check {
 			b0 := s[i] | 0x20 // lower-cases letters, keeps digits
 			if q.single[b0] {
 				check = true
 			} else if i+1 < len(s) {
-				switch b1 := s[i+1]; byteClass[b1] {
-				case classMulti:
+				switch b1 := s[i+1]; analysis.ByteClass[b1] {
+				case analysis.ClassMulti:
 					check = q.first[b0] != 0
-				case classLower, classUpper:
+				case analysis.ClassLower, analysis.ClassUpper:
 					k := uint16(b0)<<8 | uint16(b1|0x20)
 					check = q.pair[k>>6]&(1<<(k&63)) != 0
 				}
 			}
 		}
 		if check {
-			sc.tok.s, sc.tok.i = s, i
-			tok, ok := sc.tok.next()
+			sc.tok.Seek(s, i)
+			tok, ok := sc.tok.Next()
 			if !ok {
 				break
 			}
-			i = sc.tok.i
+			i = sc.tok.Offset()
 			if t := l.match(sc, q, tok); t >= 0 {
 				seen |= 1 << t
 				occ = append(occ, occurrence{pos: pos, term: uint8(t)})
@@ -540,15 +541,15 @@ func (l *Local) textFeatures(sc *scratch, q *query, text string) textFeatures {
 		}
 		// Skip the token: ASCII letters and digits, and non-ASCII letters.
 		for i++; i < len(s); {
-			// classLower and classUpper are 1 and 2: one compare per byte.
-			for i < len(s) && byteClass[s[i]]-1 < 2 {
+			// analysis.ClassLower and analysis.ClassUpper are 1 and 2: one compare per byte.
+			for i < len(s) && analysis.ByteClass[s[i]]-1 < 2 {
 				i++
 			}
-			if i == len(s) || byteClass[s[i]] == classSep {
+			if i == len(s) || analysis.ByteClass[s[i]] == analysis.ClassSep {
 				break
 			}
 			r, n := utf8.DecodeRuneInString(s[i:])
-			if !unicode.IsLetter(r) && !unicode.IsDigit(r) && !unicode.Is(unicode.Mn, r) {
+			if !analysis.IsWordRune(r) || analysis.IsCJK(r) {
 				break
 			}
 			i += n
@@ -602,9 +603,9 @@ func (l *Local) metaCoverage(sc *scratch, q *query, c *Candidate) float64 {
 	}
 	var seen uint64
 	scan := func(s string) {
-		sc.tok.reset(s)
+		sc.tok.Reset(s)
 		for {
-			tok, ok := sc.tok.next()
+			tok, ok := sc.tok.Next()
 			if !ok {
 				return
 			}

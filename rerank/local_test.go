@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/quarrylabs/quarry/internal/analysis"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -243,17 +244,17 @@ func TestLocalOptions(t *testing.T) {
 }
 
 func TestTokenizer(t *testing.T) {
-	var tk tokenizer
-	tk.reset("Hello, WORLD! naïve café-au-lait 42x\tÜber")
+	var tk analysis.Scanner
+	tk.Reset("Hello, WORLD! naïve café-au-lait 42x\tÜber")
 	var got []string
 	for {
-		b, ok := tk.next()
+		b, ok := tk.Next()
 		if !ok {
 			break
 		}
 		got = append(got, string(b))
 	}
-	want := "[hello world naïve café au lait 42x über]"
+	want := "[hello world naive cafe au lait 42x uber]"
 	if fmt.Sprint(got) != want {
 		t.Fatalf("tokens = %v, want %v", got, want)
 	}
@@ -338,5 +339,28 @@ func TestLocalTermRarity(t *testing.T) {
 	got, _ = NewLocal(LocalOptions{UniformTerms: true}).Rerank(context.Background(), "quantum cat", cands)
 	if fmt.Sprint(ids(got)) != "[1 2 3 4]" {
 		t.Fatalf("Rerank(UniformTerms) = %v (%v), want ties in input order", ids(got), scores(got))
+	}
+}
+
+// TestLocalCJKAndAccents: CJK text is segmented into bigrams and Latin
+// accents are folded, so a matching candidate outscores a non-matching one
+// in both cases (it used to score them the same for CJK).
+func TestLocalCJKAndAccents(t *testing.T) {
+	l := NewLocal(LocalOptions{})
+	for _, tc := range []struct{ query, match, other string }{
+		{"東京の天気", "明日の東京の天気は晴れです。", "大阪で新しい駅が開業しました。"},
+		{"creme brulee", "La crème brûlée est un dessert.", "Le pain est cuit au four."},
+		{"café crème", "cafe creme recipes", "tea with lemon"},
+	} {
+		out, err := l.Rerank(context.Background(), tc.query, []Candidate{
+			{ID: 1, Text: tc.other, Score: 0.5},
+			{ID: 2, Text: tc.match, Score: 0.5},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out[0].ID != 2 || out[0].Score <= out[1].Score {
+			t.Errorf("%q: got %d (%.4f) over %d (%.4f), want the matching candidate first", tc.query, out[0].ID, out[0].Score, out[1].ID, out[1].Score)
+		}
 	}
 }

@@ -7,7 +7,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	porterstemmer "github.com/blevesearch/go-porterstemmer"
+	"github.com/quarrylabs/quarry/internal/analysis"
 )
 
 // Local is a Rewriter that needs no network: it strips conversational
@@ -223,6 +223,9 @@ func stripFiller(words []string) []string {
 	for _, w := range words {
 		n := norm(w)
 		if n == "" {
+			if strings.HasPrefix(w, ",") && len(kept) > 0 && !strings.HasSuffix(kept[len(kept)-1], ",") {
+				kept[len(kept)-1] += "," // a detached comma still ends a clause
+			}
 			continue
 		}
 		if n == "please" || n == "pls" || n == "plz" || n == "kindly" {
@@ -246,6 +249,7 @@ func stripFiller(words []string) []string {
 		}
 		break
 	}
+	ws, kept = stripFrame(ws, kept)
 	for len(ws) > 0 {
 		n := longestMatch(ws, f.trailing, true)
 		if n == 0 {
@@ -266,6 +270,81 @@ func stripFiller(words []string) []string {
 		out = out[1:]
 	}
 	return out
+}
+
+// Closed word classes of English that mark the speaker's request rather
+// than its topic: personal and indefinite pronouns, and the prepositions
+// that introduce a topic. They are grammar, not phrasings: the frame
+// "<request with a pronoun> <topic preposition> TOPIC" is cut whatever its
+// words, so phrasings the filler lists do not hold are handled too.
+func isPronoun(w string) bool {
+	switch w {
+	case "i", "i'm", "im", "i've", "ive", "i'd", "id", "i'll", "me", "my", "mine", "myself",
+		"you", "you're", "you've", "you'd", "your", "yours", "u", "we", "we're", "we've", "us",
+		"our", "ours", "anything", "something", "everything", "whatever", "anyone", "someone",
+		"anybody", "somebody":
+		return true
+	}
+	return false
+}
+
+func isTopicPreposition(w string) bool {
+	switch w {
+	case "about", "regarding", "concerning", "on", "re", "covering", "around", "surrounding":
+		return true
+	}
+	return false
+}
+
+// isModal reports whether w is a modal verb: in a closing clause it marks
+// a request about the exchange rather than the topic.
+func isModal(w string) bool {
+	switch w {
+	case "would", "could", "can", "will", "should", "might", "may", "shall":
+		return true
+	}
+	return false
+}
+
+// stripFrame cuts a request frame: the words up to the first topic
+// preposition when one of the first three words of a clause (the
+// sub-question, or what follows a comma or "but") is a pronoun ("I am hoping to locate material
+// regarding X" → X), and a closing clause after a comma, or after "and" or
+// "but", of at most maxClosing words, that opens with a pronoun, a modal
+// or "if" ("X, if that's alright", "X and would appreciate some pointers").
+// It never leaves fewer than one word.
+func stripFrame(ws, kept []string) ([]string, []string) {
+	const maxClosing = 6
+	pronoun, clause := false, 0
+	for i, w := range ws {
+		if i > 0 && pronoun && isTopicPreposition(w) && i+1 < len(ws) {
+			ws, kept = ws[i+1:], kept[i+1:]
+			break
+		}
+		if i-clause < 3 && isPronoun(w) { // the frame opens a clause
+			pronoun = true
+		}
+		if w == "but" || strings.HasSuffix(kept[i], ",") {
+			clause = i + 1
+		}
+	}
+	// A short closing clause that opens with a pronoun, a modal or "if".
+	for i := max(1, len(ws)-maxClosing); i < len(ws); i++ {
+		comma := strings.HasSuffix(kept[i-1], ",")
+		j := i
+		if !comma {
+			if ws[i] != "and" && ws[i] != "but" {
+				continue
+			}
+			j++
+		}
+		if j < len(ws) && (isPronoun(ws[j]) || isModal(ws[j]) || ws[j] == "if") {
+			ws, kept = ws[:i], kept[:i]
+			kept[i-1] = strings.TrimRight(kept[i-1], ",")
+			break
+		}
+	}
+	return ws, kept
 }
 
 // isTrimmable is the punctuation trimmed from a query's ends.
@@ -327,7 +406,7 @@ func eligible(w string) bool {
 	if n < minCorrectLen || upper > 1 {
 		return false
 	}
-	return !isStopWord(strings.ToLower(w))
+	return !analysis.IsStopWord(analysis.Fold(w))
 }
 
 // suggest returns the replacement for an unknown word w, or "" when w is
@@ -345,7 +424,7 @@ func (l *Local) suggest(w string) string {
 	}
 	sw, suffix := w, ""
 	if isASCII(w) {
-		sw = string(porterstemmer.StemWithoutLowerCasing([]rune(w)))
+		sw = analysis.Stem(w)
 		if sw != w && l.vocab.Frequency(sw) > 0 {
 			return ""
 		}
@@ -369,13 +448,17 @@ func (l *Local) suggest(w string) string {
 			continue
 		}
 		rep := t
+		if isASCII(t) && analysis.Stem(t) == t {
+			// Perhaps a stem of a stemmed index: show a word.
+			rep = surface(t, w, suffix)
+		}
 		d := maxD + 1
 		if abs(len(t)-len(w)) <= 2*maxD { // cheap byte-length reject
 			d = dist(w, rw, t, maxD)
 		}
 		if sw != w && abs(len(t)-len(sw)) <= 2*maxD {
 			if ds := dist(sw, nil, t, maxD); ds < d {
-				d, rep = ds, t+suffix
+				d, rep = ds, surface(t, w, suffix)
 			}
 		}
 		if d > maxD || d > bestD {
@@ -387,6 +470,31 @@ func (l *Local) suggest(w string) string {
 		}
 		if d < bestD || f > bestFreq || (f == bestFreq && rep < best) {
 			best, bestD, bestFreq = rep, d, f
+		}
+	}
+	return best
+}
+
+// surface returns a word whose stem is t, for showing a correction made
+// against a stemmed vocabulary as a real word: of t with the typed word w's
+// own ending or a common English ending, those that stem back to t, the
+// one closest to w by edit distance ("technolgy" → "technology", not the
+// stem "technolog"; "schedular" → "scheduler").
+func surface(t, w, suffix string) string {
+	tails := []string{suffix, ""}
+	for n := max(1, len(t)-1); n <= len(t)+1 && n < len(w); n++ {
+		tails = append(tails, w[n:])
+	}
+	tails = append(tails, "e", "y", "s", "er", "ing", "ion", "ation", "al", "ity", "ment", "ness", "ic", "ical", "ive")
+	best, bestD := t, len(w)+len(t)+1
+	rw := []rune(w)
+	for _, tail := range tails {
+		c := t + tail
+		if analysis.Stem(c) != t {
+			continue
+		}
+		if d := dist(w, rw, c, bestD); d < bestD {
+			best, bestD = c, d
 		}
 	}
 	return best
@@ -505,22 +613,4 @@ func distance(a, b []rune, limit int) int {
 		prev2, prev, cur = prev, cur, prev2
 	}
 	return prev[len(b)]
-}
-
-// isStopWord reports whether a lower-cased word is an English stop word
-// (never spelling-corrected).
-func isStopWord(w string) bool {
-	switch w {
-	case "about", "above", "after", "again", "against", "because", "been", "before", "being",
-		"below", "between", "both", "could", "does", "doing", "down", "during", "each", "from",
-		"further", "have", "having", "here", "hers", "herself", "himself", "into", "itself",
-		"just", "more", "most", "myself", "once", "only", "other", "ours", "ourselves", "over",
-		"same", "should", "some", "such", "than", "that", "their", "theirs", "them",
-		"themselves", "then", "there", "these", "they", "this", "those", "through", "under",
-		"until", "very", "were", "what", "when", "where", "which", "while", "whom", "will",
-		"with", "would", "your", "yours", "yourself", "yourselves", "also", "shall", "might",
-		"must", "please", "thanks":
-		return true
-	}
-	return false
 }

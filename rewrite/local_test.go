@@ -275,3 +275,46 @@ func BenchmarkLocalRewrite(b *testing.B) {
 		}
 	}
 }
+
+// TestLocalSurfaceForms: corrections against a stemmed vocabulary come back
+// as words, not stems.
+func TestLocalSurfaceForms(t *testing.T) {
+	vocab := MapVocabulary{"technolog": 5, "retriev": 7, "schedul": 4, "goroutin": 3, "steal": 2, "work": 9}
+	l := NewLocal(vocab)
+	for in, want := range map[string]string{
+		"technolgy":                        "technology",
+		"retreival":                        "retrieval",
+		"gorutine schedular wrok stealing": "goroutine scheduler work stealing",
+	} {
+		out, err := l.Rewrite(context.Background(), in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out[0] != want {
+			t.Errorf("Rewrite(%q) = %q, want %q", in, out[0], want)
+		}
+	}
+}
+
+// TestLocalFrames: request frames are cut by grammar (a pronoun opening the
+// sub-question, then a topic preposition; a closing clause with a pronoun,
+// modal or "if"), not by phrase lists.
+func TestLocalFrames(t *testing.T) {
+	l := NewLocal(nil)
+	for in, want := range map[string]string{
+		"I am hoping to locate material regarding heat transfer":   "heat transfer",
+		"anything on boundary layers?":                             "boundary layers",
+		"Point me to papers covering jet noise, if that's alright": "jet noise",
+		"jet noise and would appreciate some pointers":             "jet noise",
+		"what does it mean when you dream about snakes":            "what does it mean when you dream about snakes",
+		"effect of pressure on wings":                              "effect of pressure on wings",
+	} {
+		out, err := l.Rewrite(context.Background(), in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out[0] != want {
+			t.Errorf("Rewrite(%q) = %q, want %q", in, out[0], want)
+		}
+	}
+}

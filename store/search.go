@@ -161,7 +161,8 @@ func candidateDepth(maxResults int) int { return max(100, 5*maxResults) }
 //
 // The stages: rewrite (optional) → per store and query, in parallel, vector
 // and BM25 candidates → fusion → pseudo-relevance feedback (a second BM25
-// ranking from the expanded query joins the fusion) → rerank → threshold
+// ranking from the expanded query joins the fusion) → rerank (when
+// Options.Reranker is set; none by default) → threshold
 // and cap → grouping by file. Ranker "none" skips feedback and rerank.
 func (db *DB) Search(ctx context.Context, vsIDs []string, req SearchRequest) (*SearchResults, error) {
 	if err := req.Validate(); err != nil {
@@ -233,7 +234,7 @@ func (db *DB) Search(ctx context.Context, vsIDs []string, req SearchRequest) (*S
 		lists = append(lists, fb...)
 	}
 	rerankOn := ranked && db.opts.Reranker != nil
-	keep := req.MaxResults
+	keep := req.MaxResults + 1 // one more than shown tells has_more
 	if rerankOn {
 		keep = max(keep, db.opts.RerankDepth)
 	}
