@@ -208,7 +208,7 @@ func setupBenchSearch(fs *flagSet) runFunc {
 				m := r.Metrics
 				fmt.Fprintf(e.stdout, "  %-24s nDCG@10 %.4f  R@100 %.4f  MAP %.4f  MRR@10 %.4f\n", r.Config, m.NDCG10, m.Recall100, m.MAP, m.MRR10)
 			}
-			fmt.Fprintf(e.stdout, "  hybrid+rerank latency: p50 %v  p90 %v  p99 %v (%d searches)\n", lat.P50, lat.P90, lat.P99, lat.N)
+			fmt.Fprintf(e.stdout, "  default pipeline latency: p50 %v  p90 %v  p99 %v (%d searches)\n", lat.P50, lat.P90, lat.P99, lat.N)
 		}
 		return nil
 	}
