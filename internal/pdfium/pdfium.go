@@ -23,6 +23,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"unicode"
 	"unicode/utf8"
 
 	gopdfium "github.com/klippa-app/go-pdfium"
@@ -191,19 +192,27 @@ func extract(p gopdfium.Pdfium, data []byte, password *string, maxPages int) (*D
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrRefused, err)
 	}
-	if pc.PageCount > maxPages {
-		return nil, ErrTooManyPages
-	}
-	doc := &Document{Pages: make([]Page, pc.PageCount)}
-	for i := range doc.Pages {
+	// The declared page count comes from /Count, which a hostile file sets
+	// to anything: pages are loaded one by one, the document ends after its
+	// last page that loads, and 64 failures in a row end the walk.
+	doc := &Document{}
+	for i, fails := 0, 0; i < pc.PageCount && fails < 64; i++ {
 		lines, err := pageLines(p, od.Document, i)
 		if err != nil {
 			if strings.Contains(err.Error(), "closed") {
 				return nil, err
 			}
+			fails++
 			continue // a page PDFium cannot load keeps no text but counts
 		}
-		doc.Pages[i].Lines = lines
+		fails = 0
+		if i >= maxPages {
+			return nil, ErrTooManyPages
+		}
+		for len(doc.Pages) < i {
+			doc.Pages = append(doc.Pages, Page{})
+		}
+		doc.Pages = append(doc.Pages, Page{Lines: lines})
 	}
 	if bm, err := p.GetBookmarks(&requests.GetBookmarks{Document: od.Document}); err == nil {
 		doc.Outline = flatten(nil, bm.Bookmarks, 0)
@@ -263,7 +272,7 @@ func pageLines(p gopdfium.Pdfium, d references.FPDF_DOCUMENT, index int) ([]Line
 		n := utf8.RuneCountInString(raw) + 1 // with the "\n"
 		start := idx
 		idx += n
-		text := strings.TrimRight(raw, "\r")
+		text := dehyphen(strings.TrimRight(raw, "\r"))
 		lead := len(text) - len(strings.TrimLeft(text, " \t"))
 		if strings.TrimSpace(text) == "" {
 			continue
@@ -285,4 +294,26 @@ func pageLines(p gopdfium.Pdfium, d references.FPDF_DOCUMENT, index int) ([]Line
 		out = append(out, l)
 	}
 	return out, nil
+}
+
+// dehyphen resolves U+FFFE, which PDFium puts for a hyphen it found at the
+// end of a line (and then joins the two lines): before a lower-case letter
+// the word continues ("exam-ple" → "example"), else the hyphen stays and
+// the line break becomes a space.
+func dehyphen(s string) string {
+	if !strings.ContainsRune(s, 0xFFFE) {
+		return s
+	}
+	var b strings.Builder
+	for i, r := range s {
+		if r != 0xFFFE {
+			b.WriteRune(r)
+			continue
+		}
+		next, _ := utf8.DecodeRuneInString(s[i+len(string(r)):])
+		if !unicode.IsLower(next) {
+			b.WriteString("- ")
+		}
+	}
+	return b.String()
 }
