@@ -268,7 +268,7 @@ func pageLines(p gopdfium.Pdfium, d references.FPDF_DOCUMENT, index int) ([]Line
 	// UTF-16 units: indexes are clamped, and only font sizes can drift).
 	var out []Line
 	idx := 0
-	for _, raw := range strings.Split(tx.Text, "\n") {
+	for _, raw := range strings.Split(fixUTF8Pairs(tx.Text), "\n") {
 		n := utf8.RuneCountInString(raw) + 1 // with the "\n"
 		start := idx
 		idx += n
@@ -314,6 +314,37 @@ func dehyphen(s string) string {
 		if !unicode.IsLower(next) {
 			b.WriteString("- ")
 		}
+	}
+	return b.String()
+}
+
+// fixUTF8Pairs repairs text whose fonts map each glyph to two UTF-8 bytes
+// taken as one UTF-16 unit (a ToUnicode map written in UTF-8: "П", UTF-8
+// D0 9F, comes out as U+D09F, a Hangul syllable). It decodes such runes
+// back when the text has at least four runes in U+C280..U+DFBF and every
+// one of them is a valid two-byte UTF-8 sequence, which genuine Korean text
+// (syllables with any second byte) practically never is.
+func fixUTF8Pairs(s string) string {
+	n := 0
+	for _, r := range s {
+		if r >= 0xC280 && r <= 0xDFBF {
+			if r&0xFF < 0x80 || r&0xFF > 0xBF {
+				return s
+			}
+			n++
+		}
+	}
+	if n < 4 {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if r >= 0xC280 && r <= 0xDFBF {
+			q, _ := utf8.DecodeRune([]byte{byte(r >> 8), byte(r)})
+			b.WriteRune(q)
+			continue
+		}
+		b.WriteRune(r)
 	}
 	return b.String()
 }

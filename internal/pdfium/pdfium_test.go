@@ -41,3 +41,27 @@ func TestExtractShared(t *testing.T) {
 		t.Logf("%s: %d pages, %d lines, %d outline entries, %v", filepath.Base(f), len(doc.Pages), lines, len(doc.Outline), time.Since(start))
 	}
 }
+
+func TestFixUTF8Pairs(t *testing.T) {
+	for in, want := range map[string]string{
+		"\uD09F\uD0B5\uD180\uD0B2": "Перв",       // UTF-8 pairs taken as UTF-16
+		"한국어 텍스트입니다":               "한국어 텍스트입니다", // genuine Korean stays
+		"plain":                    "plain",
+	} {
+		if got := fixUTF8Pairs(in); got != want {
+			t.Errorf("fixUTF8Pairs(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestDehyphen(t *testing.T) {
+	for in, want := range map[string]string{
+		"an exam\ufffeple": "an example",
+		"Well\ufffeKnown":  "Well- Known",
+		"none":             "none",
+	} {
+		if got := dehyphen(in); got != want {
+			t.Errorf("dehyphen(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
