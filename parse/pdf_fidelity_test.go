@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 	"unicode"
 
 	"golang.org/x/text/unicode/norm"
@@ -151,4 +152,59 @@ func TestPDFFidelity(t *testing.T) {
 	if mean < recallFloor {
 		t.Errorf("mean word recall %.3f < floor %.2f", mean, recallFloor)
 	}
+}
+
+// BenchmarkPDFThroughput parses the shared PDFs with parsePDF, with the
+// old reader alone (parsePDFLegacy) and with pdftotext (one process per
+// file, as a user would run it), all in the same iteration, and reports
+// parsePDF's pages/s and MB/s and two speed ratios: speed_vs_pdftotext and
+// speed_vs_legacy (above 1: parsePDF is faster). Pages count once per file
+// from parsePDF's result. The engine is started before the timer.
+func BenchmarkPDFThroughput(b *testing.B) {
+	dir := shareddata.Path(b, "datasets/docs")
+	bin, err := exec.LookPath("pdftotext")
+	if err != nil {
+		b.Skip("pdftotext not installed (apt-get install poppler-utils)")
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "*.pdf"))
+	var docs [][]byte
+	var size int64
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			b.Fatal(err)
+		}
+		docs = append(docs, data)
+		size += int64(len(data))
+	}
+	if len(docs) == 0 {
+		b.Skip("no shared PDFs")
+	}
+	o := (&Options{}).withDefaults()
+	parsePDF(context.Background(), "warm-up", docs[0], &o) // compile or load the module
+	var ours, legacy, poppler time.Duration
+	pages := 0
+	b.ResetTimer()
+	for range b.N {
+		t0 := time.Now()
+		for j, d := range docs {
+			if doc, err := parsePDF(context.Background(), files[j], d, &o); err == nil {
+				pages += doc.Pages
+			}
+		}
+		t1 := time.Now()
+		for j, d := range docs {
+			parsePDFLegacy(context.Background(), files[j], d, &o)
+		}
+		t2 := time.Now()
+		for _, f := range files {
+			exec.Command(bin, "-q", "-enc", "UTF-8", f, "-").Output()
+		}
+		ours, legacy, poppler = ours+t1.Sub(t0), legacy+t2.Sub(t1), poppler+time.Since(t2)
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(pages)/ours.Seconds(), "pages/s")
+	b.ReportMetric(float64(size)*float64(b.N)/ours.Seconds()/1e6, "MB/s")
+	b.ReportMetric(poppler.Seconds()/ours.Seconds(), "speed_vs_pdftotext")
+	b.ReportMetric(legacy.Seconds()/ours.Seconds(), "speed_vs_legacy")
 }
