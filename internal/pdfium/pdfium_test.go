@@ -65,3 +65,36 @@ func TestDehyphen(t *testing.T) {
 		}
 	}
 }
+
+// TestExtractDeadline checks that a deadline stops a file mid-way (the
+// module is closed under the running call) and that the engine keeps
+// working for the next file.
+func TestExtractDeadline(t *testing.T) {
+	dir := shareddata.Path(t, "datasets/docs")
+	data, err := os.ReadFile(filepath.Join(dir, "pdfjs_freeculture.pdf"))
+	if err != nil {
+		t.Skip("pdfjs_freeculture.pdf not in the shared documents")
+	}
+	e := New(Config{Instances: 1})
+	defer e.Close()
+	if _, err := e.Extract(context.Background(), []byte("%PDF-1.4\n"), nil, 10); !errors.Is(err, ErrRefused) {
+		t.Fatalf("Extract(header only) = %v, want ErrRefused", err) // also starts the engine
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err = e.Extract(ctx, data, nil, 10000)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Extract(352 pages, 100 ms) = %v, want context.DeadlineExceeded", err)
+	}
+	if el := time.Since(start); el > 10*time.Second {
+		t.Errorf("Extract returned %v after its 100 ms deadline", el)
+	}
+	doc, err := e.Extract(context.Background(), data, nil, 10000)
+	if err != nil || len(doc.Pages) != 352 {
+		t.Fatalf("Extract after a deadline = %v, want 352 pages", err)
+	}
+	if _, err := e.Extract(context.Background(), data, nil, 100); !errors.Is(err, ErrTooManyPages) {
+		t.Errorf("Extract(maxPages 100) = %v, want ErrTooManyPages", err)
+	}
+}
