@@ -6,36 +6,177 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 
 	"github.com/quarrylabs/quarry/internal/pdf"
+	"github.com/quarrylabs/quarry/internal/pdfium"
 )
 
 // maxTreeDepth bounds the nesting of the page tree.
 const maxTreeDepth = 64
 
+var (
+	pdfiumOnce   sync.Once
+	pdfiumEngine *pdfium.Engine
+	pdfiumSize   = max(4, 2*runtime.NumCPU()) // the store's default ingestion workers
+)
+
+// SetPDFWorkers sets how many PDFs are read at once (one PDFium instance
+// each, up to 1 GiB of sandbox memory apiece); parsers beyond it wait. It
+// should match the ingestion workers and takes effect only before the first
+// PDF is parsed. The default, max(4, 2×CPUs), is the store's default.
+func SetPDFWorkers(n int) {
+	if n > 0 {
+		pdfiumSize = n
+	}
+}
+
+func engine() *pdfium.Engine {
+	pdfiumOnce.Do(func() { pdfiumEngine = pdfium.New(pdfium.Config{Instances: pdfiumSize}) })
+	return pdfiumEngine
+}
+
 // parsePDF extracts a PDF's text page by page.
 //
-// The PDF reader is a patched copy of github.com/ledongthuc/pdf in
-// internal/pdf: it meters every decoded stream against
-// o.MaxDecompressedBytes and o.MaxCompressionRatio and checks ctx on every
-// stream read. Pages come from a cycle-safe walk of the real page tree, never
-// from the declared /Count. A panic inside the reader becomes an invalid_file
-// error. Each page gives one or more sections; lines set clearly larger than
-// the body text become Heading sections (see emitPDF).
+// The engine is PDFium in WebAssembly (internal/pdfium): text per page in
+// PDFium's text order, headings from the outline where its titles appear on
+// their pages, else from lines set clearly larger than the body text (see
+// emitPDF). Encrypted files open with the empty user password or
+// o.Password. Files PDFium refuses (not encrypted, just unreadable to it) or
+// reads no text from go to the older reader in internal/pdf, which repairs
+// some broken files and enforces the decompression limits; its errors are
+// the ones reported then. PDFium has no decompression limits of its own, so
+// checkPDFStreams screens the file first and sends the files it flags to the
+// old reader, which reads them within the limits or rejects them.
 func parsePDF(ctx context.Context, name string, data []byte, o *Options) (doc *Document, err error) {
-	defer func() {
-		if x := recover(); x != nil {
-			doc, err = nil, invalid(name, fmt.Errorf("%v", x), "malformed PDF")
-		}
-	}()
 	// Producers and mail gateways leave junk before the header; offsets in
 	// such files count from the header.
 	if i := bytes.Index(data[:min(len(data), 1024)], []byte("%PDF-")); i > 0 {
 		data = data[i:]
 	}
+	if err := checkPDFStreams(data, o); err != nil {
+		// Possibly a bomb: the old reader meters exactly and decides.
+		return parsePDFLegacy(ctx, name, data, o)
+	}
+	var pw *string
+	if o.Password != "" {
+		pw = &o.Password
+	}
+	d, perr := engine().Extract(ctx, data, pw, o.MaxPages)
+	switch {
+	case ctx.Err() != nil:
+		return nil, invalid(name, ctx.Err(), "PDF took too long to parse")
+	case errors.Is(perr, pdfium.ErrTooManyPages):
+		return nil, invalid(name, nil, "PDF has more than %d pages", o.MaxPages)
+	case errors.Is(perr, pdfium.ErrPassword):
+		if o.Password != "" {
+			return nil, invalid(name, nil, "PDF is encrypted and the password is wrong")
+		}
+		return nil, invalid(name, nil, "PDF is encrypted and needs a password")
+	case errors.Is(perr, pdfium.ErrSecurity):
+		return nil, invalid(name, perr, "PDF is encrypted with an unsupported method")
+	case perr == nil:
+		var b builder
+		emitPDF(&b, pdfiumLines(d), outlineHeadings(d))
+		if strings.TrimSpace(b.sb.String()) != "" {
+			return b.document("pdf", len(d.Pages)), nil
+		}
+	}
+	// PDFium refused the file or found no text in it: the old reader may
+	// still read some (it repairs files PDFium gives up on); if it fails
+	// too, its error says why.
+	doc, err = parsePDFLegacy(ctx, name, data, o)
+	if err != nil && perr == nil && !strings.Contains(err.Error(), "no text layer") {
+		// PDFium opened the file and found no text; the old reader only
+		// failed to open it.
+		return nil, invalid(name, nil, "PDF has no text layer (scanned or image-only pages need OCR)")
+	}
+	return doc, err
+}
+
+// pdfiumLines turns PDFium's lines into pdfLines: cleaned, blank lines
+// where the line gap is wider than usual, hyphenated breaks joined.
+func pdfiumLines(d *pdfium.Document) [][]pdfLine {
+	pages := make([][]pdfLine, len(d.Pages))
+	for i, p := range d.Pages {
+		var out []pdfLine
+		var last *pdfium.Line
+		for j := range p.Lines {
+			l := &p.Lines[j]
+			s := cleanLine(l.Text)
+			if s == "" {
+				continue
+			}
+			size := l.Size
+			if size <= 0 || !finite(size) {
+				size = 1
+			}
+			if last != nil {
+				q := &out[len(out)-1]
+				switch {
+				case strings.HasSuffix(q.text, "\u00ad"):
+					q.text = strings.TrimSuffix(q.text, "\u00ad") + s
+					last = l
+					continue
+				case hyphenJoin(q.text, s):
+					q.text = q.text[:len(q.text)-1] + s
+					last = l
+					continue
+				}
+			}
+			brk := ""
+			if last != nil {
+				brk = "\n"
+				if gap := last.Top - l.Top; gap > 1.9*max(size, last.Size) || gap < -2*max(size, last.Size) {
+					brk = "\n\n"
+				}
+			}
+			out = append(out, pdfLine{text: s, size: size, bold: l.Weight >= 600, brk: brk})
+			last = l
+		}
+		for k := range out {
+			out[k].text = strings.ReplaceAll(out[k].text, "\u00ad", "")
+		}
+		pages[i] = out
+	}
+	return pages
+}
+
+// outlineHeadings returns, per page, the outline titles pointing at the page
+// with their depth, keyed by their cleaned text.
+func outlineHeadings(d *pdfium.Document) map[int]map[string]int {
+	m := map[int]map[string]int{}
+	for _, b := range d.Outline {
+		t := strings.ToLower(cleanLine(b.Title))
+		if b.Page < 0 || b.Page >= len(d.Pages) || t == "" {
+			continue
+		}
+		if m[b.Page] == nil {
+			m[b.Page] = map[string]int{}
+		}
+		if _, ok := m[b.Page][t]; !ok {
+			m[b.Page][t] = b.Level
+		}
+	}
+	return m
+}
+
+// parsePDFLegacy is the older reader, a patched copy of
+// github.com/ledongthuc/pdf in internal/pdf: it meters every decoded stream
+// against o.MaxDecompressedBytes and o.MaxCompressionRatio and checks ctx on
+// every stream read. Pages come from a cycle-safe walk of the real page
+// tree, never from the declared /Count. A panic inside the reader becomes an
+// invalid_file error.
+func parsePDFLegacy(ctx context.Context, name string, data []byte, o *Options) (doc *Document, err error) {
+	defer func() {
+		if x := recover(); x != nil {
+			doc, err = nil, invalid(name, fmt.Errorf("%v", x), "malformed PDF")
+		}
+	}()
 	opt := pdf.Options{
 		Context:              ctx,
 		MaxDecompressedBytes: o.MaxDecompressedBytes,
@@ -76,7 +217,7 @@ func parsePDF(ctx context.Context, name string, data []byte, o *Options) (doc *D
 		pageLines[i] = layoutLines(texts)
 	}
 	var b builder
-	emitPDF(&b, pageLines)
+	emitPDF(&b, pageLines, nil)
 	if strings.TrimSpace(b.sb.String()) == "" {
 		return nil, invalid(name, nil, "PDF has no text layer (scanned or image-only pages need OCR)")
 	}
@@ -265,6 +406,7 @@ func layoutLines(texts []pdf.Text) []pdfLine {
 type pdfLine struct {
 	text string
 	size float64 // largest font size on the line
+	bold bool    // set in a bold font (weight 600 or more)
 	brk  string  // what separates it from the line before: "", "\n" or "\n\n"
 }
 
@@ -318,11 +460,33 @@ func cleanLine(s string) string {
 // ligatures spells out U+FB00..U+FB06 (their NFKC forms).
 var ligatures = [...]string{"ff", "fi", "fl", "ffi", "ffl", "st", "st"}
 
-// emitPDF adds the pages' lines to b as sections. Lines set clearly larger
-// than the body text (the size most characters use), short and with letters
-// become Heading sections, nested by size; the text under them carries
-// their heading path.
-func emitPDF(b *builder, pages [][]pdfLine) {
+// emitPDF adds the pages' lines to b as sections. When outline (page index
+// to lower-cased outline titles and their depth) names lines on their pages,
+// those lines are the headings, nested by outline depth. Otherwise lines set
+// clearly larger than the body text (the size most characters use), short
+// and with letters, become Heading sections nested by size, and so do short
+// bold lines opening a paragraph in a document whose body is not bold. The
+// text under a heading carries its heading path.
+func emitPDF(b *builder, pages [][]pdfLine, outline map[int]map[string]int) {
+	byOutline := false
+	for i, ls := range pages {
+		for _, l := range ls {
+			if _, ok := outline[i][strings.ToLower(l.text)]; ok {
+				byOutline = true
+			}
+		}
+	}
+	boldChars, allChars := 0, 0
+	for _, ls := range pages {
+		for _, l := range ls {
+			n := utf8.RuneCountInString(l.text)
+			allChars += n
+			if l.bold {
+				boldChars += n
+			}
+		}
+	}
+	boldBody := boldChars*2 > allChars
 	chars := map[int]int{}
 	for _, ls := range pages {
 		for _, l := range ls {
@@ -344,8 +508,26 @@ func emitPDF(b *builder, pages [][]pdfLine) {
 			}
 		}
 	}
-	isHeading := func(l pdfLine) bool {
-		if body <= 0 || l.size < 1.15*body || utf8.RuneCountInString(l.text) > 120 || seenOn[l.text] > 2 {
+	// rank orders headings: outline depth, or font size (a bold heading at
+	// body size ranks just above the body).
+	rank := func(page int, l pdfLine) (float64, bool) {
+		if byOutline {
+			lvl, ok := outline[page][strings.ToLower(l.text)]
+			return 1000 - float64(lvl), ok
+		}
+		if body <= 0 || utf8.RuneCountInString(l.text) > 120 || seenOn[l.text] > 2 {
+			return 0, false
+		}
+		if l.size >= 1.15*body {
+			return l.size, true
+		}
+		if l.bold && !boldBody && l.size >= body-0.25 && utf8.RuneCountInString(l.text) <= 80 && l.brk != "\n" {
+			return l.size + 0.1, true
+		}
+		return 0, false
+	}
+	isHeading := func(page int, l pdfLine) bool {
+		if _, ok := rank(page, l); !ok {
 			return false
 		}
 		letters := 0
@@ -383,7 +565,7 @@ func emitPDF(b *builder, pages [][]pdfLine) {
 		}
 		for j := 0; j < len(ls); j++ {
 			l := ls[j]
-			if !isHeading(l) {
+			if !isHeading(i, l) {
 				if para.Len() > 0 {
 					para.WriteString(l.brk)
 				}
@@ -393,17 +575,18 @@ func emitPDF(b *builder, pages [][]pdfLine) {
 			flush()
 			// A heading set on several lines is one heading.
 			text := l.text
-			for j+1 < len(ls) && ls[j+1].brk == "\n" && math.Abs(ls[j+1].size-l.size) < 0.5 && isHeading(ls[j+1]) && len(text) < 200 {
+			for j+1 < len(ls) && ls[j+1].brk == "\n" && math.Abs(ls[j+1].size-l.size) < 0.5 && isHeading(i, ls[j+1]) && len(text) < 200 {
 				j++
 				text += " " + ls[j].text
 			}
-			for len(stack) > 0 && stack[len(stack)-1].size <= l.size+0.25 {
+			r, _ := rank(i, l)
+			for len(stack) > 0 && stack[len(stack)-1].size <= r+0.25 {
 				stack = stack[:len(stack)-1]
 			}
 			if len(stack) >= 6 {
 				stack = stack[:5]
 			}
-			stack = append(stack, head{l.size, text})
+			stack = append(stack, head{r, text})
 			b.add(text+"\n\n", Section{Kind: Heading, Page: page, Headings: path()})
 		}
 		flush()

@@ -15,6 +15,7 @@ import (
 
 	"github.com/quarrylabs/quarry/chunk"
 	"github.com/quarrylabs/quarry/embed"
+	"github.com/quarrylabs/quarry/parse"
 )
 
 // Format version of the bbolt layout.
@@ -130,6 +131,9 @@ func Open(ctx context.Context, dir string, opts Options) (*DB, error) {
 		return nil, err
 	}
 	db.wctx, db.cancel = context.WithCancel(context.Background())
+	// One PDF engine instance per worker (it takes effect before the
+	// process's first PDF only: the pool is process-wide).
+	parse.SetPDFWorkers(opts.Workers)
 	for range opts.Workers {
 		db.wg.Add(1)
 		go db.worker()

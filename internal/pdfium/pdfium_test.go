@@ -1,0 +1,100 @@
+package pdfium
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/quarrylabs/quarry/internal/shareddata"
+)
+
+// TestExtractShared reads every shared PDF: each either gives pages or
+// fails with one of the package's errors, within the deadline.
+func TestExtractShared(t *testing.T) {
+	dir := shareddata.Path(t, "datasets/docs")
+	files, _ := filepath.Glob(filepath.Join(dir, "*.pdf"))
+	e := New(Config{Instances: 2})
+	defer e.Close()
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		start := time.Now()
+		doc, err := e.Extract(ctx, data, nil, 10000)
+		cancel()
+		if err != nil {
+			if !errors.Is(err, ErrPassword) && !errors.Is(err, ErrRefused) && !errors.Is(err, ErrSecurity) {
+				t.Errorf("%s: %v", filepath.Base(f), err)
+			}
+			t.Logf("%s: %v", filepath.Base(f), err)
+			continue
+		}
+		lines := 0
+		for _, p := range doc.Pages {
+			lines += len(p.Lines)
+		}
+		t.Logf("%s: %d pages, %d lines, %d outline entries, %v", filepath.Base(f), len(doc.Pages), lines, len(doc.Outline), time.Since(start))
+	}
+}
+
+func TestFixUTF8Pairs(t *testing.T) {
+	for in, want := range map[string]string{
+		"\uD09F\uD0B5\uD180\uD0B2": "Перв",       // UTF-8 pairs taken as UTF-16
+		"한국어 텍스트입니다":               "한국어 텍스트입니다", // genuine Korean stays
+		"plain":                    "plain",
+	} {
+		if got := fixUTF8Pairs(in); got != want {
+			t.Errorf("fixUTF8Pairs(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestDehyphen(t *testing.T) {
+	for in, want := range map[string]string{
+		"an exam\ufffeple": "an example",
+		"Well\ufffeKnown":  "Well- Known",
+		"none":             "none",
+	} {
+		if got := dehyphen(in); got != want {
+			t.Errorf("dehyphen(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestExtractDeadline checks that a deadline stops a file mid-way (the
+// module is closed under the running call) and that the engine keeps
+// working for the next file.
+func TestExtractDeadline(t *testing.T) {
+	dir := shareddata.Path(t, "datasets/docs")
+	data, err := os.ReadFile(filepath.Join(dir, "pdfjs_freeculture.pdf"))
+	if err != nil {
+		t.Skip("pdfjs_freeculture.pdf not in the shared documents")
+	}
+	e := New(Config{Instances: 1})
+	defer e.Close()
+	if _, err := e.Extract(context.Background(), []byte("%PDF-1.4\n"), nil, 10); !errors.Is(err, ErrRefused) {
+		t.Fatalf("Extract(header only) = %v, want ErrRefused", err) // also starts the engine
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err = e.Extract(ctx, data, nil, 10000)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Extract(352 pages, 100 ms) = %v, want context.DeadlineExceeded", err)
+	}
+	if el := time.Since(start); el > 10*time.Second {
+		t.Errorf("Extract returned %v after its 100 ms deadline", el)
+	}
+	doc, err := e.Extract(context.Background(), data, nil, 10000)
+	if err != nil || len(doc.Pages) != 352 {
+		t.Fatalf("Extract after a deadline = %v, want 352 pages", err)
+	}
+	if _, err := e.Extract(context.Background(), data, nil, 100); !errors.Is(err, ErrTooManyPages) {
+		t.Errorf("Extract(maxPages 100) = %v, want ErrTooManyPages", err)
+	}
+}
