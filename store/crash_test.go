@@ -26,7 +26,9 @@ func TestMain(m *testing.M) {
 		mixedChild(dir)
 		return
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	removeBenchDirs()
+	os.Exit(code)
 }
 
 const crashFiles = 150

@@ -83,8 +83,8 @@
 // after 20,000 chunk changes or one minute with changes, and then
 // trimming quarry.db's change log up to what both indexes have applied
 // and persisted. After a crash, Open loads the last checkpoint and
-// replays the changes since; restart time is bounded by those, not by the
-// store's size or age. Close checkpoints too. An index that is ahead of
+// replays the log from the older of the checkpoint and the BM25 index's
+// persisted sequence. Close checkpoints too. An index that is ahead of
 // quarry.db (an older quarry.db restored), behind the trimmed log, or
 // unreadable is rebuilt from scratch, which takes time proportional to
 // the store (Open honours its context meanwhile).

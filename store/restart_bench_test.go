@@ -82,6 +82,36 @@ func restartChild(dir string) {
 	}
 }
 
+var (
+	benchDirsMu sync.Mutex
+	benchDirs   = map[string]string{}
+)
+
+// benchDir returns a directory kept across the calls of a benchmark
+// function in this process (the testing package calls it once per b.N
+// tried), so a large store is built once. TestMain removes them.
+func benchDir(b *testing.B, name string) string {
+	benchDirsMu.Lock()
+	defer benchDirsMu.Unlock()
+	if d, ok := benchDirs[name]; ok {
+		return d
+	}
+	d, err := os.MkdirTemp("", "quarry-bench-")
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchDirs[name] = d
+	return d
+}
+
+func removeBenchDirs() {
+	benchDirsMu.Lock()
+	defer benchDirsMu.Unlock()
+	for _, d := range benchDirs {
+		os.RemoveAll(d)
+	}
+}
+
 // BenchmarkRestartAfterKill measures the time from Open to the first
 // served search after kill -9 of a process that was ingesting steadily
 // into a store of QUARRY_BENCH_CHUNKS chunks (default 100,000; the store
@@ -95,7 +125,7 @@ func BenchmarkRestartAfterKill(b *testing.B) {
 		chunks, _ = strconv.Atoi(s)
 	}
 	ctx := context.Background()
-	dir := b.TempDir()
+	dir := benchDir(b, fmt.Sprintf("restart-%d", chunks))
 	run := func() {
 		cmd := exec.Command(os.Args[0], "-test.run=^$", "-test.bench=^$")
 		cmd.Env = append(os.Environ(), "QUARRY_RESTART_CHILD="+dir, "QUARRY_RESTART_CHUNKS="+strconv.Itoa(chunks))
