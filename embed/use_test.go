@@ -112,12 +112,11 @@ func TestUSELiteReference(t *testing.T) {
 	for i, r := range refs {
 		texts[i] = r.Text
 	}
-	vecs, err := m.Embed(context.Background(), texts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := CheckVectors(vecs, len(texts), 512); err != nil {
-		t.Fatal(err)
+	// The encoder itself, without Embed's all-caps rule.
+	var s useScratch
+	vecs := make([][]float32, len(texts))
+	for i, t := range texts {
+		vecs[i] = m.embedIDs(m.tok.encode(t), &s)
 	}
 	worst := 1.0
 	for i, r := range refs {
@@ -159,6 +158,27 @@ func TestUSELiteSemantics(t *testing.T) {
 	}
 	if a, b := cosine64(v[3], v[4]), cosine64(v[3], v[5]); a <= b+0.1 {
 		t.Errorf("cos(physician, doctor) %.3f not well above cos(physician, guitar) %.3f", a, b)
+	}
+}
+
+func TestUSELiteShouting(t *testing.T) {
+	m := loadTestUSELite(t)
+	v, err := m.Embed(context.Background(), []string{
+		"MEASUREMENT OF DIELECTRIC CONSTANT", "measurement of dielectric constant", "Measurement of dielectric constant",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := cosine64(v[0], v[1]); c < 0.99999 {
+		t.Errorf("all-caps text not folded: cosine %.5f with its lower-case form", c)
+	}
+	if c := cosine64(v[2], v[1]); c > 0.99999 {
+		t.Errorf("mixed-case text folded too (cosine %.6f)", c)
+	}
+	for in, want := range map[string]string{"ABC 12": "abc 12", "Abc": "Abc", "123 !": "123 !", "ÉTÉ": "été"} {
+		if got := foldShouting(in); got != want {
+			t.Errorf("foldShouting(%q) = %q, want %q", in, got, want)
+		}
 	}
 }
 
@@ -261,5 +281,44 @@ func BenchmarkUSELite(b *testing.B) {
 				b.ReportMetric(float64(toks)*float64(b.N)/sec, "tokens/cpu-s")
 			}
 		})
+	}
+}
+
+func TestUSEStatic(t *testing.T) {
+	if testing.Short() {
+		t.Skip("distilling encodes the whole vocabulary")
+	}
+	m := loadTestUSELite(t)
+	s, err := DistillUSELite(context.Background(), m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Identity{Provider: "use", Model: "use-lite-static-" + m.Checksum()[:12], Dimensions: 512}
+	if s.Identity() != want || s.Rows() != 8000 {
+		t.Fatalf("Identity() = %v, Rows() = %d", s.Identity(), s.Rows())
+	}
+	v, err := s.Embed(context.Background(), []string{
+		"physician", "doctor", "guitar", "", "\x00\x01",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, b := cosine64(v[0], v[1]), cosine64(v[0], v[2]); a <= b {
+		t.Errorf("cos(physician, doctor) %.3f <= cos(physician, guitar) %.3f", a, b)
+	}
+	for i := 0; i < 3; i++ {
+		if n := cosine64(v[i], v[i]); math.Abs(n-1) > 1e-4 {
+			t.Errorf("input %d: not unit length", i)
+		}
+	}
+	for _, x := range v[3] {
+		if x != 0 {
+			t.Fatal("empty text: want the zero vector")
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := DistillUSELite(ctx, m); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled distillation: err = %v", err)
 	}
 }
