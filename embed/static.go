@@ -28,8 +28,8 @@ type USEStatic struct {
 	weights []float32
 }
 
-// DistillUSELite distills u into a static model (about 8,000 forward passes
-// of one token: seconds of CPU). Identity is {"use", "use-lite-static-<the
+// DistillUSELite distills u into a static model (8,000 one-token
+// sequences, encoded in batches: seconds of CPU). Identity is {"use", "use-lite-static-<the
 // first 12 hex digits of u's file checksum>", 512}. It fails only when ctx
 // is done.
 func DistillUSELite(ctx context.Context, u *USELite) (*USEStatic, error) {
@@ -44,17 +44,22 @@ func DistillUSELite(ctx context.Context, u *USELite) (*USEStatic, error) {
 	}
 	var sc useScratch
 	mean := make([]float32, dim)
-	for id := u.tok.reserve; id < n; id++ {
-		if id%256 == 0 {
-			if err := ctx.Err(); err != nil {
-				return nil, err
-			}
+	const batch = 256
+	for lo := u.tok.reserve; lo < n; lo += batch {
+		if err := ctx.Err(); err != nil {
+			return nil, err
 		}
-		v := u.embedIDs([]int32{int32(id)}, &sc)
-		copy(s.vecs[id*dim:], v)
-		vek32.Add_Inplace(mean, v)
-		const a = 1e-3
-		s.weights[id] = float32(a / (a + math.Exp(u.tok.scores[id])))
+		ids := make([]int32, 0, batch)
+		for id := lo; id < min(lo+batch, n); id++ {
+			ids = append(ids, int32(id))
+		}
+		for k, v := range u.embedSingles(ids, &sc) {
+			id := int(ids[k])
+			copy(s.vecs[id*dim:], v)
+			vek32.Add_Inplace(mean, v)
+			const a = 1e-3
+			s.weights[id] = float32(a / (a + math.Exp(u.tok.scores[id])))
+		}
 	}
 	vek32.MulNumber_Inplace(mean, 1/float32(n-u.tok.reserve))
 	for id := u.tok.reserve; id < n; id++ {

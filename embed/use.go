@@ -277,14 +277,38 @@ func (u *USELite) embedIDs(ids []int32, s *useScratch) []float32 {
 	if n == 0 {
 		return v
 	}
+	u.forward(ids, false, s)
+	const w1 = 512
+	for i := range n {
+		vek32.Add_Inplace(v, s.x[i*w1:(i+1)*w1])
+	}
+	vek32.MulNumber_Inplace(v, 1/float32(n))
+	return u.head(v)[0]
+}
+
+// embedSingles returns the vector of each id as a text of that one token,
+// in one batched pass (a one-token sequence attends only to itself).
+func (u *USELite) embedSingles(ids []int32, s *useScratch) [][]float32 {
+	u.forward(ids, true, s)
+	return u.head(s.x[:len(ids)*512])
+}
+
+// forward runs the transformer over ids, leaving n rows of 512 in s.x. With
+// singles, every id is a sequence of its own, at position 0.
+func (u *USELite) forward(ids []int32, singles bool, s *useScratch) {
+	n := len(ids)
 	const w0, w1 = 256, 512
 	half := len(u.inv)
 	s.h = grow(s.h, n*w0)
 	for i, id := range ids {
 		row := u.emb[int(id)*w0 : int(id+1)*w0]
 		x := s.h[i*w0 : (i+1)*w0]
+		pos := float32(i)
+		if singles {
+			pos = 0
+		}
 		for j := range half {
-			sin, cos := math.Sincos(float64(float32(i) * u.inv[j]))
+			sin, cos := math.Sincos(float64(pos * u.inv[j]))
 			x[j] = 2*row[j] + float32(sin)
 			x[half+j] = 2*row[half+j] + float32(cos)
 		}
@@ -300,22 +324,27 @@ func (u *USELite) embedIDs(ids []int32, s *useScratch) []float32 {
 		if l == 0 {
 			in = x0
 		}
-		u.attention(L, in, n, s)
+		u.attention(L, in, n, singles, s)
 		u.ffn(L, n, s)
 	}
-	for i := range n {
-		vek32.Add_Inplace(v, s.x[i*w1:(i+1)*w1])
+}
+
+// head maps pooled rows of 512 to the output: tanh(x·P + b), L2-normalized.
+func (u *USELite) head(pooled []float32) [][]float32 {
+	const w1 = 512
+	y := vek32.MatMul(pooled, u.pool, w1)
+	out := make([][]float32, len(pooled)/w1)
+	for i := range out {
+		r := y[i*w1 : (i+1)*w1 : (i+1)*w1]
+		var ss float64
+		for j := range r {
+			r[j] = float32(math.Tanh(float64(r[j] + u.poolB[j])))
+			ss += float64(r[j]) * float64(r[j])
+		}
+		vek32.MulNumber_Inplace(r, float32(1/math.Sqrt(math.Max(ss, 1e-12))))
+		out[i] = r
 	}
-	vek32.MulNumber_Inplace(v, 1/float32(n))
-	y := vek32.MatMul(v, u.pool, w1)
-	var ss float64
-	for j := range y {
-		y[j] = float32(math.Tanh(float64(y[j] + u.poolB[j])))
-		ss += float64(y[j]) * float64(y[j])
-	}
-	inv := float32(1 / math.Sqrt(math.Max(ss, 1e-12)))
-	vek32.MulNumber_Inplace(y, inv)
-	return y
+	return out
 }
 
 func addBias(x, b []float32) {
@@ -347,8 +376,9 @@ func layerNorm(dst, x, scale, bias []float32, eps float32) {
 }
 
 // attention adds Attn(LN(in)) to s.x (n rows of 512); in has n rows of
-// L.width.
-func (u *USELite) attention(L *useLayer, in []float32, n int, s *useScratch) {
+// L.width. With singles, each row is a sequence of its own, whose
+// attention output is its own value vector.
+func (u *USELite) attention(L *useLayer, in []float32, n int, singles bool, s *useScratch) {
 	w := L.width
 	s.h = grow(s.h, n*w)
 	layerNorm(s.h, in, L.attnScale, L.attnBias, u.eps)
@@ -359,7 +389,10 @@ func (u *USELite) attention(L *useLayer, in []float32, n int, s *useScratch) {
 	scale := float32(1 / math.Sqrt(float64(d)))
 	s.att = grow(s.att, n*w)
 	s.scores = grow(s.scores, n)
-	for h := range u.heads {
+	for i := 0; singles && i < n; i++ {
+		copy(s.att[i*w:(i+1)*w], s.qkv[i*3*w+2*w:i*3*w+3*w])
+	}
+	for h := 0; h < u.heads && !singles; h++ {
 		for i := range n {
 			q := s.qkv[i*3*w+h*d : i*3*w+h*d+d]
 			mx := float32(math.Inf(-1))

@@ -297,6 +297,14 @@ func TestUSEStatic(t *testing.T) {
 	if s.Identity() != want || s.Rows() != 8000 {
 		t.Fatalf("Identity() = %v, Rows() = %d", s.Identity(), s.Rows())
 	}
+	// The batched distillation equals encoding each piece on its own.
+	var sc useScratch
+	for _, id := range []int32{6, 9, 4000, 7999} {
+		one := m.embedIDs([]int32{id}, &sc)
+		if c := cosine64(one, m.embedSingles([]int32{7, id, 8}, &sc)[1]); c < 0.99999 {
+			t.Errorf("piece %d: batched vector differs from the single pass (cosine %.6f)", id, c)
+		}
+	}
 	v, err := s.Embed(context.Background(), []string{
 		"physician", "doctor", "guitar", "", "\x00\x01",
 	})
