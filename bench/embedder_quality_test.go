@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -95,7 +96,7 @@ func (m *meteredEmbedder) Embed(ctx context.Context, texts []string) ([][]float3
 //
 // It asserts what the measurement must show for the numbers to be
 // meaningful: every embedder's dense ranking is far better than chance
-// (nDCG@10 > 0.05) and BM25 is identical across embedders.
+// (nDCG@10 > 0.05) and BM25 is the same across embedders (within 0.002).
 func TestEmbedderQuality(t *testing.T) {
 	if os.Getenv("QUARRY_EMBEDDER_QUALITY") == "" {
 		t.Skip("slow (USE-lite encodes every document): set QUARRY_EMBEDDER_QUALITY=1")
@@ -145,7 +146,9 @@ func TestEmbedderQuality(t *testing.T) {
 			for _, r := range res {
 				got[r.Config] = r.Metrics.NDCG10
 			}
-			if bm25 >= 0 && got["bm25"] != bm25 {
+			// BM25 does not depend on the embedder; ingest order can move
+			// ties and float sums by a hair.
+			if bm25 >= 0 && math.Abs(got["bm25"]-bm25) > 0.002 {
 				t.Errorf("%s: bm25 nDCG@10 %.4f with %s, %.4f with the first embedder", name, got["bm25"], cand.name, bm25)
 			}
 			bm25 = got["bm25"]
