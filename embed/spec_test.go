@@ -52,6 +52,8 @@ func TestFromSpec(t *testing.T) {
 		{spec: "openai:text-embedding-3-small,key-env=MY_KEY", wantErr: ErrInvalidSpec},
 		{spec: "local", dims: -1, wantErr: ErrInvalidSpec},
 		{spec: "model2vec:/does/not/exist", wantErr: ErrModel},
+		{spec: "use-lite:/does/not/exist", wantErr: ErrModel},
+		{spec: "use-lite:", wantErr: ErrInvalidSpec, errHas: "use-lite:/models/use-lite.safetensors"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.spec, func(t *testing.T) {

@@ -55,7 +55,8 @@ type Options struct {
 	Rewriter Rewriter
 	// Hybrid is the default weighting of the dense and keyword rankings.
 	// Default: 1 and 1, except for the offline local embedder, whose
-	// vectors are weaker than BM25 on real collections: 0.1 and 1.
+	// vectors are weaker than BM25 on real collections: 0.1 and 1, and
+	// USE-lite (embed.USELite, embed.USEStatic): 0.2 and 1.
 	Hybrid HybridWeights
 	// Fusion is the default fusion method: rerank.NormalizedScore (the
 	// default; it measured better than RRF on the shared collections) or
@@ -111,8 +112,11 @@ func (o *Options) ensureDefaults() {
 	}
 	if o.Hybrid == (HybridWeights{}) {
 		o.Hybrid = HybridWeights{EmbeddingWeight: 1, TextWeight: 1}
-		if o.Embedder.Identity().Provider == "local" {
+		switch o.Embedder.Identity().Provider {
+		case "local":
 			o.Hybrid.EmbeddingWeight = 0.1
+		case "use": // USE-lite and its static distillation: best at 0.2 (bench.TestEmbedderQuality)
+			o.Hybrid.EmbeddingWeight = 0.2
 		}
 	}
 	if o.Fusion == "" {
