@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/quarrylabs/quarry/store"
 )
@@ -26,6 +27,22 @@ type Options struct {
 	// Logger receives one line per failed request and per server error.
 	// Default: slog.Default().
 	Logger *slog.Logger
+	// AllowedHosts are Host names (or host:port) served without an API key
+	// besides the loopback names and addresses. With APIKey set every
+	// Host is served.
+	AllowedHosts []string
+	// MaxInFlight bounds the requests served at once (GET /healthz aside);
+	// beyond it requests are answered 503 server_overloaded with
+	// Retry-After. Default DefaultMaxInFlight.
+	MaxInFlight int
+	// A request body must keep coming: after BodyGrace it must average at
+	// least MinBodyRate bytes per second, and no read may wait longer than
+	// BodyIdleTimeout; a slower body is answered 408 and its connection
+	// closed. Defaults DefaultBodyGrace, DefaultMinBodyRate,
+	// DefaultBodyIdleTimeout.
+	BodyGrace       time.Duration
+	MinBodyRate     int64
+	BodyIdleTimeout time.Duration
 }
 
 // maxJSONBytes bounds a JSON request body.
@@ -38,6 +55,8 @@ type server struct {
 	log     *slog.Logger
 	uploads *uploads
 	mux     *http.ServeMux
+	// inflight holds a token per request being served (Options.MaxInFlight).
+	inflight chan struct{}
 
 	// attachMu serializes attaching uploads, so that one upload gets one
 	// copy per vector store.
@@ -54,7 +73,19 @@ func New(db *store.DB, opts Options) http.Handler {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	s := &server{db: db, opts: opts, log: opts.Logger, mux: http.NewServeMux()}
+	if opts.MaxInFlight <= 0 {
+		opts.MaxInFlight = DefaultMaxInFlight
+	}
+	if opts.BodyGrace <= 0 {
+		opts.BodyGrace = DefaultBodyGrace
+	}
+	if opts.MinBodyRate <= 0 {
+		opts.MinBodyRate = DefaultMinBodyRate
+	}
+	if opts.BodyIdleTimeout <= 0 {
+		opts.BodyIdleTimeout = DefaultBodyIdleTimeout
+	}
+	s := &server{db: db, opts: opts, log: opts.Logger, mux: http.NewServeMux(), inflight: make(chan struct{}, opts.MaxInFlight)}
 	s.uploads = newUploads(db.Dir())
 	s.routes()
 	return s
@@ -96,6 +127,18 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &apiError{Status: http.StatusUnauthorized, Type: "invalid_request_error", Code: "invalid_api_key",
 			Message: "missing or incorrect API key: send the header 'Authorization: Bearer KEY'"})
 		return
+	}
+	if !s.guard(w, r) {
+		return
+	}
+	if r.URL.Path != "/healthz" {
+		if !s.acquire(w, r) {
+			return
+		}
+		defer s.release()
+	}
+	if r.Body != nil && r.Body != http.NoBody {
+		r.Body = &pacedBody{body: r.Body, rc: http.NewResponseController(w), o: &s.opts}
 	}
 	h, pattern := s.mux.Handler(r)
 	if pattern == "" {
@@ -183,6 +226,7 @@ func toAPIError(err error) *apiError {
 	var ae *apiError
 	var mbe *http.MaxBytesError
 	var pe *store.ParamError
+	var be *bodyError
 	switch {
 	case errors.As(err, &ae):
 		return ae
@@ -191,6 +235,14 @@ func toAPIError(err error) *apiError {
 	case errors.As(err, &mbe):
 		return &apiError{Status: http.StatusRequestEntityTooLarge, Type: "invalid_request_error", Code: "file_too_large",
 			Message: fmt.Sprintf("request body is larger than %d bytes", mbe.Limit)}
+	case errors.Is(err, errBodyTimeout):
+		return &apiError{Status: http.StatusRequestTimeout, Type: "invalid_request_error", Code: "request_timeout",
+			Message: "the request body came too slowly or stalled (see server.Options.MinBodyRate and BodyIdleTimeout)"}
+	case errors.As(err, &be):
+		return &apiError{Status: http.StatusBadRequest, Type: "invalid_request_error", Message: "invalid request body: " + be.err.Error()}
+	case errors.Is(err, store.ErrNoSpace):
+		return &apiError{Status: http.StatusInsufficientStorage, Type: "server_error", Code: "insufficient_storage",
+			Message: "insufficient storage: the server's disk is full; nothing was stored (searches still work; retry once space is freed)"}
 	case errors.Is(err, store.ErrInvalid):
 		return &apiError{Status: http.StatusBadRequest, Type: "invalid_request_error", Message: cleanMessage(err)}
 	case errors.Is(err, store.ErrNotFound):
