@@ -133,7 +133,8 @@ func (e *bodyError) Unwrap() error { return e.err }
 // since the first read would fall below MinBodyRate, after a grace period.
 // It sets the connection's read deadline (http.ResponseController), and
 // clears it at the end of the body so that the server's own background read
-// is not cut short while the handler works.
+// (which cancels the request's context when the client goes away) is not
+// cut short while the handler works.
 type pacedBody struct {
 	body  io.ReadCloser
 	rc    *http.ResponseController
@@ -156,18 +157,19 @@ func (p *pacedBody) Read(b []byte) (int, error) {
 		dl = idle
 	}
 	if !dl.After(now) {
-		p.finish()
+		p.expire()
 		return 0, &bodyError{errBodyTimeout}
 	}
 	deadlines := p.rc.SetReadDeadline(dl) == nil
 	n, err := p.body.Read(b)
 	p.n += int64(n)
 	if err != nil {
-		if deadlines {
-			p.finish()
-		}
 		if errors.Is(err, os.ErrDeadlineExceeded) {
+			p.expire()
 			return n, &bodyError{errBodyTimeout}
+		}
+		if err == io.EOF && deadlines {
+			p.finish()
 		}
 		if err != io.EOF {
 			var mbe *http.MaxBytesError
@@ -179,9 +181,18 @@ func (p *pacedBody) Read(b []byte) (int, error) {
 	return n, err
 }
 
+// finish clears the deadline at the end of the body.
 func (p *pacedBody) finish() {
 	p.done = true
 	p.rc.SetReadDeadline(time.Time{})
+}
+
+// expire gives up on a body that came too slowly: every later read of the
+// connection fails at once, so that the server does not wait for the rest
+// of the body before answering and closing it.
+func (p *pacedBody) expire() {
+	p.done = true
+	p.rc.SetReadDeadline(time.Unix(1, 0))
 }
 
 func (p *pacedBody) Close() error { return p.body.Close() }
