@@ -97,8 +97,10 @@ func (s *server) allowedHost(host string) bool {
 	if h == "localhost" || strings.HasSuffix(h, ".localhost") {
 		return true
 	}
+	// The unspecified address (0.0.0.0, ::) reaches this host only; a
+	// page fetching it still carries its own Origin, refused below.
 	ip := net.ParseIP(h)
-	return ip != nil && ip.IsLoopback()
+	return ip != nil && (ip.IsLoopback() || ip.IsUnspecified())
 }
 
 // acquire takes an in-flight slot, or answers 503 with Retry-After and
