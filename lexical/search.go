@@ -62,7 +62,8 @@ func (a *accumulator) reset() {
 // so k filtered hits come back whenever k documents match.
 //
 // The query is analyzed like document text and scored as a bag of words
-// (an OR of its terms; a term repeated n times counts n times). A
+// (an OR of its terms; a term repeated n times counts n times; at most
+// MaxQueryTerms distinct terms, the first ones, are kept). A
 // document's score is the sum over fields (text, and title, filename and
 // headings with their boosts) and query terms of
 //
@@ -498,19 +499,28 @@ func (ix *Index) refine(ctx context.Context, cls []clause, suffix []float64, acc
 	return cands, nil
 }
 
+// MaxQueryTerms bounds the distinct terms Search takes from one query
+// string: terms beyond the first MaxQueryTerms distinct ones are dropped
+// (repeats of kept terms still add weight). It keeps the cost of a hostile
+// query linear in its length and bounded in its postings reads.
+const MaxQueryTerms = 1024
+
 // queryTerms analyzes q into distinct terms weighted by their counts, in
-// order of first appearance.
+// order of first appearance, at most MaxQueryTerms of them. It runs in time
+// linear in len(q).
 func (ix *Index) queryTerms(q string) []WeightedTerm {
 	ts := ix.analyzer.Analyze([]byte(q))
-	out := make([]WeightedTerm, 0, len(ts))
-next:
+	out := make([]WeightedTerm, 0, min(len(ts), MaxQueryTerms))
+	at := make(map[string]int, min(len(ts), MaxQueryTerms))
 	for _, t := range ts {
-		for i := range out {
-			if out[i].Term == string(t.Term) {
-				out[i].Weight++
-				continue next
-			}
+		if i, ok := at[string(t.Term)]; ok {
+			out[i].Weight++
+			continue
 		}
+		if len(out) == MaxQueryTerms {
+			continue
+		}
+		at[string(t.Term)] = len(out)
 		out = append(out, WeightedTerm{Term: string(t.Term), Weight: 1})
 	}
 	return out

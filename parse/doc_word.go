@@ -57,6 +57,7 @@ func parseOLE(ctx context.Context, name string, data []byte, o *Options) (*Docum
 		return nil, invalid(name, err, "bad Word piece table")
 	}
 	var b builder
+	b.setLimit(o)
 	stories := []struct {
 		n     uint32
 		label string

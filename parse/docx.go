@@ -32,6 +32,7 @@ type docxHeading struct {
 
 func parseDOCX(ctx context.Context, za *zipArchive, main string, root *xnode) (*Document, error) {
 	p := &docxParser{officeTicker: officeTicker{ctx: ctx}, za: za}
+	p.b.setLimit(za.o)
 	rels, err := za.readRels(ctx, main)
 	if err != nil {
 		return nil, err

@@ -2,6 +2,16 @@ package parse
 
 import "time"
 
+// Defaults of Options.
+const (
+	// DefaultMaxTextBytes is Options.MaxTextBytes's default: 64 MiB of
+	// extracted text, well over the 5,000,000 tokens a store accepts.
+	DefaultMaxTextBytes = 64 << 20
+	// DefaultMaxDecompressedBytes is Options.MaxDecompressedBytes's
+	// default.
+	DefaultMaxDecompressedBytes = 256 << 20
+)
+
 // withDefaults returns o with every zero field set to its documented default.
 func (o *Options) withDefaults() Options {
 	var d Options
@@ -12,7 +22,10 @@ func (o *Options) withDefaults() Options {
 		d.MaxFileSize = 512 << 20
 	}
 	if d.MaxDecompressedBytes <= 0 {
-		d.MaxDecompressedBytes = 1 << 30
+		d.MaxDecompressedBytes = DefaultMaxDecompressedBytes
+	}
+	if d.MaxTextBytes <= 0 {
+		d.MaxTextBytes = DefaultMaxTextBytes
 	}
 	if d.MaxCompressionRatio <= 0 {
 		d.MaxCompressionRatio = 200

@@ -41,6 +41,7 @@ func parsePPTX(ctx context.Context, za *zipArchive, main string, root *xnode) (*
 		return nil, invalid(za.name, nil, "presentation has %d slides, more than the limit of %d", len(slides), za.o.MaxPages)
 	}
 	var b builder
+	b.setLimit(za.o)
 	for i, part := range slides {
 		page := i + 1
 		if p.seen[part] {

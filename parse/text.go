@@ -1,16 +1,21 @@
 package parse
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"path/filepath"
 	"strings"
 	"unicode/utf8"
 )
 
-// parse is Parse: read, bound, detect by content then extension, dispatch.
+// parse is Parse: sniff, bound, read, detect by content then extension,
+// dispatch. Binary and unsupported files are refused from their first
+// sniffLen bytes, and files whose size is known and over a limit from their
+// size: neither is read further.
 func parse(ctx context.Context, name string, r io.Reader, opts *Options) (doc *Document, err error) {
 	o := opts.withDefaults()
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
@@ -18,34 +23,26 @@ func parse(ctx context.Context, name string, r io.Reader, opts *Options) (doc *D
 	if r == nil {
 		return nil, invalid(name, nil, "no content")
 	}
-	data, err := io.ReadAll(io.LimitReader(&ctxReader{ctx: ctx, r: r}, o.MaxFileSize+1))
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil, fmt.Errorf("parse %s: %w", name, ctx.Err())
-		}
-		return nil, fmt.Errorf("parse %s: read: %w", name, err)
-	}
-	if int64(len(data)) > o.MaxFileSize {
+	size := knownSize(r)
+	if size > o.MaxFileSize {
 		return nil, invalid(name, nil, "larger than the %d-byte limit", o.MaxFileSize)
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("parse %s: %w", name, err)
-	}
-	// Parsers must not panic on user bytes; if one does anyway, the caller
-	// gets an error for this file rather than a crashed process.
-	defer func() {
-		if p := recover(); p != nil {
-			doc, err = nil, invalid(name, fmt.Errorf("%v", p), "parser failed")
+	cr := &ctxReader{ctx: ctx, r: r}
+	readErr := func(err error) error {
+		if ctx.Err() != nil {
+			return fmt.Errorf("parse %s: %w", name, ctx.Err())
 		}
-	}()
-	typ := Detect(name, data[:min(len(data), sniffLen)])
+		return fmt.Errorf("parse %s: read: %w", name, err)
+	}
+	head := make([]byte, sniffLen)
+	n, err := io.ReadFull(cr, head)
+	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
+		return nil, readErr(err)
+	}
+	head = head[:n]
+	typ := Detect(name, head)
 	switch {
-	case typ == typePDF:
-		return parsePDF(ctx, name, data, &o)
-	case typ == typeZip, typ == "docx", typ == "pptx", typ == "xlsx":
-		return parseZip(ctx, name, data, &o)
-	case typ == typeDOC:
-		return parseOLE(ctx, name, data, &o)
+	case typ == typePDF, typ == typeZip, typ == "docx", typ == "pptx", typ == "xlsx", typ == typeDOC:
 	case typ == "":
 		return nil, unsupported(name, "extension %q is not supported", filepath.Ext(name))
 	case typ == typeBinary:
@@ -53,7 +50,97 @@ func parse(ctx context.Context, name string, r io.Reader, opts *Options) (doc *D
 	case !isTextType(typ):
 		return nil, unsupported(name, "%s files are not supported", typ)
 	}
+	limit, what := o.MaxFileSize, ""
+	if isTextType(typ) && 2*o.MaxTextBytes < limit {
+		limit, what = 2*o.MaxTextBytes, fmt.Sprintf(" for %s files (twice Options.MaxTextBytes)", typ)
+	}
+	if size > limit {
+		return nil, invalid(name, nil, "larger than the %d-byte limit%s", limit, what)
+	}
+	if o.Memory != nil && size >= 0 {
+		got, err := o.Memory.acquire(ctx, estimate(typ, size, &o))
+		if err != nil {
+			return nil, fmt.Errorf("parse %s: waiting for memory: %w", name, err)
+		}
+		defer o.Memory.release(got)
+	}
+	var buf bytes.Buffer
+	if size >= 0 {
+		buf.Grow(int(size) + 1)
+	}
+	buf.Write(head)
+	if n == sniffLen {
+		if _, err := buf.ReadFrom(io.LimitReader(cr, limit+1-int64(n))); err != nil {
+			return nil, readErr(err)
+		}
+	}
+	data := buf.Bytes()
+	if int64(len(data)) > limit {
+		return nil, invalid(name, nil, "larger than the %d-byte limit%s", limit, what)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("parse %s: %w", name, err)
+	}
+	if o.Memory != nil && size < 0 {
+		got, err := o.Memory.acquire(ctx, estimate(typ, int64(len(data)), &o))
+		if err != nil {
+			return nil, fmt.Errorf("parse %s: waiting for memory: %w", name, err)
+		}
+		defer o.Memory.release(got)
+	}
+	// Parsers must not panic on user bytes; if one does anyway, the caller
+	// gets an error for this file rather than a crashed process.
+	defer func() {
+		if p := recover(); p != nil {
+			doc, err = nil, invalid(name, fmt.Errorf("%v", p), "parser failed")
+		}
+		if doc != nil && doc.overBudget > 0 {
+			doc, err = nil, invalid(name, nil, "extracted text is larger than the %d-byte limit (Options.MaxTextBytes)", doc.overBudget)
+		}
+	}()
+	switch typ {
+	case typePDF:
+		return parsePDF(ctx, name, data, &o)
+	case typeZip, "docx", "pptx", "xlsx":
+		return parseZip(ctx, name, data, &o)
+	case typeDOC:
+		return parseOLE(ctx, name, data, &o)
+	}
 	return parseText(ctx, name, typ, data, &o)
+}
+
+// knownSize returns the bytes r will yield when r can tell without being
+// read (an *os.File, a *bytes.Reader or *strings.Reader), else -1.
+func knownSize(r io.Reader) int64 {
+	switch v := r.(type) {
+	case interface{ Len() int }:
+		return int64(v.Len())
+	case interface {
+		Stat() (fs.FileInfo, error)
+		io.Seeker
+	}:
+		fi, err := v.Stat()
+		if err != nil || !fi.Mode().IsRegular() {
+			return -1
+		}
+		off, err := v.Seek(0, io.SeekCurrent)
+		if err != nil {
+			return -1
+		}
+		return max(fi.Size()-off, 0)
+	}
+	return -1
+}
+
+// estimate is the memory Parse reserves from Options.Memory for a file of
+// typ and size: the bytes read, and for text their decoding and extraction;
+// for archives and PDFs also what they may decompress and extract.
+func estimate(typ string, size int64, o *Options) int64 {
+	if isTextType(typ) {
+		return 3*size + 1<<20
+	}
+	ratio := int64(o.MaxCompressionRatio)
+	return size + min(o.MaxDecompressedBytes, ratio*size) + min(o.MaxTextBytes, ratio*size) + 1<<20
 }
 
 // ctxReader stops a slow read when ctx is done.
@@ -96,6 +183,7 @@ func parseText(ctx context.Context, name, typ string, data []byte, o *Options) (
 		return nil, unsupported(name, "binary content that is not text")
 	}
 	b := &builder{}
+	b.setLimit(o)
 	var err error
 	switch typ {
 	case typeMarkdown:

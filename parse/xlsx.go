@@ -57,6 +57,7 @@ func parseXLSX(ctx context.Context, za *zipArchive, main string, root *xnode) (*
 		return nil, invalid(za.name, nil, "workbook has %d sheets, more than the limit of %d", len(sheets), za.o.MaxPages)
 	}
 	var b builder
+	b.setLimit(za.o)
 	seen := map[string]bool{}
 	for i, sh := range sheets {
 		if sh.part == "" || !za.has(sh.part) || seen[sh.part] {

@@ -149,6 +149,11 @@ func (za *zipArchive) read(ctx context.Context, p string) ([]byte, error) {
 	}
 	budget := za.o.MaxDecompressedBytes - za.total
 	var buf bytes.Buffer
+	if d := f.UncompressedSize64; d > 0 && d <= uint64(budget) && d <= uint64(za.o.MaxCompressionRatio)*max(f.CompressedSize64, 1<<10) {
+		// The declared size is only a hint, bounded by the budget; it
+		// spares the buffer's doublings (twice the part in memory).
+		buf.Grow(int(d))
+	}
 	chunk := make([]byte, 32<<10)
 	h := crc32.NewIEEE()
 	for {

@@ -18,7 +18,10 @@ import (
 const maxFieldBytes = 64 << 10
 
 // readMultipart streams a multipart/form-data body: the part named "file"
-// goes to sink with its file name, the other fields are returned.
+// goes to sink with its file name, the other fields are returned. At most
+// maxFormFields other fields of at most maxFieldBytes each and
+// maxFormBytes in all are read; a malformed or truncated body is 400 and a
+// failure to read the body 400 or 408, never a server error.
 func (s *server) readMultipart(w http.ResponseWriter, r *http.Request, sink func(name string, body io.Reader) error) (map[string]string, error) {
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != "multipart/form-data" {
@@ -31,6 +34,7 @@ func (s *server) readMultipart(w http.ResponseWriter, r *http.Request, sink func
 	}
 	fields := map[string]string{}
 	gotFile := false
+	nFields, formBytes := 0, 0
 	for {
 		p, err := mr.NextPart()
 		if err == io.EOF {
@@ -46,17 +50,23 @@ func (s *server) readMultipart(w http.ResponseWriter, r *http.Request, sink func
 			if fn == "." || fn == "/" || fn == "" {
 				fn = "upload"
 			}
-			if err := sink(fn, p); err != nil {
+			if err := sink(fn, clientReader{p}); err != nil {
 				return nil, multipartError(err)
 			}
 			continue
 		}
-		v, err := io.ReadAll(io.LimitReader(p, maxFieldBytes+1))
+		if nFields++; nFields > maxFormFields {
+			return nil, invalid("", "invalid multipart body: more than %d fields besides 'file'", maxFormFields)
+		}
+		v, err := io.ReadAll(io.LimitReader(clientReader{p}, maxFieldBytes+1))
 		if err != nil {
 			return nil, multipartError(err)
 		}
 		if len(v) > maxFieldBytes {
 			return nil, invalid(name, "field %q is longer than %d bytes", name, maxFieldBytes)
+		}
+		if formBytes += len(v); formBytes > maxFormBytes {
+			return nil, invalid("", "invalid multipart body: the fields besides 'file' hold more than %d bytes", maxFormBytes)
 		}
 		fields[name] = string(v)
 	}
@@ -66,11 +76,31 @@ func (s *server) readMultipart(w http.ResponseWriter, r *http.Request, sink func
 	return fields, nil
 }
 
+// clientReader marks the errors of reading a request's body (a truncated
+// or malformed multipart part, a stalled client) as the client's, so that
+// they are told apart from the server's own failures to store the bytes.
+type clientReader struct{ r io.Reader }
+
+func (c clientReader) Read(b []byte) (int, error) {
+	n, err := c.r.Read(b)
+	if err != nil && err != io.EOF {
+		var be *bodyError
+		var mbe *http.MaxBytesError
+		if !errors.As(err, &be) && !errors.As(err, &mbe) {
+			err = &bodyError{err}
+		}
+	}
+	return n, err
+}
+
 func multipartError(err error) error {
 	var mbe *http.MaxBytesError
+	var be *bodyError
 	switch {
-	case errors.As(err, &mbe):
+	case errors.As(err, &mbe), errors.Is(err, errBodyTimeout):
 		return err
+	case errors.As(err, &be):
+		return invalid("", "invalid multipart body: %v", be.err)
 	case errors.Is(err, errTooLarge):
 		return &apiError{Status: http.StatusRequestEntityTooLarge, Type: "invalid_request_error", Code: "file_too_large", Param: ptr("file"),
 			Message: "the file is too large"}
@@ -81,7 +111,7 @@ func multipartError(err error) error {
 	if errors.As(err, &ae) {
 		return err
 	}
-	if strings.HasPrefix(err.Error(), "server: ") {
+	if strings.HasPrefix(err.Error(), "server: ") || errors.Is(err, store.ErrNoSpace) {
 		return err
 	}
 	return invalid("", "invalid multipart body: %v", err)

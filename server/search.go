@@ -37,6 +37,13 @@ func (b *searchBody) request() (store.SearchRequest, error) {
 			return req, invalid("query", "invalid 'query': expected a string or an array of strings")
 		}
 	}
+	total := 0
+	for _, q := range req.Query {
+		total += len(q)
+	}
+	if total > MaxQueryBytes {
+		return req, invalid("query", "invalid 'query': %d bytes, more than the limit of %d", total, MaxQueryBytes)
+	}
 	if n := b.MaxNumResults; n != nil {
 		if *n < 1 || *n > 50 {
 			return req, invalid("max_num_results", "invalid 'max_num_results': must be between 1 and 50, got %d", *n)

@@ -34,6 +34,22 @@ type Options struct {
 	Pprof bool
 	// LLM is the upstream chat model of POST /v1/responses; nil: 501.
 	LLM *LLM
+	// AllowedHosts are Host names (or host:port) served without an API key
+	// besides the loopback names and addresses. With APIKey set every
+	// Host is served.
+	AllowedHosts []string
+	// MaxInFlight bounds the requests served at once (GET /healthz aside);
+	// beyond it requests are answered 503 server_overloaded with
+	// Retry-After. Default DefaultMaxInFlight.
+	MaxInFlight int
+	// A request body must keep coming: after BodyGrace it must average at
+	// least MinBodyRate bytes per second, and no read may wait longer than
+	// BodyIdleTimeout; a slower body is answered 408 and its connection
+	// closed. Defaults DefaultBodyGrace, DefaultMinBodyRate,
+	// DefaultBodyIdleTimeout.
+	BodyGrace       time.Duration
+	MinBodyRate     int64
+	BodyIdleTimeout time.Duration
 }
 
 // maxJSONBytes bounds a JSON request body.
@@ -47,6 +63,8 @@ type server struct {
 	uploads *uploads
 	mux     *http.ServeMux
 	metrics *metrics
+	// inflight holds a token per request being served (Options.MaxInFlight).
+	inflight chan struct{}
 
 	// attachMu serializes attaching uploads, so that one upload gets one
 	// copy per vector store.
@@ -63,7 +81,20 @@ func New(db *store.DB, opts Options) http.Handler {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	s := &server{db: db, opts: opts, log: opts.Logger, mux: http.NewServeMux(), metrics: newMetrics(db)}
+	if opts.MaxInFlight <= 0 {
+		opts.MaxInFlight = DefaultMaxInFlight
+	}
+	if opts.BodyGrace <= 0 {
+		opts.BodyGrace = DefaultBodyGrace
+	}
+	if opts.MinBodyRate <= 0 {
+		opts.MinBodyRate = DefaultMinBodyRate
+	}
+	if opts.BodyIdleTimeout <= 0 {
+		opts.BodyIdleTimeout = DefaultBodyIdleTimeout
+	}
+	s := &server{db: db, opts: opts, log: opts.Logger, mux: http.NewServeMux(), inflight: make(chan struct{}, opts.MaxInFlight),
+		metrics: newMetrics(db)}
 	s.uploads = newUploads(db.Dir())
 	s.routes()
 	return s
@@ -127,6 +158,18 @@ func (s *server) serve(w http.ResponseWriter, r *http.Request, h http.Handler, p
 		writeError(w, &apiError{Status: http.StatusUnauthorized, Type: "invalid_request_error", Code: "invalid_api_key",
 			Message: "missing or incorrect API key: send the header 'Authorization: Bearer KEY'"})
 		return
+	}
+	if !s.guard(w, r) {
+		return
+	}
+	if r.URL.Path != "/healthz" {
+		if !s.acquire(w, r) {
+			return
+		}
+		defer s.release()
+	}
+	if r.Body != nil && r.Body != http.NoBody {
+		r.Body = &pacedBody{body: r.Body, rc: http.NewResponseController(w), o: &s.opts}
 	}
 	if pattern == "" {
 		// No route: the mux answers 404 or 405 in plain text; keep its
@@ -213,6 +256,7 @@ func toAPIError(err error) *apiError {
 	var ae *apiError
 	var mbe *http.MaxBytesError
 	var pe *store.ParamError
+	var be *bodyError
 	switch {
 	case errors.As(err, &ae):
 		return ae
@@ -221,6 +265,14 @@ func toAPIError(err error) *apiError {
 	case errors.As(err, &mbe):
 		return &apiError{Status: http.StatusRequestEntityTooLarge, Type: "invalid_request_error", Code: "file_too_large",
 			Message: fmt.Sprintf("request body is larger than %d bytes", mbe.Limit)}
+	case errors.Is(err, errBodyTimeout):
+		return &apiError{Status: http.StatusRequestTimeout, Type: "invalid_request_error", Code: "request_timeout",
+			Message: "the request body came too slowly or stalled (see server.Options.MinBodyRate and BodyIdleTimeout)"}
+	case errors.As(err, &be):
+		return &apiError{Status: http.StatusBadRequest, Type: "invalid_request_error", Message: "invalid request body: " + be.err.Error()}
+	case errors.Is(err, store.ErrNoSpace):
+		return &apiError{Status: http.StatusInsufficientStorage, Type: "server_error", Code: "insufficient_storage",
+			Message: "insufficient storage: the server's disk is full; nothing was stored (searches still work; retry once space is freed)"}
 	case errors.Is(err, store.ErrInvalid):
 		return &apiError{Status: http.StatusBadRequest, Type: "invalid_request_error", Message: cleanMessage(err)}
 	case errors.Is(err, store.ErrNotFound):

@@ -8,7 +8,9 @@ import (
 	"mime"
 	"net/http"
 	"os"
+	"strings"
 
+	"github.com/quarrylabs/quarry/chunk"
 	"github.com/quarrylabs/quarry/store"
 )
 
@@ -19,11 +21,15 @@ type batchItem struct {
 	ChunkingStrategy *chunkingJSON  `json:"chunking_strategy"`
 }
 
-// checkItems reports the first item naming no upload.
+// checkItems reports the first item naming no upload or with an invalid
+// chunking_strategy, before anything is created.
 func (s *server) checkItems(items []batchItem, param string) error {
 	for _, it := range items {
 		if it.FileID == "" {
 			return invalid(param, "invalid '%s': a file_id is empty", param)
+		}
+		if err := it.ChunkingStrategy.strategy().Validate(); err != nil {
+			return invalid("chunking_strategy", "%s", strings.ReplaceAll(err.Error(), chunk.ErrInvalidStrategy.Error()+": ", ""))
 		}
 		up, err := s.uploads.get(it.FileID)
 		if err != nil {
@@ -107,7 +113,7 @@ func (s *server) createFile(w http.ResponseWriter, r *http.Request) {
 // request, with optional "attributes" and "chunking_strategy" fields holding
 // JSON. The file is known by the store's id; it is not an upload.
 func (s *server) createFileMultipart(w http.ResponseWriter, r *http.Request, vs *store.VectorStore) {
-	if err := os.MkdirAll(s.uploads.dir, 0o755); err != nil {
+	if err := os.MkdirAll(s.uploads.dir, 0o700); err != nil {
 		s.fail(w, r, err)
 		return
 	}

@@ -83,7 +83,7 @@ func Open(ctx context.Context, dir string, opts Options) (*DB, error) {
 	}
 	opts.ensureDefaults()
 	for _, d := range []string{dir, filepath.Join(dir, "blobs"), filepath.Join(dir, "indexes")} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
+		if err := os.MkdirAll(d, 0o700); err != nil {
 			return nil, fmt.Errorf("store: %w", err)
 		}
 	}
@@ -93,7 +93,7 @@ func Open(ctx context.Context, dir string, opts Options) (*DB, error) {
 	}
 	var closers []io.Closer
 	raw := opts.Embedder
-	bdb, err := bolt.Open(filepath.Join(dir, "quarry.db"), 0o644, &bolt.Options{Timeout: time.Second})
+	bdb, err := bolt.Open(filepath.Join(dir, "quarry.db"), 0o600, &bolt.Options{Timeout: time.Second})
 	if err != nil {
 		if errors.Is(err, bolt.ErrTimeout) {
 			return nil, fmt.Errorf("store: %s is open in another process", dir)

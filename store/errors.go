@@ -3,6 +3,7 @@ package store
 import (
 	"errors"
 	"fmt"
+	"syscall"
 )
 
 var (
@@ -42,3 +43,8 @@ func (e *ParamError) Is(target error) bool { return target == ErrInvalid }
 func paramErrorf(param, format string, a ...any) error {
 	return &ParamError{Param: param, Msg: fmt.Sprintf(format, a...)}
 }
+
+// ErrNoSpace matches a failure to write because the disk (or the user's
+// quota) is full. It is the operating system's ENOSPC, so errors.Is finds
+// it in every error chain that holds the failed write's error.
+var ErrNoSpace error = syscall.ENOSPC

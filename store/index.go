@@ -194,7 +194,7 @@ func (db *DB) openIndexes(ctx context.Context, vsID string) (*vsState, error) {
 		st.mismatch = fmt.Errorf("%w: vector store %s was built with %s, this DB embeds with %s; use the same embedder or re-embed the store (DB.Reembed)",
 			ErrEmbedderMismatch, vsID, rec.Embedder, cur)
 	}
-	if err := os.MkdirAll(st.dir, 0o755); err != nil {
+	if err := os.MkdirAll(st.dir, 0o700); err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
 	fresh, err := st.openLexical(db, last, start)

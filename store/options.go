@@ -36,7 +36,9 @@ type Options struct {
 	// embed.OpenAIOptions.Concurrency), so a remote provider sees at most
 	// EmbedConcurrency times that many. Default 4.
 	EmbedConcurrency int
-	// Parse bounds the work spent on each file. Zero means parse's defaults.
+	// Parse bounds the work spent on each file. Zero means parse's defaults,
+	// and a Parse.Memory budget of DefaultParseMemory shared by the DB's
+	// ingestion workers.
 	Parse parse.Options
 	// Lexical configures BM25. Zero means lexical's defaults.
 	Lexical lexical.Options
@@ -128,6 +130,10 @@ func (o *Options) ensureDefaults() {
 	if o.MaxFileTokens <= 0 {
 		o.MaxFileTokens = 5_000_000
 	}
+	if o.Parse.Memory == nil {
+		// The memory in flight across the ingestion workers' parsers.
+		o.Parse.Memory = parse.NewBudget(DefaultParseMemory)
+	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
@@ -159,3 +165,7 @@ func (o *Options) Validate() error {
 	}
 	return errors.Join(errs...)
 }
+
+// DefaultParseMemory is the memory the ingestion workers' parsers may hold
+// at once when Options.Parse.Memory is nil (see parse.Budget).
+const DefaultParseMemory = 1 << 30

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/quarrylabs/quarry/server"
@@ -44,6 +45,9 @@ func setupServe(fs *flagSet) runFunc {
 	maxUpload := fs.Int64("max-upload-bytes", 0, "largest upload in `BYTES` (default 512 MB)")
 	grace := fs.Duration("shutdown-timeout", 30*time.Second, "how long in-flight requests may run after a signal")
 	pprof := fs.Bool("pprof", false, "serve Go's profiler under /debug/pprof/ (behind the API key)")
+	insecure := fs.Bool("insecure-no-auth", false, "allow listening on a non-loopback address without --api-key")
+	var hosts stringList
+	fs.Var(&hosts, "allow-host", "without --api-key, also serve requests whose Host is `NAME` (repeatable; loopback names always)")
 	// POST /v1/responses: the upstream chat model (see server.LLM).
 	llm := server.LLM{}
 	fs.StringVar(&llm.BaseURL, "llm-base-url", os.Getenv("QUARRY_LLM_BASE_URL"), "OpenAI-compatible chat-completions `URL` for /v1/responses, e.g. http://localhost:11434/v1 ($QUARRY_LLM_BASE_URL)")
@@ -53,13 +57,19 @@ func setupServe(fs *flagSet) runFunc {
 		if len(args) > 0 {
 			return usagef(lookup(commands, "serve"), "serve takes no arguments")
 		}
+		if *apiKey == "" && !loopbackAddr(*addr) {
+			if !*insecure {
+				return fmt.Errorf("refusing to serve %s without --api-key: anyone who reaches it could read and change every document; set --api-key (or $QUARRY_API_KEY), or pass --insecure-no-auth", *addr)
+			}
+			fmt.Fprintf(e.stderr, "quarry: warning: serving %s with no API key (--insecure-no-auth)\n", *addr)
+		}
 		logger := slog.New(slog.NewTextHandler(e.stderr, nil))
 		db, err := sf.open(ctx, logger, true)
 		if err != nil {
 			return err
 		}
 		srv := &http.Server{
-			Handler:           server.New(db, server.Options{APIKey: *apiKey, MaxUploadBytes: *maxUpload, Logger: logger, LLM: &llm, Pprof: *pprof}),
+			Handler:           server.New(db, server.Options{APIKey: *apiKey, MaxUploadBytes: *maxUpload, Logger: logger, LLM: &llm, Pprof: *pprof, AllowedHosts: hosts}),
 			ReadHeaderTimeout: 10 * time.Second,
 			// Uploads of large files take long: no overall read or write
 			// timeout, but idle connections are closed.
@@ -105,4 +115,19 @@ func setupServe(fs *flagSet) runFunc {
 		// container runtimes expect.
 		return err
 	}
+}
+
+// loopbackAddr reports whether a listen address names only the loopback
+// interface (127.0.0.0/8, ::1, localhost). An empty host (":8080") listens
+// on every interface.
+func loopbackAddr(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		host = addr
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(strings.Trim(host, "[]"))
+	return ip != nil && ip.IsLoopback()
 }
