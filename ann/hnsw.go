@@ -351,10 +351,7 @@ func (h *HNSW) link(sc *searchCtx, i uint32, level int) {
 			continue
 		}
 		sc.sel = h.heuristic(sc.sorted, h.m, sc.sel[:0])
-		mu := &h.stripes[i%nStripes]
-		mu.Lock()
-		storeList(h.block(i, l), sc.sel)
-		mu.Unlock()
+		h.setLinks(sc, i, l, q)
 		for _, c := range sc.sel {
 			h.addLink(sc, c.i, i, c.d, l)
 		}
@@ -367,6 +364,37 @@ func (h *HNSW) link(sc *searchCtx, i uint32, level int) {
 		}
 		h.epMu.Unlock()
 	}
+}
+
+// setLinks stores sc.sel as i's list at layer l. i is visible from the
+// moment its slot is live, so inserts running beside this one may already
+// have linked themselves to it (addLink): their links are kept, merged with
+// sc.sel and pruned with the heuristic when over the limit. Overwriting
+// them would drop the only link some concurrent neighbour has to i's region
+// and leave it unreachable.
+func (h *HNSW) setLinks(sc *searchCtx, i uint32, l int, q []float32) {
+	mu := &h.stripes[i%nStripes]
+	mu.Lock()
+	defer mu.Unlock()
+	b := h.block(i, l)
+	n := int(b[0])
+	if n == 0 {
+		storeList(b, sc.sel)
+		return
+	}
+	sc.shrink = append(sc.shrink[:0], sc.sel...)
+	for _, j := range b[1 : 1+n] {
+		if !slices.ContainsFunc(sc.sel, func(c cand) bool { return c.i == j }) {
+			sc.shrink = append(sc.shrink, cand{distance(h.cfg.Metric, q, h.vec(j)), j})
+		}
+	}
+	if limit := h.maxLinks(l); len(sc.shrink) > limit {
+		sortCands(sc.shrink)
+		sc.shSel = h.heuristic(sc.shrink, limit, sc.shSel[:0])
+		storeList(b, sc.shSel)
+		return
+	}
+	storeList(b, sc.shrink)
 }
 
 // addLink adds i to s's list at layer l, pruning it with the heuristic when
