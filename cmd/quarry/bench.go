@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/quarrylabs/quarry/bench"
 	"github.com/quarrylabs/quarry/internal/shareddata"
@@ -173,29 +174,7 @@ func setupBenchSearch(fs *flagSet) runFunc {
 			names = []string{*collection}
 		}
 		for _, name := range names {
-			dir, err := sharedDataset(*shared, filepath.Join("datasets", "ir", name))
-			if err != nil {
-				return err
-			}
-			c, err := bench.LoadBEIR(dir)
-			if err != nil {
-				return err
-			}
-			si, err := bench.BuildSearchIndex(ctx, c, store.Options{})
-			if err != nil {
-				return err
-			}
-			res, err := bench.RunSearch(ctx, c, si, bench.DefaultSearchConfigs())
-			if err != nil {
-				si.Close()
-				return err
-			}
-			var queries []string
-			for _, q := range c.Queries {
-				queries = append(queries, q.Text)
-			}
-			lat, err := bench.MeasureLatency(ctx, si.VS, queries, store.SearchRequest{MaxResults: 10}, 3)
-			si.Close()
+			c, res, lat, ingest, err := searchBench(ctx, *shared, name)
 			if err != nil {
 				return err
 			}
@@ -203,7 +182,7 @@ func setupBenchSearch(fs *flagSet) runFunc {
 				json.NewEncoder(e.stdout).Encode(map[string]any{"collection": name, "results": res, "latency": lat})
 				continue
 			}
-			fmt.Fprintf(e.stdout, "%s (%d docs, %d queries, ingested in %.1fs)\n", name, len(c.Corpus), len(c.Queries), si.Ingest.Seconds())
+			fmt.Fprintf(e.stdout, "%s (%d docs, %d queries, ingested in %.1fs)\n", name, len(c.Corpus), len(c.Queries), ingest.Seconds())
 			for _, r := range res {
 				m := r.Metrics
 				fmt.Fprintf(e.stdout, "  %-24s nDCG@10 %.4f  R@100 %.4f  MAP %.4f  MRR@10 %.4f\n", r.Config, m.NDCG10, m.Recall100, m.MAP, m.MRR10)
@@ -275,4 +254,34 @@ func irReport(w io.Writer, asJSON bool, engine, collection string, r *bench.IRRe
 	m := r.Metrics
 	fmt.Fprintf(w, "%-7s %-10s nDCG@10 %.4f  R@100 %.4f  MAP %.4f  MRR@10 %.4f  %.0f queries/s  %.0f docs/s\n",
 		engine, collection, m.NDCG10, m.Recall100, m.MAP, m.MRR10, r.QueriesPerSecond(), r.DocsPerSecond())
+}
+
+// searchBench builds a store from the shared IR collection name, runs the
+// quality configurations and measures the default pipeline's latency (three
+// passes over the queries): quarry bench search and bench report.
+func searchBench(ctx context.Context, shared, name string) (*bench.BEIR, []bench.SearchResult, bench.Latency, time.Duration, error) {
+	var lat bench.Latency
+	dir, err := sharedDataset(shared, filepath.Join("datasets", "ir", name))
+	if err != nil {
+		return nil, nil, lat, 0, err
+	}
+	c, err := bench.LoadBEIR(dir)
+	if err != nil {
+		return nil, nil, lat, 0, err
+	}
+	si, err := bench.BuildSearchIndex(ctx, c, store.Options{})
+	if err != nil {
+		return nil, nil, lat, 0, err
+	}
+	defer si.Close()
+	res, err := bench.RunSearch(ctx, c, si, bench.DefaultSearchConfigs())
+	if err != nil {
+		return nil, nil, lat, 0, err
+	}
+	var queries []string
+	for _, q := range c.Queries {
+		queries = append(queries, q.Text)
+	}
+	lat, err = bench.MeasureLatency(ctx, si.VS, queries, store.SearchRequest{MaxResults: 10}, 3)
+	return c, res, lat, si.Ingest, err
 }
