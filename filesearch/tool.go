@@ -247,20 +247,7 @@ func Format(queries []string, sources []Source) string {
 	}
 	fmt.Fprintf(&sb, "%d results for %s. Cite a source by its handle, such as [%d].\n\n", len(sources), strings.Join(quoted, ", "), sources[0].Handle)
 	for _, s := range sources {
-		fmt.Fprintf(&sb, "[%d] %s", s.Handle, s.Filename)
-		if s.PageStart > 0 {
-			if s.PageEnd > s.PageStart {
-				fmt.Fprintf(&sb, ", pages %d-%d", s.PageStart, s.PageEnd)
-			} else {
-				fmt.Fprintf(&sb, ", page %d", s.PageStart)
-			}
-		}
-		if len(s.Headings) > 0 {
-			fmt.Fprintf(&sb, ", %s", strings.Join(s.Headings, " > "))
-		}
-		sb.WriteString("\n")
-		sb.WriteString(strings.TrimSpace(s.Text))
-		sb.WriteString("\n\n")
+		s.WriteSource(&sb, s.Handle, s.Filename)
 	}
 	return sb.String()
 }

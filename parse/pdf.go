@@ -115,18 +115,9 @@ func pdfiumLines(d *pdfium.Document) [][]pdfLine {
 			if size <= 0 || !finite(size) {
 				size = 1
 			}
-			if last != nil {
-				q := &out[len(out)-1]
-				switch {
-				case strings.HasSuffix(q.text, "\u00ad"):
-					q.text = strings.TrimSuffix(q.text, "\u00ad") + s
-					last = l
-					continue
-				case hyphenJoin(q.text, s):
-					q.text = q.text[:len(q.text)-1] + s
-					last = l
-					continue
-				}
+			if last != nil && joinWord(&out[len(out)-1].text, s) {
+				last = l
+				continue
 			}
 			brk := ""
 			if last != nil {
@@ -371,20 +362,9 @@ func layoutLines(texts []pdf.Text) []pdfLine {
 		if s == "" {
 			continue
 		}
-		if last != nil {
-			p := &out[len(out)-1]
-			switch {
-			case strings.HasSuffix(p.text, "\u00ad"):
-				// A soft hyphen marks a break inside a word.
-				p.text = strings.TrimSuffix(p.text, "\u00ad") + s
-				last = l
-				continue
-			case hyphenJoin(p.text, s):
-				// "exam-" + "ple": drop the hyphen, no break.
-				p.text = p.text[:len(p.text)-1] + s
-				last = l
-				continue
-			}
+		if last != nil && joinWord(&out[len(out)-1].text, s) {
+			last = l
+			continue
 		}
 		brk := ""
 		if last != nil {
@@ -420,6 +400,21 @@ func endsSpace(sb *strings.Builder) bool {
 func startsSpace(s string) bool { return s != "" && (s[0] == ' ' || s[0] == '\t') }
 
 // hyphenJoin reports whether text ends with a letter and a hyphen and next
+// joinWord appends line s to prev when prev ends inside a word, reporting
+// whether it did: a soft hyphen marks a break inside a word, and "exam-" +
+// "ple" (see hyphenJoin) drops the hyphen; neither gets a line break.
+func joinWord(prev *string, s string) bool {
+	switch {
+	case strings.HasSuffix(*prev, "\u00ad"):
+		*prev = strings.TrimSuffix(*prev, "\u00ad") + s
+	case hyphenJoin(*prev, s):
+		*prev = (*prev)[:len(*prev)-1] + s
+	default:
+		return false
+	}
+	return true
+}
+
 // starts with a lower-case letter.
 func hyphenJoin(text, next string) bool {
 	if !strings.HasSuffix(text, "-") {

@@ -35,22 +35,28 @@ func (r *SearchResults) Sources() []Source {
 func (r *SearchResults) FormatContext() string {
 	var sb strings.Builder
 	for _, s := range r.Sources() {
-		fmt.Fprintf(&sb, "[%d] %s", s.N, s.Filename)
-		if s.PageStart > 0 {
-			if s.PageEnd > s.PageStart {
-				fmt.Fprintf(&sb, ", pages %d-%d", s.PageStart, s.PageEnd)
-			} else {
-				fmt.Fprintf(&sb, ", page %d", s.PageStart)
-			}
-		}
-		if len(s.Headings) > 0 {
-			fmt.Fprintf(&sb, ", %s", strings.Join(s.Headings, " > "))
-		}
-		sb.WriteString("\n")
-		sb.WriteString(strings.TrimSpace(s.Text))
-		sb.WriteString("\n\n")
+		s.WriteSource(&sb, s.N, s.Filename)
 	}
 	return sb.String()
+}
+
+// WriteSource writes c for a language model's prompt: "[n] filename", its
+// pages and heading path on one line, then its text and a blank line.
+func (c *ChunkResult) WriteSource(sb *strings.Builder, n int, filename string) {
+	fmt.Fprintf(sb, "[%d] %s", n, filename)
+	if c.PageStart > 0 {
+		if c.PageEnd > c.PageStart {
+			fmt.Fprintf(sb, ", pages %d-%d", c.PageStart, c.PageEnd)
+		} else {
+			fmt.Fprintf(sb, ", page %d", c.PageStart)
+		}
+	}
+	if len(c.Headings) > 0 {
+		fmt.Fprintf(sb, ", %s", strings.Join(c.Headings, " > "))
+	}
+	sb.WriteString("\n")
+	sb.WriteString(strings.TrimSpace(c.Text))
+	sb.WriteString("\n\n")
 }
 
 // Citation is one source cited by a marker in an answer.
