@@ -70,7 +70,7 @@ func checkPDFStreams(data []byte, o *Options) error {
 		if !ok {
 			continue
 		}
-		allow := int64(len(in))*int64(o.MaxCompressionRatio) + 1<<20
+		allow := int64(len(in))*int64(o.MaxCompressionRatio) + ratioGrace
 		var out int64
 		for {
 			k, err := r.Read(buf)
