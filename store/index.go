@@ -533,7 +533,7 @@ func (st *vsState) forgetFile(fileID string, chunks []uint64) {
 
 // indexer applies committed changes to the indexes in the background, as
 // many at a time as have accumulated, and checkpoints the vector graph
-// (see checkpointLocked). Searches wait for it (see current); they never
+// (see checkpoint). Searches wait for it (see current); they never
 // index themselves.
 func (st *vsState) indexer(db *DB) {
 	defer close(st.done)
@@ -602,12 +602,19 @@ func (st *vsState) publishLocked() {
 func (st *vsState) current(ctx context.Context, bdb *bolt.DB, log *slog.Logger) error {
 	var last uint64
 	err := bdb.View(func(tx *bolt.Tx) error {
-		if b, ok := buckets(tx, st.id); ok {
-			var err error
-			_, last, _, err = logBounds(b)
-			return err
+		b, ok := buckets(tx, st.id)
+		if !ok {
+			return nil
 		}
-		return nil
+		// Every entry left after a trim is past LogStart-1, so the last
+		// key is the last sequence; only an empty log needs the record.
+		if k, _ := b.log.Cursor().Last(); k != nil {
+			last = keyU64(k)
+			return nil
+		}
+		var err error
+		_, last, _, err = logBounds(b)
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("store: %w", err)

@@ -267,16 +267,14 @@ func (vs *VectorStore) Delete(ctx context.Context) error {
 		db.mu.Unlock()
 		return ErrClosed
 	}
+	// Take the state out of reach and let the calls holding it finish on
+	// it, then delete the source of truth.
 	st, ok := db.stores[vs.id]
+	delete(db.stores, vs.id)
 	db.mu.Unlock()
 	if !ok {
 		return notFound("vector store", vs.id)
 	}
-	// Take the state out of reach and let the calls holding it finish on
-	// it, then delete the source of truth.
-	db.mu.Lock()
-	delete(db.stores, vs.id)
-	db.mu.Unlock()
 	st.retire(false)
 	var blobs []string
 	err := db.bolt.Update(func(tx *bolt.Tx) error {
