@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -16,49 +17,55 @@ import (
 	"github.com/quarrylabs/quarry/store"
 )
 
-// embedderCandidates are the offline embedders issue 20 compares: today's
-// hashing embedder, USE-lite (when its converted file is present: see
-// tools/convert-use) and the static distillation of USE-lite.
-func embedderCandidates(t *testing.T) []struct {
+// embedderCandidate is one offline embedder issue 20 compares.
+type embedderCandidate struct {
 	name string
 	e    embed.Embedder
 	size string
-} {
-	out := []struct {
-		name string
-		e    embed.Embedder
-		size string
-	}{{"hash-v2", embed.NewLocal(0), "0 (no file)"}}
+}
+
+// embedderCandidates are the offline embedders issue 20 compares: today's
+// hashing embedder, GloVe made static with SIF weights (when converted: see
+// tools/convert-glove), USE-lite (when converted: see tools/convert-use)
+// and, with QUARRY_EMBEDDER_QUALITY_STATIC=1, USE-lite's static
+// distillation. QUARRY_EMBEDDER_QUALITY_EMBEDDERS=a,b keeps only those.
+func embedderCandidates(t *testing.T) []embedderCandidate {
+	local := embed.NewLocal(0)
+	out := []embedderCandidate{{local.Identity().Model, local, "0 (no file)"}}
+	g := os.Getenv("QUARRY_GLOVE")
+	if g == "" {
+		g = filepath.Join("..", "embed", "testdata", "glove")
+	}
+	if st, err := os.Stat(filepath.Join(g, "model.safetensors")); err != nil {
+		t.Logf("GloVe left out: %v (convert it with tools/convert-glove)", err)
+	} else if m, err := embed.LoadModel2Vec(g); err != nil {
+		t.Fatal(err)
+	} else {
+		out = append(out, embedderCandidate{"glove-sif", m, fmt.Sprintf("%.1f MB (float16)", float64(st.Size())/1e6)})
+	}
 	p := os.Getenv("QUARRY_USE_LITE")
 	if p == "" {
 		p = filepath.Join("..", "embed", "testdata", "uselite", "use-lite.safetensors")
 	}
-	st, err := os.Stat(p)
-	if err != nil {
+	if st, err := os.Stat(p); err != nil {
 		t.Logf("USE-lite left out: %v (convert it with tools/convert-use)", err)
-		return out
-	}
-	u, err := embed.LoadUSELite(p)
-	if err != nil {
+	} else if u, err := embed.LoadUSELite(p); err != nil {
 		t.Fatal(err)
-	}
-	out = append(out, struct {
-		name string
-		e    embed.Embedder
-		size string
-	}{"use-lite", u, fmt.Sprintf("%.1f MB (float16)", float64(st.Size())/1e6)})
-	if os.Getenv("QUARRY_EMBEDDER_QUALITY_STATIC") != "" {
-		start := time.Now()
-		s, err := embed.DistillUSELite(context.Background(), u)
-		if err != nil {
-			t.Fatal(err)
+	} else {
+		out = append(out, embedderCandidate{"use-lite", u, fmt.Sprintf("%.1f MB (float16)", float64(st.Size())/1e6)})
+		if os.Getenv("QUARRY_EMBEDDER_QUALITY_STATIC") != "" {
+			start := time.Now()
+			s, err := embed.DistillUSELite(context.Background(), u)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("distilled USE-lite into a static model in %v", time.Since(start).Round(time.Second))
+			out = append(out, embedderCandidate{"use-lite-static", s, fmt.Sprintf("%.1f MB (float16)", float64(s.Rows()*512*2)/1e6)})
 		}
-		t.Logf("distilled USE-lite into a static model in %v", time.Since(start).Round(time.Second))
-		out = append(out, struct {
-			name string
-			e    embed.Embedder
-			size string
-		}{"use-lite-static", s, fmt.Sprintf("%.1f MB (float16)", float64(s.Rows()*512*2)/1e6)})
+	}
+	if v := os.Getenv("QUARRY_EMBEDDER_QUALITY_EMBEDDERS"); v != "" {
+		keep := strings.Split(v, ",")
+		out = slices.DeleteFunc(out, func(c embedderCandidate) bool { return !slices.Contains(keep, c.name) })
 	}
 	return out
 }
@@ -90,7 +97,8 @@ func (m *meteredEmbedder) Embed(ctx context.Context, texts []string) ([][]float3
 // Markdown table. USE-lite takes tens of CPU-minutes over the three
 // collections, so the test runs only with QUARRY_EMBEDDER_QUALITY=1; set
 // QUARRY_EMBEDDER_QUALITY_STATIC=1 to add the static distillation, and
-// QUARRY_EMBEDDER_QUALITY_COLLECTIONS=a,b to measure only some collections.
+// QUARRY_EMBEDDER_QUALITY_COLLECTIONS=a,b or QUARRY_EMBEDDER_QUALITY_EMBEDDERS=a,b
+// to measure only some collections or embedders.
 //
 //	QUARRY_EMBEDDER_QUALITY=1 go test -run TestEmbedderQuality -v -timeout 3h ./bench
 //

