@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/quarrylabs/quarry/internal/cputime"
 )
 
 // gloveSHA256 pins what tools/convert-glove writes from
@@ -83,5 +85,33 @@ func TestGloVeModel(t *testing.T) {
 				t.Fatalf("input %d (no known word): want the zero vector", i)
 			}
 		}
+	}
+}
+
+// BenchmarkGloVe measures the converted GloVe model's encoding speed, per
+// CPU-second (the machine may be shared), beside the hashing embedder's.
+func BenchmarkGloVe(b *testing.B) {
+	m, err := LoadModel2Vec(gloveDir(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	text := benchText()
+	var texts []string
+	for i := 0; i+3200 <= len(text); i += 3200 {
+		texts = append(texts, text[i:i+3200])
+	}
+	for _, e := range []Embedder{m, NewLocal(0)} {
+		b.Run(e.Identity().Provider, func(b *testing.B) {
+			b.SetBytes(int64(len(texts) * 3200))
+			cpu0, _ := cputime.Process()
+			for b.Loop() {
+				if _, err := e.Embed(context.Background(), texts); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if cpu1, _ := cputime.Process(); cpu1 > cpu0 {
+				b.ReportMetric(float64(len(texts)*3200)*float64(b.N)/(cpu1-cpu0).Seconds()/1e6, "MB/cpu-s")
+			}
+		})
 	}
 }

@@ -1,8 +1,6 @@
 package embed
 
 import (
-	"github.com/quarrylabs/quarry/internal/analysis"
-
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
@@ -12,11 +10,15 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/viterin/vek/vek32"
 	"golang.org/x/text/unicode/norm"
+
+	"github.com/quarrylabs/quarry/internal/analysis"
 )
 
 // Model2Vec is a static embedding model loaded from a local directory in
@@ -34,7 +36,7 @@ type Model2Vec struct {
 	dim     int
 	emb     []float32 // vocab rows × dim, row-major
 	rows    int
-	weights []float32 // per token id; nil when absent
+	weights []float32 // per token id; nil when absent or folded into emb (no mapping)
 	mapping []int32   // token id -> row; nil when identity
 	tok     *tokenizer
 	maxToks int
@@ -96,6 +98,14 @@ func LoadModel2Vec(dir string) (*Model2Vec, error) {
 	if m.tok.maxID >= vocab {
 		return nil, fmt.Errorf("%w: tokenizer id %d beyond the %d embedding rows", ErrModel, m.tok.maxID, vocab)
 	}
+	if m.weights != nil && m.mapping == nil {
+		// One row per token: fold each token's weight into its row once,
+		// so Embed only adds rows.
+		for id, w := range m.weights {
+			vek32.MulNumber_Inplace(m.emb[id*m.dim:(id+1)*m.dim], w)
+		}
+		m.weights = nil
+	}
 	sum := sha256.Sum256(st)
 	m.id = Identity{Provider: "model2vec", Model: filepath.Base(filepath.Clean(dir)) + "-" + hex.EncodeToString(sum[:6]), Dimensions: m.dim}
 	return m, nil
@@ -120,11 +130,12 @@ func (m *Model2Vec) Embed(ctx context.Context, texts []string) ([][]float32, err
 			if m.mapping != nil {
 				row = int(m.mapping[id])
 			}
-			w := float32(1)
-			if m.weights != nil {
-				w = m.weights[id]
-			}
 			r := m.emb[row*m.dim : (row+1)*m.dim]
+			if m.weights == nil {
+				vek32.Add_Inplace(v, r)
+				continue
+			}
+			w := m.weights[id]
 			for j, x := range r {
 				v[j] += w * x
 			}
@@ -293,7 +304,7 @@ type tokenizer struct {
 	unk         int       // -1 when none
 	prefix      string    // WordPiece continuing-subword prefix
 	maxChars    int       // WordPiece max_input_chars_per_word
-	special     map[int]bool
+	special     []int     // ids of special tokens (a handful)
 	maxID       int
 }
 
@@ -332,7 +343,7 @@ func parseTokenizer(b []byte) (*tokenizer, error) {
 	if err := json.Unmarshal(b, &f); err != nil {
 		return nil, err
 	}
-	t := &tokenizer{unk: -1, special: map[int]bool{}, vocab: map[string]int{}}
+	t := &tokenizer{unk: -1, vocab: map[string]int{}}
 	var walkN func(n *tokNormalizer)
 	walkN = func(n *tokNormalizer) {
 		switch n.Type {
@@ -427,7 +438,7 @@ func parseTokenizer(b []byte) (*tokenizer, error) {
 	}
 	for _, a := range f.AddedTokens {
 		if a.Special {
-			t.special[a.ID] = true
+			t.special = append(t.special, a.ID)
 		}
 	}
 	return t, nil
@@ -487,22 +498,29 @@ func (t *tokenizer) words(s string) []string {
 	}
 	var out []string
 	start := -1
-	for i, r := range s {
-		split := unicode.IsSpace(r) || r == utf8.RuneError
-		alone := isPunct(r) || (t.cjkSplit && analysis.IsCJK(r))
+	for i := 0; i < len(s); {
+		r, n := rune(s[i]), 1
+		var split, alone bool
+		if r < utf8.RuneSelf {
+			c := asciiClass[r]
+			split, alone = c == asciiSpace, c == asciiPunct
+		} else {
+			r, n = utf8.DecodeRuneInString(s[i:])
+			split = unicode.IsSpace(r) || r == utf8.RuneError
+			alone = isPunct(r) || (t.cjkSplit && analysis.IsCJK(r))
+		}
 		if split || alone {
 			if start >= 0 {
 				out = append(out, s[start:i])
 				start = -1
 			}
 			if alone {
-				out = append(out, s[i:i+utf8.RuneLen(r)])
+				out = append(out, s[i:i+n])
 			}
-			continue
-		}
-		if start < 0 {
+		} else if start < 0 {
 			start = i
 		}
+		i += n
 	}
 	if start >= 0 {
 		out = append(out, s[start:])
@@ -510,12 +528,32 @@ func (t *tokenizer) words(s string) []string {
 	return out
 }
 
+// asciiClass is the pre-tokenizer's class of each ASCII byte: what
+// unicode.IsSpace and isPunct say, looked up once.
+var asciiClass = func() (c [utf8.RuneSelf]uint8) {
+	for r := range rune(utf8.RuneSelf) {
+		switch {
+		case unicode.IsSpace(r):
+			c[r] = asciiSpace
+		case isPunct(r):
+			c[r] = asciiPunct
+		}
+	}
+	return c
+}()
+
+const (
+	asciiWord = iota
+	asciiSpace
+	asciiPunct
+)
+
 // encode returns at most limit token ids of s, without special and unknown
 // tokens.
 func (t *tokenizer) encode(s string, limit int) []int {
-	var ids []int
+	ids := make([]int, 0, min(limit, len(s)/4+1))
 	add := func(id int) {
-		if id >= 0 && id != t.unk && !t.special[id] {
+		if id >= 0 && id != t.unk && !slices.Contains(t.special, id) {
 			ids = append(ids, id)
 		}
 	}
@@ -538,6 +576,10 @@ func (t *tokenizer) encode(s string, limit int) []int {
 // wordPiece is greedy longest-match-first; a word with an unmatched rest is
 // one unknown token, as in BERT.
 func (t *tokenizer) wordPiece(w string, add func(int)) {
+	if id, ok := t.vocab[w]; ok { // the common case: a whole word
+		add(id)
+		return
+	}
 	if utf8.RuneCountInString(w) > t.maxChars {
 		add(t.unk)
 		return

@@ -1,10 +1,10 @@
 package filesearch
 
 import (
-	"regexp"
-	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/quarrylabs/quarry/store"
 )
 
 // Citation is one source cited in an answer.
@@ -41,9 +41,6 @@ type Answer struct {
 	Fallback bool `json:"fallback,omitempty"`
 }
 
-// marker matches [1], [1, 3], [^2], 【4】 and OpenAI-style 【4†source】.
-var marker = regexp.MustCompile(`\[\^?(\d{1,6}(?:\s*[,;]\s*\^?\d{1,6}){0,19})\]|【(\d{1,6})(?:[:†][^】]{0,100})?】`)
-
 // Cite resolves the markers in answer against the sources this Tool has
 // shown. Every citation names a shown source and an index inside
 // Answer.Text.
@@ -74,29 +71,22 @@ func cite(answer string, byHandle map[int]*Source) Answer {
 		last  int // end of the last marker copied past
 		runes int // code points written to sb
 	)
-	for _, m := range marker.FindAllStringSubmatchIndex(answer, -1) {
-		var nums []string
-		if m[2] >= 0 {
-			nums = strings.FieldsFunc(answer[m[2]:m[3]], func(r rune) bool { return r == ',' || r == ';' || r == ' ' || r == '^' || r == '\t' || r == '\n' })
-		} else {
-			nums = []string{answer[m[4]:m[5]]}
-		}
+	for _, m := range store.CitationMarkers(answer) {
 		var hits []*Source
-		for _, n := range nums {
-			h, err := strconv.Atoi(n)
-			if s, ok := byHandle[h]; err == nil && ok {
+		for _, h := range m.Numbers { // a [chunk_N] marker names no handle: it stays as text
+			if s, ok := byHandle[h]; ok {
 				hits = append(hits, s)
 			} else {
-				ans.Unresolved = append(ans.Unresolved, answer[m[0]:m[1]])
+				ans.Unresolved = append(ans.Unresolved, answer[m.Start:m.End])
 			}
 		}
 		if len(hits) == 0 {
 			continue // not a citation of ours: the text stays
 		}
-		before := strings.TrimRight(answer[last:m[0]], " \t")
+		before := strings.TrimRight(answer[last:m.Start], " \t")
 		sb.WriteString(before)
 		runes += utf8.RuneCountInString(before)
-		last = m[1]
+		last = m.End
 		for _, s := range hits {
 			ans.Citations = append(ans.Citations, Citation{
 				Index: runes, Handle: s.Handle, FileID: s.FileID, Filename: s.Filename, VectorStoreID: s.VectorStoreID,

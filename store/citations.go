@@ -5,7 +5,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 )
 
 // Source is one numbered chunk of a search result: what an answer cites.
@@ -68,11 +67,40 @@ type Citation struct {
 	Source
 }
 
-// citationMarker matches [1], [1, 3], [2-4], [^1], 【1】, OpenAI's
-// 【4:0†source】 and [chunk_12].
-var citationMarker = sync.OnceValue(func() *regexp.Regexp {
-	return regexp.MustCompile(`\[\^?(\d+(?:\s*[-–,]\s*\d+)*)\]|【(?:\d+:)?(\d+)(?:†[^】]*)?】|\[(chunk_\d+)\]`)
-})
+// CitationMarker is one citation marker found in a model's answer: its
+// byte range [Start, End) and what it names, source numbers counting from 1
+// (see SearchResults.Sources) or a chunk id.
+type CitationMarker struct {
+	Start, End int
+	Numbers    []int
+	ChunkID    string
+}
+
+// citationMarker matches [1], [1, 3], [1; 3], [^1], [^1, ^2], [2-4], 【1】,
+// OpenAI's 【4†source】 and 【4:1†source】 (message 4, source 1), and
+// [chunk_12], with bounded lengths.
+var citationMarker = regexp.MustCompile(`\[\^?(\d{1,6}(?:\s*[-–,;]\s*\^?\d{1,6}){0,19})\]|【(?:\d{1,6}:)?(\d{1,6})(?:†[^】]{0,100})?】|\[(chunk_\d{1,20})\]`)
+
+// CitationMarkers finds the citation markers in answer, in order. It is the
+// one marker grammar of the engine: Citations and the filesearch tool both
+// read answers with it.
+func CitationMarkers(answer string) []CitationMarker {
+	var out []CitationMarker
+	for _, m := range citationMarker.FindAllStringSubmatchIndex(answer, -1) {
+		cm := CitationMarker{Start: m[0], End: m[1]}
+		switch {
+		case m[2] >= 0:
+			cm.Numbers = expandNumbers(answer[m[2]:m[3]])
+		case m[4] >= 0:
+			n, _ := strconv.Atoi(answer[m[4]:m[5]])
+			cm.Numbers = []int{n}
+		default:
+			cm.ChunkID = answer[m[6]:m[7]]
+		}
+		out = append(out, cm)
+	}
+	return out
+}
 
 // Citations finds the citation markers in answer and resolves each to the
 // source it names, in order of appearance. Numbers count sources from 1
@@ -84,39 +112,32 @@ func (r *SearchResults) Citations(answer string) (cites []Citation, unresolved [
 	for _, s := range sources {
 		byChunk[s.ChunkID] = s
 	}
-	for _, m := range citationMarker().FindAllStringSubmatchIndex(answer, -1) {
-		marker := answer[m[0]:m[1]]
-		var ns []int
-		switch {
-		case m[2] >= 0:
-			ns = expandNumbers(answer[m[2]:m[3]])
-		case m[4] >= 0:
-			n, _ := strconv.Atoi(answer[m[4]:m[5]])
-			ns = []int{n}
-		default:
-			if s, ok := byChunk[answer[m[6]:m[7]]]; ok {
-				cites = append(cites, Citation{Marker: marker, Start: m[0], End: m[1], Source: s})
+	for _, m := range CitationMarkers(answer) {
+		marker := answer[m.Start:m.End]
+		if m.ChunkID != "" {
+			if s, ok := byChunk[m.ChunkID]; ok {
+				cites = append(cites, Citation{Marker: marker, Start: m.Start, End: m.End, Source: s})
 			} else {
 				unresolved = append(unresolved, marker)
 			}
 			continue
 		}
-		for _, n := range ns {
+		for _, n := range m.Numbers {
 			if n < 1 || n > len(sources) {
 				unresolved = append(unresolved, marker)
 				continue
 			}
-			cites = append(cites, Citation{Marker: marker, Start: m[0], End: m[1], Source: sources[n-1]})
+			cites = append(cites, Citation{Marker: marker, Start: m.Start, End: m.End, Source: sources[n-1]})
 		}
 	}
 	return cites, unresolved
 }
 
-// expandNumbers reads "1, 3" or "2-4" (at most 50 numbers).
+// expandNumbers reads "1, 3", "1; ^3" or "2-4" (at most 50 numbers).
 func expandNumbers(s string) []int {
 	var out []int
-	for _, part := range strings.Split(s, ",") {
-		part = strings.TrimSpace(part)
+	for _, part := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ';' }) {
+		part = strings.TrimPrefix(strings.TrimSpace(part), "^")
 		lo, hi, isRange := strings.Cut(strings.ReplaceAll(part, "–", "-"), "-")
 		a, err := strconv.Atoi(strings.TrimSpace(lo))
 		if err != nil {
