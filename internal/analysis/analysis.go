@@ -31,16 +31,15 @@ var stopWords = [...]string{
 func StopWords() []string { return append([]string(nil), stopWords[:]...) }
 
 // IsStopWord reports whether a lower-cased, folded token is a stop word.
-func IsStopWord(w string) bool {
-	switch w {
-	case "a", "an", "and", "are", "as", "at", "be", "but", "by", "for", "if", "in",
-		"into", "is", "it", "no", "not", "of", "on", "or", "such", "that", "the",
-		"their", "then", "there", "these", "they", "this", "to", "was", "will",
-		"with":
-		return true
+func IsStopWord(w string) bool { return stopSet[w] }
+
+var stopSet = func() map[string]bool {
+	m := make(map[string]bool, len(stopWords))
+	for _, w := range stopWords {
+		m[w] = true
 	}
-	return false
-}
+	return m
+}()
 
 // foldTable maps the lower-cased letters of U+00C0..U+024F (Latin-1
 // Supplement, Latin Extended-A and -B) and U+1E00..U+1EFF (Latin Extended
