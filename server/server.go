@@ -12,7 +12,6 @@ import (
 	"net/http/pprof"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/quarrylabs/quarry/store"
@@ -60,20 +59,15 @@ type server struct {
 	db      *store.DB
 	opts    Options
 	log     *slog.Logger
-	uploads *uploads
 	mux     *http.ServeMux
 	metrics *metrics
 	// inflight holds a token per request being served (Options.MaxInFlight).
 	inflight chan struct{}
-
-	// attachMu serializes attaching uploads, so that one upload gets one
-	// copy per vector store.
-	attachMu sync.Mutex
 }
 
 // New returns the OpenAI-compatible HTTP API over db. The handler is safe
 // for concurrent use; db must stay open while it serves. Uploaded files are
-// kept in db.Dir()/uploads (see the package documentation).
+// the store's uploads (DB.UploadFile).
 func New(db *store.DB, opts Options) http.Handler {
 	if opts.MaxUploadBytes <= 0 {
 		opts.MaxUploadBytes = store.MaxFileBytes
@@ -95,7 +89,6 @@ func New(db *store.DB, opts Options) http.Handler {
 	}
 	s := &server{db: db, opts: opts, log: opts.Logger, mux: http.NewServeMux(), inflight: make(chan struct{}, opts.MaxInFlight),
 		metrics: newMetrics(db)}
-	s.uploads = newUploads(db.Dir())
 	s.routes()
 	return s
 }

@@ -32,7 +32,7 @@ func (s *server) createVectorStore(w http.ResponseWriter, r *http.Request) {
 		items[i] = batchItem{FileID: id, ChunkingStrategy: b.ChunkingStrategy}
 	}
 	// Check the files before creating anything.
-	if err := s.checkItems(items, "file_ids"); err != nil {
+	if err := s.checkItems(r, items, "file_ids"); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -41,8 +41,8 @@ func (s *server) createVectorStore(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	for _, it := range items {
-		if _, err := s.attach(r, vs, it); err != nil {
+	if len(items) > 0 {
+		if _, err := vs.CreateFileBatch(r.Context(), batchFiles(items)); err != nil {
 			s.fail(w, r, err)
 			return
 		}
@@ -137,9 +137,6 @@ func (s *server) deleteVectorStore(w http.ResponseWriter, r *http.Request) {
 	vs, err := s.vectorStore(r)
 	if err == nil {
 		err = vs.Delete(r.Context())
-	}
-	if err == nil {
-		err = s.uploads.unlink(vs.ID(), "")
 	}
 	if err != nil {
 		s.fail(w, r, err)

@@ -63,6 +63,8 @@ type DB struct {
 	swapMu sync.Mutex
 	// reembedMu runs one Reembed at a time.
 	reembedMu sync.Mutex
+	// contentLocks serialize blob files with their reference counts.
+	contentLocks contentLocks
 
 	mu     sync.RWMutex
 	closed bool                           // guarded by mu
@@ -161,7 +163,7 @@ func (db *DB) init(ctx context.Context) error {
 		case string(v) != formatVersion:
 			return fmt.Errorf("%w: format version %q, this build reads %q", ErrCorrupt, v, formatVersion)
 		}
-		for _, b := range [][]byte{bucketVS, bucketChunkSeq} {
+		for _, b := range [][]byte{bucketVS, bucketChunkSeq, bucketUploads, bucketContent, bucketLinks} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -170,6 +172,9 @@ func (db *DB) init(ctx context.Context) error {
 	})
 	if err != nil {
 		return fmt.Errorf("store: init: %w", err)
+	}
+	if err := db.migrateUploads(); err != nil {
+		return err
 	}
 	var ids []string
 	err = db.bolt.View(func(tx *bolt.Tx) error {
@@ -192,11 +197,21 @@ func (db *DB) init(ctx context.Context) error {
 }
 
 // resume re-queues files left in_progress by a previous process and removes
-// blobs that no file needs any more.
+// blobs that no file or upload needs any more (and staged uploads never
+// committed).
 func (db *DB) resume() error {
 	var pending []job
 	need := map[string]bool{}
 	err := db.bolt.View(func(tx *bolt.Tx) error {
+		err := tx.Bucket(bucketContent).ForEach(func(k, v []byte) error {
+			if len(v) == 16 { // kept in blobs/ (see content)
+				need[string(k)] = true
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
 		return tx.Bucket(bucketVS).ForEachBucket(func(vsID []byte) error {
 			files := tx.Bucket(bucketVS).Bucket(vsID).Bucket(bucketFiles)
 			return files.ForEach(func(k, v []byte) error {

@@ -96,6 +96,9 @@ type File struct {
 	Chunks           int            `json:"chunks,omitempty"` // number of chunks
 	Tokens           int            `json:"tokens,omitempty"` // tokens over all chunks
 	ChunkIDs         []uint64       `json:"chunk_ids,omitempty"`
+	// Attached reports a file attached from an upload of the same id
+	// (AttachFile): it references the upload's bytes.
+	Attached bool `json:"attached,omitempty"`
 }
 
 // VectorStoreParams creates a vector store.

@@ -75,7 +75,7 @@ func (db *DB) CreateVectorStore(ctx context.Context, p VectorStoreParams) (*Vect
 		if err != nil {
 			return err
 		}
-		for _, name := range [][]byte{bucketFiles, bucketChunks, bucketVectors, bucketLog, bucketTexts, bucketPending} {
+		for _, name := range [][]byte{bucketFiles, bucketChunks, bucketVectors, bucketLog, bucketTexts, bucketPending, bucketBatches} {
 			if _, err := root.CreateBucket(name); err != nil {
 				return err
 			}
@@ -282,10 +282,20 @@ func (vs *VectorStore) Delete(ctx context.Context) error {
 		if !ok {
 			return notFound("vector store", vs.id)
 		}
-		b.files.ForEach(func(k, _ []byte) error {
-			blobs = append(blobs, string(k))
+		err := b.files.ForEach(func(k, v []byte) error {
+			f, err := decodeFile(v)
+			if err != nil {
+				return err
+			}
+			if f.Attached {
+				return tx.Bucket(bucketLinks).Delete(linkKey(f.ID, vs.id))
+			}
+			blobs = append(blobs, f.ID)
 			return nil
 		})
+		if err != nil {
+			return err
+		}
 		return tx.Bucket(bucketVS).DeleteBucket([]byte(vs.id))
 	})
 	if err != nil {
