@@ -144,11 +144,11 @@ func (m *mcpServer) stores(ctx context.Context, names []string) ([]string, error
 		names = m.opts.VectorStores
 	}
 	if len(names) == 0 {
-		all, err := m.db.VectorStores(ctx, store.ListOptions{Limit: 100})
+		all, err := m.db.VectorStores(ctx)
 		if err != nil {
 			return nil, err
 		}
-		for _, vs := range all.Data {
+		for _, vs := range all[:min(len(all), 100)] { // the newest 100
 			names = append(names, vs.ID)
 		}
 		if len(names) == 0 {
@@ -290,11 +290,11 @@ func (m *mcpServer) fetch(ctx context.Context, _ *mcp.CallToolRequest, in mcpFet
 func (m *mcpServer) listResources(ctx context.Context) (*mcp.ListResourcesResult, error) {
 	res := &mcp.ListResourcesResult{Resources: []*mcp.Resource{{URI: "quarry://vector_stores", Name: "vector_stores",
 		Title: "Vector stores", MIMEType: "application/json"}}}
-	page, err := m.db.VectorStores(ctx, store.ListOptions{Limit: 100})
+	all, err := m.db.VectorStores(ctx)
 	if err != nil {
 		return nil, err
 	}
-	for _, info := range page.Data {
+	for _, info := range all {
 		res.Resources = append(res.Resources, &mcp.Resource{URI: "quarry://vector_stores/" + url.PathEscape(info.ID), Name: info.ID,
 			Title: info.Name, MIMEType: "application/json", Description: fmt.Sprintf("vector store %q: %d files", info.Name, info.FileCounts.Total)})
 		vs, err := m.db.VectorStore(info.ID)
@@ -342,11 +342,15 @@ func (m *mcpServer) readResource(ctx context.Context, req *mcp.ReadResourceReque
 	}
 	switch {
 	case rest == "":
-		page, err := m.db.VectorStores(ctx, store.ListOptions{Limit: 100})
+		all, err := m.db.VectorStores(ctx)
 		if err != nil {
 			return nil, err
 		}
-		return asJSON(page.Data)
+		out := make([]vectorStoreJSON, len(all))
+		for i := range all {
+			out[i] = vectorStoreOf(&all[i])
+		}
+		return asJSON(out)
 	case len(parts) == 1:
 		vs, err := m.db.VectorStore(parts[0])
 		if err != nil {
@@ -372,7 +376,7 @@ func (m *mcpServer) readResource(ctx context.Context, req *mcp.ReadResourceReque
 			fid := f.ID
 			entries = append(entries, fileEntry{ID: fid, Filename: f.Filename, Status: f.Status, Bytes: f.Bytes, URI: fileURI(info.ID, fid)})
 		}
-		return asJSON(map[string]any{"vector_store": info, "files": entries})
+		return asJSON(map[string]any{"vector_store": vectorStoreOf(info), "files": entries})
 	case len(parts) == 3 && parts[1] == "files":
 		vs, err := m.db.VectorStore(parts[0])
 		if err != nil {

@@ -213,7 +213,7 @@ func (c *captureWriter) Write(b []byte) (int, error) {
 }
 
 func (s *server) healthz(w http.ResponseWriter, r *http.Request) {
-	if _, err := s.db.VectorStores(r.Context(), store.ListOptions{Limit: 1}); err != nil {
+	if _, err := s.db.VectorStores(r.Context()); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -248,13 +248,10 @@ func notFound(format string, a ...any) *apiError {
 func toAPIError(err error) *apiError {
 	var ae *apiError
 	var mbe *http.MaxBytesError
-	var pe *store.ParamError
 	var be *bodyError
 	switch {
 	case errors.As(err, &ae):
 		return ae
-	case errors.As(err, &pe): // a list parameter, whoever paginated
-		return invalid(pe.Param, "invalid '%s': %s", pe.Param, pe.Msg)
 	case errors.As(err, &mbe):
 		return &apiError{Status: http.StatusRequestEntityTooLarge, Type: "invalid_request_error", Code: "file_too_large",
 			Message: fmt.Sprintf("request body is larger than %d bytes", mbe.Limit)}
@@ -349,9 +346,9 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 }
 
 // listParams reads limit, order, after, before (and filter, for file lists).
-func listParams(r *http.Request) (store.ListOptions, error) {
+func listParams(r *http.Request) (listOptions, error) {
 	q := r.URL.Query()
-	var o store.ListOptions
+	var o listOptions
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 100 {

@@ -56,7 +56,7 @@ func (s *server) writeInfo(w http.ResponseWriter, r *http.Request, vs *store.Vec
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, status, info)
+	writeJSON(w, status, vectorStoreOf(info))
 }
 
 func (s *server) vectorStore(r *http.Request) (*store.VectorStore, error) {
@@ -74,12 +74,21 @@ func (s *server) listVectorStores(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	p, err := s.db.VectorStores(r.Context(), o)
+	all, err := s.db.VectorStores(r.Context())
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, newList(p.Data, p.FirstID, p.LastID, p.HasMore))
+	page, first, last, more, err := paginate(all, o, func(v store.VectorStoreInfo) (string, int64) { return v.ID, v.CreatedAt })
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	data := make([]vectorStoreJSON, len(page))
+	for i := range page {
+		data[i] = vectorStoreOf(&page[i])
+	}
+	writeJSON(w, http.StatusOK, newList(data, first, last, more))
 }
 
 func (s *server) getVectorStore(w http.ResponseWriter, r *http.Request) {
@@ -130,7 +139,7 @@ func (s *server) updateVectorStore(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, info)
+	writeJSON(w, http.StatusOK, vectorStoreOf(info))
 }
 
 func (s *server) deleteVectorStore(w http.ResponseWriter, r *http.Request) {

@@ -164,20 +164,21 @@ func (s *server) listFiles(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	p, err := vs.Files(r.Context(), o)
+	all, err := vs.Files(r.Context(), o.Status)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	data := make([]fileJSON, len(p.Data))
-	for i := range p.Data {
-		data[i] = s.fileOf(&p.Data[i])
+	page, first, last, more, err := paginate(all, o, func(f store.File) (string, int64) { return f.ID, f.CreatedAt })
+	if err != nil {
+		s.fail(w, r, err)
+		return
 	}
-	first, last := "", ""
-	if len(data) > 0 {
-		first, last = data[0].ID, data[len(data)-1].ID
+	data := make([]fileJSON, len(page))
+	for i := range page {
+		data[i] = s.fileOf(&page[i])
 	}
-	writeJSON(w, http.StatusOK, newList(data, first, last, p.HasMore))
+	writeJSON(w, http.StatusOK, newList(data, first, last, more))
 }
 
 func (s *server) getFile(w http.ResponseWriter, r *http.Request) {

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"github.com/quarrylabs/quarry/chunk"
+	"github.com/quarrylabs/quarry/embed"
 	"github.com/quarrylabs/quarry/store"
 )
 
@@ -67,13 +68,36 @@ func chunkingOf(s chunk.Strategy) chunkingJSON {
 // chunk ids.
 type fileJSON struct {
 	*store.File
+	Object           string       `json:"object"` // "vector_store.file"
 	ChunkingStrategy chunkingJSON `json:"chunking_strategy"`
 	ChunkIDs         *struct{}    `json:"chunk_ids,omitempty"` // hides store.File.ChunkIDs
 	Attached         *struct{}    `json:"attached,omitempty"`  // hides store.File.Attached
 }
 
 func (s *server) fileOf(f *store.File) fileJSON {
-	return fileJSON{File: f, ChunkingStrategy: chunkingOf(f.ChunkingStrategy)}
+	return fileJSON{File: f, Object: "vector_store.file", ChunkingStrategy: chunkingOf(f.ChunkingStrategy)}
+}
+
+// vectorStoreJSON is a vector_store.
+type vectorStoreJSON struct {
+	ID           string              `json:"id"`
+	Object       string              `json:"object"` // "vector_store"
+	CreatedAt    int64               `json:"created_at"`
+	Name         string              `json:"name"`
+	UsageBytes   int64               `json:"usage_bytes"`
+	FileCounts   store.FileCounts    `json:"file_counts"`
+	Status       string              `json:"status"`
+	ExpiresAfter *store.ExpiresAfter `json:"expires_after,omitempty"`
+	ExpiresAt    *int64              `json:"expires_at"`
+	LastActiveAt int64               `json:"last_active_at"`
+	Metadata     map[string]string   `json:"metadata"`
+	Embedder     embed.Identity      `json:"embedder"` // quarry's extension
+}
+
+func vectorStoreOf(v *store.VectorStoreInfo) vectorStoreJSON {
+	return vectorStoreJSON{ID: v.ID, Object: "vector_store", CreatedAt: v.CreatedAt, Name: v.Name, UsageBytes: v.UsageBytes,
+		FileCounts: v.FileCounts, Status: v.Status, ExpiresAfter: v.ExpiresAfter, ExpiresAt: v.ExpiresAt,
+		LastActiveAt: v.LastActiveAt, Metadata: v.Metadata, Embedder: v.Embedder}
 }
 
 // uploadJSON is a file, OpenAI's File object.

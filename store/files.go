@@ -1,6 +1,7 @@
 package store
 
 import (
+	"slices"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -104,7 +105,7 @@ func (vs *VectorStore) AddFile(ctx context.Context, in FileInput) (*File, error)
 	}
 	strategy := in.Chunking.Normalize()
 	f := &File{
-		ID: newID("file-"), Object: "vector_store.file", VectorStoreID: vs.id,
+		ID: newID("file-"), VectorStoreID: vs.id,
 		Filename: in.Name, CreatedAt: time.Now().Unix(), Status: StatusInProgress,
 		ChunkingStrategy: strategy, Attributes: attrs,
 	}
@@ -238,13 +239,15 @@ func (vs *VectorStore) WaitFile(ctx context.Context, id string) (*File, error) {
 	}
 }
 
-// Files lists the vector store's files, optionally only those with o.Status.
-func (vs *VectorStore) Files(ctx context.Context, o ListOptions) (Page[File], error) {
-	all, err := vs.allFiles(ctx, o.Status)
+// Files returns the vector store's files, only those with status when it
+// is not empty, newest first (by creation time, then id).
+func (vs *VectorStore) Files(ctx context.Context, status FileStatus) ([]File, error) {
+	all, err := vs.allFiles(ctx, status)
 	if err != nil {
-		return Page[File]{}, err
+		return nil, err
 	}
-	return Paginate(all, o, func(f File) (string, int64) { return f.ID, f.CreatedAt })
+	slices.SortFunc(all, func(a, b File) int { return newestFirst(a.CreatedAt, a.ID, b.CreatedAt, b.ID) })
+	return all, nil
 }
 
 // AllFiles returns every file of the vector store, in no particular order.

@@ -547,7 +547,7 @@ func (vs *VectorStore) attach(ctx context.Context, items []BatchFile, bt *batchR
 				return invalidf("no such file: %q (upload it first)", it.FileID)
 			}
 			f = &File{
-				ID: up.ID, Object: "vector_store.file", VectorStoreID: vs.id, Filename: up.Filename,
+				ID: up.ID, VectorStoreID: vs.id, Filename: up.Filename,
 				CreatedAt: now, Bytes: up.Bytes, SHA256: up.SHA256, Status: StatusInProgress,
 				ChunkingStrategy: it.Chunking, Attributes: it.Attributes, Attached: true,
 			}
