@@ -1,7 +1,6 @@
 package store
 
 import (
-	"slices"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -9,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 
 	"io"
 	"os"
