@@ -71,6 +71,7 @@ func (db *DB) worker() {
 			db.mu.Lock()
 			delete(db.queued, j.fileID)
 			db.mu.Unlock()
+			db.released(j.fileID)
 		}
 	}
 }

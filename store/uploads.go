@@ -581,7 +581,34 @@ func (vs *VectorStore) attach(ctx context.Context, items []BatchFile, bt *batchR
 		return nil, err
 	}
 	for _, id := range queued {
-		db.enqueue(job{vs.id, id})
+		db.enqueueAttached(job{vs.id, id})
 	}
 	return out, nil
+}
+
+// enqueueAttached queues an attached file. Its id may still be queued or
+// held by a worker for an earlier attach of the same upload, detached
+// since: then it is queued again once the worker lets it go (released),
+// so that the new attach is never left unqueued.
+func (db *DB) enqueueAttached(j job) {
+	db.mu.Lock()
+	if db.queued[j.fileID] && !db.closed {
+		db.again[j.fileID] = j
+		db.mu.Unlock()
+		return
+	}
+	db.mu.Unlock()
+	db.enqueue(j)
+}
+
+// released is called once a worker lets go of a file: a file attached
+// meanwhile under its id is queued again.
+func (db *DB) released(fileID string) {
+	db.mu.Lock()
+	j, ok := db.again[fileID]
+	delete(db.again, fileID)
+	db.mu.Unlock()
+	if ok {
+		db.enqueue(j)
+	}
 }
