@@ -108,24 +108,28 @@
 //
 // # Files on disk
 //
-// store has no file object separate from vector stores, so the server keeps
-// uploads itself in db.Dir()/uploads: one file per upload named by its id,
-// and index.json with the uploads, the links from an upload to its copy in
-// each vector store, and the file batches. Both are written durably (temp
-// file, fsync, rename, fsync directory). Attaching an upload to a vector
-// store copies its bytes into the store; the vector-store file is then
-// known by the upload's id, as OpenAI clients expect, and attaching the same
-// upload twice returns the existing copy.
+// The server keeps nothing of its own: files (/v1/files) are the store's
+// uploads (store.DB.UploadFile, content-addressed and reference-counted in
+// quarry.db and blobs/), file batches are store records, and attaching an
+// upload to a vector store (store.VectorStore.AttachFile) references its
+// bytes under the upload's id, as OpenAI clients expect; attaching the same
+// upload twice returns the existing vector-store file. Deleting a file
+// removes it from every vector store in the store's transaction. A DB
+// directory written by an older server (uploads/index.json) is migrated by
+// store.Open.
 //
 // # Differences from OpenAI
 //
 //   - Files uploaded straight to a vector store (multipart POST
 //     /v1/vector_stores/{vs_id}/files, a quarry extension) are not uploads:
 //     they are known by the store's file id and have no /v1/files entry.
-//   - Ingestion cannot be cancelled once queued: .../cancel answers with the
-//     batch's current state and cancels nothing. A batch's status is
-//     in_progress while a member is, failed when every member failed,
-//     completed otherwise; members deleted since no longer count.
+//   - .../cancel turns the batch's files still in progress cancelled at once
+//     (a file a worker is ingesting is dropped at its commit) and the batch
+//     cancelled; there is no "cancelling" phase. A batch's status is
+//     in_progress while a member is, cancelled once cancelled, failed when
+//     every member failed, completed otherwise; members deleted since no
+//     longer count. A batch is validated whole (ids, attributes, chunking)
+//     before any file is attached.
 //   - File creation and batch creation ingest asynchronously, as OpenAI's
 //     do, but a batch's files are stored before the call returns, so a
 //     crash after it loses none of them.
@@ -152,6 +156,6 @@
 //
 // # Concurrency
 //
-// The handler is safe for concurrent use. Attaching uploads is serialized,
-// so that one upload has one copy per vector store.
+// The handler is safe for concurrent use; uploads and attaches run
+// concurrently (store serializes them per transaction, not server-wide).
 package server

@@ -6,7 +6,6 @@ import (
 	"io"
 	"mime"
 	"net/http"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -101,7 +100,7 @@ func multipartError(err error) error {
 		return err
 	case errors.As(err, &be):
 		return invalid("", "invalid multipart body: %v", be.err)
-	case errors.Is(err, errTooLarge):
+	case errors.Is(err, store.ErrTooLarge):
 		return &apiError{Status: http.StatusRequestEntityTooLarge, Type: "invalid_request_error", Code: "file_too_large", Param: ptr("file"),
 			Message: "the file is too large"}
 	case errors.Is(err, store.ErrInvalid):
@@ -123,11 +122,16 @@ func ptr[T any](v T) *T { return &v }
 var validPurposes = []string{"assistants", "user_data"}
 
 func (s *server) createUpload(w http.ResponseWriter, r *http.Request) {
-	var up *upload
+	var staged *store.StagedFile
+	defer func() {
+		if staged != nil {
+			staged.Discard()
+		}
+	}()
 	fields, err := s.readMultipart(w, r, func(name string, body io.Reader) error {
 		var err error
-		up, err = s.uploads.create(name, "", body, s.opts.MaxUploadBytes)
-		if errors.Is(err, errTooLarge) {
+		staged, err = s.db.StageFile(r.Context(), store.UploadParams{Filename: name, Body: body, MaxBytes: s.opts.MaxUploadBytes})
+		if errors.Is(err, store.ErrTooLarge) {
 			return &apiError{Status: http.StatusRequestEntityTooLarge, Type: "invalid_request_error", Code: "file_too_large", Param: ptr("file"),
 				Message: fmt.Sprintf("the file is larger than %d bytes", s.opts.MaxUploadBytes)}
 		}
@@ -137,20 +141,17 @@ func (s *server) createUpload(w http.ResponseWriter, r *http.Request) {
 		err = invalid("purpose", "invalid 'purpose': expected one of %s, got %q", strings.Join(validPurposes, ", "), fields["purpose"])
 	}
 	if err != nil {
-		if up != nil {
-			s.uploads.discard(up.ID)
-		}
 		s.fail(w, r, err)
 		return
 	}
-	// The purpose may come after the file; record the upload now.
-	up.Purpose = fields["purpose"]
-	if err := s.uploads.commit(up); err != nil {
-		s.uploads.discard(up.ID)
+	// The purpose may come after the file: the bytes are staged, and
+	// recorded now.
+	up, err := staged.Commit(r.Context(), fields["purpose"])
+	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, up)
+	writeJSON(w, http.StatusOK, uploadOf(up))
 }
 
 func (s *server) listUploads(w http.ResponseWriter, r *http.Request) {
@@ -159,73 +160,46 @@ func (s *server) listUploads(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	all, err := s.uploads.all()
+	all, err := s.db.Uploads(r.Context(), r.URL.Query().Get("purpose"))
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	if p := r.URL.Query().Get("purpose"); p != "" {
-		all = slices.DeleteFunc(all, func(u upload) bool { return u.Purpose != p })
-	}
-	page, first, last, more, err := paginate(all, o, func(u upload) (string, int64) { return u.ID, u.CreatedAt })
+	page, first, last, more, err := paginate(all, o, func(u store.Upload) (string, int64) { return u.ID, u.CreatedAt })
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, newList(page, first, last, more))
+	data := make([]uploadJSON, len(page))
+	for i := range page {
+		data[i] = uploadOf(&page[i])
+	}
+	writeJSON(w, http.StatusOK, newList(data, first, last, more))
 }
 
 func (s *server) getUpload(w http.ResponseWriter, r *http.Request) {
-	up, err := s.uploads.get(r.PathValue("file_id"))
-	if err == nil && up == nil {
-		err = notFound("no such file: %q", r.PathValue("file_id"))
-	}
+	up, err := s.db.Upload(r.Context(), r.PathValue("file_id"))
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, up)
+	writeJSON(w, http.StatusOK, uploadOf(up))
 }
 
+// deleteUpload deletes the file and, as OpenAI does, removes it from every
+// vector store, in one transaction of the store.
 func (s *server) deleteUpload(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("file_id")
-	links, ok, err := s.uploads.remove(id)
-	if err == nil && !ok {
-		err = notFound("no such file: %q", id)
-	}
-	if err != nil {
+	if err := s.db.DeleteUpload(r.Context(), id); err != nil {
 		s.fail(w, r, err)
 		return
-	}
-	// As OpenAI: deleting a file removes it from every vector store.
-	for vsID, fileID := range links {
-		vs, err := s.db.VectorStore(vsID)
-		if err == nil {
-			err = vs.DeleteFile(r.Context(), fileID)
-		}
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			s.fail(w, r, err)
-			return
-		}
 	}
 	writeJSON(w, http.StatusOK, deleted{ID: id, Object: "file", Deleted: true})
 }
 
 func (s *server) uploadContent(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("file_id")
-	up, err := s.uploads.get(id)
-	if err == nil && up == nil {
-		err = notFound("no such file: %q", id)
-	}
+	up, f, err := s.db.OpenUpload(r.Context(), r.PathValue("file_id"))
 	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	f, err := s.uploads.open(id)
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			err = notFound("no such file: %q", id)
-		}
 		s.fail(w, r, err)
 		return
 	}

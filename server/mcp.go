@@ -39,24 +39,22 @@ const maxListedResources = 1000
 // quarry://vector_stores/{vs_id}/files/{file_id}). Run it on a transport,
 // such as mcp.StdioTransport; `quarry serve` serves the same on /mcp. db
 // must stay open while it runs. File ids are those of the OpenAI-compatible
-// API (uploads kept in db.Dir()/uploads map to their copies); no other
-// process may serve db's uploads at the same time.
+// API: an attached upload is known by its own id in every vector store.
 func MCP(db *store.DB, opts MCPOptions) *mcp.Server {
-	return newMCP(db, opts, newUploads(db.Dir()))
+	return newMCP(db, opts)
 }
 
 // mcpHandler serves the MCP server on streamable HTTP; the API key check
 // of ServeHTTP covers it.
 func (s *server) mcpHandler() http.Handler {
-	srv := newMCP(s.db, MCPOptions{}, s.uploads)
+	srv := newMCP(s.db, MCPOptions{})
 	return mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv },
 		&mcp.StreamableHTTPOptions{SessionTimeout: 30 * time.Minute, Logger: s.log})
 }
 
 type mcpServer struct {
-	db      *store.DB
-	opts    MCPOptions
-	uploads *uploads
+	db   *store.DB
+	opts MCPOptions
 }
 
 // mcpSearchIn is the search tool's input.
@@ -107,11 +105,11 @@ type mcpFetchOut struct {
 	Metadata  map[string]any `json:"metadata"`
 }
 
-func newMCP(db *store.DB, opts MCPOptions, up *uploads) *mcp.Server {
+func newMCP(db *store.DB, opts MCPOptions) *mcp.Server {
 	if opts.Version == "" {
 		opts.Version = "dev"
 	}
-	m := &mcpServer{db: db, opts: opts, uploads: up}
+	m := &mcpServer{db: db, opts: opts}
 	srv := mcp.NewServer(&mcp.Implementation{Name: "quarry", Title: "quarry file search", Version: opts.Version},
 		&mcp.ServerOptions{Instructions: "Search the user's indexed files with search; read more of a file with fetch. " +
 			"Cite results by filename (and page or heading when given)."})
@@ -146,11 +144,11 @@ func (m *mcpServer) stores(ctx context.Context, names []string) ([]string, error
 		names = m.opts.VectorStores
 	}
 	if len(names) == 0 {
-		all, err := m.db.VectorStores(ctx, store.ListOptions{Limit: 100})
+		all, err := m.db.VectorStores(ctx)
 		if err != nil {
 			return nil, err
 		}
-		for _, vs := range all.Data {
+		for _, vs := range all[:min(len(all), 100)] { // the newest 100
 			names = append(names, vs.ID)
 		}
 		if len(names) == 0 {
@@ -206,7 +204,7 @@ func (m *mcpServer) search(ctx context.Context, _ *mcp.CallToolRequest, in mcpSe
 	out.Queries = res.Queries
 	out.Results = make([]mcpResult, 0, len(res.Sources))
 	for _, s := range res.Sources {
-		fid := m.uploads.wireID(s.VectorStoreID, s.FileID)
+		fid := s.FileID
 		out.Results = append(out.Results, mcpResult{
 			ID: fmt.Sprintf("%s/%s/%d-%d", s.VectorStoreID, fid, s.CharStart, s.CharEnd), Title: s.Filename,
 			URL: fileURI(s.VectorStoreID, fid), Text: s.Text, Score: s.Score, Handle: s.Handle,
@@ -260,7 +258,7 @@ func (m *mcpServer) fetch(ctx context.Context, _ *mcp.CallToolRequest, in mcpFet
 	if err != nil {
 		return nil, out, fmt.Errorf("vector store %q not found", vsID)
 	}
-	fid := m.uploads.storeID(vsID, wire)
+	fid := wire
 	f, err := vs.File(ctx, fid)
 	if err != nil {
 		return nil, out, fmt.Errorf("file %q not found in vector store %q", wire, vsID)
@@ -292,11 +290,11 @@ func (m *mcpServer) fetch(ctx context.Context, _ *mcp.CallToolRequest, in mcpFet
 func (m *mcpServer) listResources(ctx context.Context) (*mcp.ListResourcesResult, error) {
 	res := &mcp.ListResourcesResult{Resources: []*mcp.Resource{{URI: "quarry://vector_stores", Name: "vector_stores",
 		Title: "Vector stores", MIMEType: "application/json"}}}
-	page, err := m.db.VectorStores(ctx, store.ListOptions{Limit: 100})
+	all, err := m.db.VectorStores(ctx)
 	if err != nil {
 		return nil, err
 	}
-	for _, info := range page.Data {
+	for _, info := range all {
 		res.Resources = append(res.Resources, &mcp.Resource{URI: "quarry://vector_stores/" + url.PathEscape(info.ID), Name: info.ID,
 			Title: info.Name, MIMEType: "application/json", Description: fmt.Sprintf("vector store %q: %d files", info.Name, info.FileCounts.Total)})
 		vs, err := m.db.VectorStore(info.ID)
@@ -314,7 +312,7 @@ func (m *mcpServer) listResources(ctx context.Context) (*mcp.ListResourcesResult
 			if f.Status != store.StatusCompleted {
 				continue
 			}
-			fid := m.uploads.wireID(info.ID, f.ID)
+			fid := f.ID
 			res.Resources = append(res.Resources, &mcp.Resource{URI: fileURI(info.ID, fid), Name: fid, Title: f.Filename,
 				MIMEType: "text/plain", Size: f.Bytes})
 		}
@@ -344,11 +342,15 @@ func (m *mcpServer) readResource(ctx context.Context, req *mcp.ReadResourceReque
 	}
 	switch {
 	case rest == "":
-		page, err := m.db.VectorStores(ctx, store.ListOptions{Limit: 100})
+		all, err := m.db.VectorStores(ctx)
 		if err != nil {
 			return nil, err
 		}
-		return asJSON(page.Data)
+		out := make([]vectorStoreJSON, len(all))
+		for i := range all {
+			out[i] = vectorStoreOf(&all[i])
+		}
+		return asJSON(out)
 	case len(parts) == 1:
 		vs, err := m.db.VectorStore(parts[0])
 		if err != nil {
@@ -371,16 +373,16 @@ func (m *mcpServer) readResource(ctx context.Context, req *mcp.ReadResourceReque
 		}
 		entries := make([]fileEntry, 0, len(files))
 		for _, f := range files {
-			fid := m.uploads.wireID(info.ID, f.ID)
+			fid := f.ID
 			entries = append(entries, fileEntry{ID: fid, Filename: f.Filename, Status: f.Status, Bytes: f.Bytes, URI: fileURI(info.ID, fid)})
 		}
-		return asJSON(map[string]any{"vector_store": info, "files": entries})
+		return asJSON(map[string]any{"vector_store": vectorStoreOf(info), "files": entries})
 	case len(parts) == 3 && parts[1] == "files":
 		vs, err := m.db.VectorStore(parts[0])
 		if err != nil {
 			return nil, mcp.ResourceNotFoundError(uri)
 		}
-		text, err := vs.FileContent(ctx, m.uploads.storeID(parts[0], parts[2]))
+		text, err := vs.FileContent(ctx, parts[2])
 		if err != nil {
 			return nil, mcp.ResourceNotFoundError(uri)
 		}

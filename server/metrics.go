@@ -74,26 +74,19 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 	var n int
 	var counts store.FileCounts
 	var bytes int64
-	after := ""
-	for {
-		p, err := c.db.VectorStores(ctx, store.ListOptions{Limit: 100, Order: "asc", After: after})
-		if err != nil {
-			ch <- prometheus.MustNewConstMetric(descUp, prometheus.GaugeValue, 0)
-			return
-		}
-		for _, vs := range p.Data {
-			n++
-			bytes += vs.UsageBytes
-			fc := vs.FileCounts
-			counts.InProgress += fc.InProgress
-			counts.Completed += fc.Completed
-			counts.Failed += fc.Failed
-			counts.Cancelled += fc.Cancelled
-		}
-		if !p.HasMore || len(p.Data) == 0 {
-			break
-		}
-		after = p.LastID
+	all, err := c.db.VectorStores(ctx)
+	if err != nil {
+		ch <- prometheus.MustNewConstMetric(descUp, prometheus.GaugeValue, 0)
+		return
+	}
+	for _, vs := range all {
+		n++
+		bytes += vs.UsageBytes
+		fc := vs.FileCounts
+		counts.InProgress += fc.InProgress
+		counts.Completed += fc.Completed
+		counts.Failed += fc.Failed
+		counts.Cancelled += fc.Cancelled
 	}
 	ch <- prometheus.MustNewConstMetric(descUp, prometheus.GaugeValue, 1)
 	ch <- prometheus.MustNewConstMetric(descStores, prometheus.GaugeValue, float64(n))

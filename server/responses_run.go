@@ -288,7 +288,7 @@ func (r *run) fileSearch(ctx context.Context, c chat.ToolCall) error {
 				attrs = map[string]any{}
 			}
 			item.Results = append(item.Results, fileSearchResult{
-				FileID: r.s.uploads.wireID(s.VectorStoreID, s.FileID), Filename: s.Filename, Score: s.Score, Text: s.Text,
+				FileID: s.FileID, Filename: s.Filename, Score: s.Score, Text: s.Text,
 				Attributes: attrs, Quarry: extOf(s),
 			})
 		}
@@ -328,7 +328,7 @@ func (r *run) answer(content, finish string) {
 	}
 	for _, c := range ans.Citations {
 		part.Annotations = append(part.Annotations, fileCitation{
-			Type: "file_citation", FileID: r.s.uploads.wireID(c.VectorStoreID, c.FileID), Filename: c.Filename, Index: c.Index,
+			Type: "file_citation", FileID: c.FileID, Filename: c.Filename, Index: c.Index,
 			Quarry: sourceExt{Handle: c.Handle, VectorStoreID: c.VectorStoreID, ChunkID: c.ChunkID, CharStart: c.CharStart, CharEnd: c.CharEnd,
 				PageStart: c.PageStart, PageEnd: c.PageEnd, Headings: c.Headings},
 		})

@@ -84,11 +84,6 @@ func (s *server) search(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	// Results name files by the ids clients know. (Data, each result's
-	// Content and SearchQuery are never nil: store fills them.)
-	for i := range res.Data {
-		res.Data[i].FileID = s.uploads.wireID(res.Data[i].VectorStoreID, res.Data[i].FileID)
-	}
 	writeJSON(w, http.StatusOK, perChunk(res))
 }
 

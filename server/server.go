@@ -12,7 +12,6 @@ import (
 	"net/http/pprof"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/quarrylabs/quarry/store"
@@ -60,20 +59,15 @@ type server struct {
 	db      *store.DB
 	opts    Options
 	log     *slog.Logger
-	uploads *uploads
 	mux     *http.ServeMux
 	metrics *metrics
 	// inflight holds a token per request being served (Options.MaxInFlight).
 	inflight chan struct{}
-
-	// attachMu serializes attaching uploads, so that one upload gets one
-	// copy per vector store.
-	attachMu sync.Mutex
 }
 
 // New returns the OpenAI-compatible HTTP API over db. The handler is safe
 // for concurrent use; db must stay open while it serves. Uploaded files are
-// kept in db.Dir()/uploads (see the package documentation).
+// the store's uploads (DB.UploadFile).
 func New(db *store.DB, opts Options) http.Handler {
 	if opts.MaxUploadBytes <= 0 {
 		opts.MaxUploadBytes = store.MaxFileBytes
@@ -95,7 +89,6 @@ func New(db *store.DB, opts Options) http.Handler {
 	}
 	s := &server{db: db, opts: opts, log: opts.Logger, mux: http.NewServeMux(), inflight: make(chan struct{}, opts.MaxInFlight),
 		metrics: newMetrics(db)}
-	s.uploads = newUploads(db.Dir())
 	s.routes()
 	return s
 }
@@ -220,7 +213,7 @@ func (c *captureWriter) Write(b []byte) (int, error) {
 }
 
 func (s *server) healthz(w http.ResponseWriter, r *http.Request) {
-	if _, err := s.db.VectorStores(r.Context(), store.ListOptions{Limit: 1}); err != nil {
+	if _, err := s.db.VectorStores(r.Context()); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -255,13 +248,10 @@ func notFound(format string, a ...any) *apiError {
 func toAPIError(err error) *apiError {
 	var ae *apiError
 	var mbe *http.MaxBytesError
-	var pe *store.ParamError
 	var be *bodyError
 	switch {
 	case errors.As(err, &ae):
 		return ae
-	case errors.As(err, &pe): // a list parameter, whoever paginated
-		return invalid(pe.Param, "invalid '%s': %s", pe.Param, pe.Msg)
 	case errors.As(err, &mbe):
 		return &apiError{Status: http.StatusRequestEntityTooLarge, Type: "invalid_request_error", Code: "file_too_large",
 			Message: fmt.Sprintf("request body is larger than %d bytes", mbe.Limit)}
@@ -356,9 +346,9 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 }
 
 // listParams reads limit, order, after, before (and filter, for file lists).
-func listParams(r *http.Request) (store.ListOptions, error) {
+func listParams(r *http.Request) (listOptions, error) {
 	q := r.URL.Query()
-	var o store.ListOptions
+	var o listOptions
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 100 {

@@ -32,7 +32,7 @@ func (s *server) createVectorStore(w http.ResponseWriter, r *http.Request) {
 		items[i] = batchItem{FileID: id, ChunkingStrategy: b.ChunkingStrategy}
 	}
 	// Check the files before creating anything.
-	if err := s.checkItems(items, "file_ids"); err != nil {
+	if err := s.checkItems(r, items, "file_ids"); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -41,8 +41,8 @@ func (s *server) createVectorStore(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	for _, it := range items {
-		if _, err := s.attach(r, vs, it); err != nil {
+	if len(items) > 0 {
+		if _, err := vs.CreateFileBatch(r.Context(), batchFiles(items)); err != nil {
 			s.fail(w, r, err)
 			return
 		}
@@ -56,7 +56,7 @@ func (s *server) writeInfo(w http.ResponseWriter, r *http.Request, vs *store.Vec
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, status, info)
+	writeJSON(w, status, vectorStoreOf(info))
 }
 
 func (s *server) vectorStore(r *http.Request) (*store.VectorStore, error) {
@@ -74,12 +74,21 @@ func (s *server) listVectorStores(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	p, err := s.db.VectorStores(r.Context(), o)
+	all, err := s.db.VectorStores(r.Context())
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, newList(p.Data, p.FirstID, p.LastID, p.HasMore))
+	page, first, last, more, err := paginate(all, o, func(v store.VectorStoreInfo) (string, int64) { return v.ID, v.CreatedAt })
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	data := make([]vectorStoreJSON, len(page))
+	for i := range page {
+		data[i] = vectorStoreOf(&page[i])
+	}
+	writeJSON(w, http.StatusOK, newList(data, first, last, more))
 }
 
 func (s *server) getVectorStore(w http.ResponseWriter, r *http.Request) {
@@ -130,16 +139,13 @@ func (s *server) updateVectorStore(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, info)
+	writeJSON(w, http.StatusOK, vectorStoreOf(info))
 }
 
 func (s *server) deleteVectorStore(w http.ResponseWriter, r *http.Request) {
 	vs, err := s.vectorStore(r)
 	if err == nil {
 		err = vs.Delete(r.Context())
-	}
-	if err == nil {
-		err = s.uploads.unlink(vs.ID(), "")
 	}
 	if err != nil {
 		s.fail(w, r, err)

@@ -22,8 +22,9 @@ type batchItem struct {
 }
 
 // checkItems reports the first item naming no upload or with an invalid
-// chunking_strategy, before anything is created.
-func (s *server) checkItems(items []batchItem, param string) error {
+// chunking_strategy, with the request's parameter names, before anything
+// is created. (The store checks the whole batch again when it attaches.)
+func (s *server) checkItems(r *http.Request, items []batchItem, param string) error {
 	for _, it := range items {
 		if it.FileID == "" {
 			return invalid(param, "invalid '%s': a file_id is empty", param)
@@ -31,54 +32,22 @@ func (s *server) checkItems(items []batchItem, param string) error {
 		if err := it.ChunkingStrategy.strategy().Validate(); err != nil {
 			return invalid("chunking_strategy", "%s", strings.ReplaceAll(err.Error(), chunk.ErrInvalidStrategy.Error()+": ", ""))
 		}
-		up, err := s.uploads.get(it.FileID)
-		if err != nil {
-			return err
-		}
-		if up == nil {
+		if _, err := s.db.Upload(r.Context(), it.FileID); errors.Is(err, store.ErrNotFound) {
 			return invalid(param, "no such file: %q (upload it with POST /v1/files first)", it.FileID)
+		} else if err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
-// attach adds an upload to vs and records the link, or returns the upload's
-// existing copy in vs.
-func (s *server) attach(r *http.Request, vs *store.VectorStore, it batchItem) (*store.File, error) {
-	s.attachMu.Lock()
-	defer s.attachMu.Unlock()
-	up, err := s.uploads.get(it.FileID)
-	if err != nil {
-		return nil, err
+// batchFiles converts items for the store.
+func batchFiles(items []batchItem) []store.BatchFile {
+	out := make([]store.BatchFile, len(items))
+	for i, it := range items {
+		out[i] = store.BatchFile{FileID: it.FileID, Attributes: it.Attributes, Chunking: it.ChunkingStrategy.strategy()}
 	}
-	if up == nil {
-		return nil, invalid("file_id", "no such file: %q (upload it with POST /v1/files first)", it.FileID)
-	}
-	if prev, err := s.uploads.linked(up.ID, vs.ID()); err != nil {
-		return nil, err
-	} else if prev != "" {
-		f, err := vs.File(r.Context(), prev)
-		if err == nil {
-			return f, nil
-		}
-		if !errors.Is(err, store.ErrNotFound) {
-			return nil, err
-		}
-	}
-	body, err := s.uploads.open(up.ID)
-	if err != nil {
-		return nil, fmt.Errorf("server: open upload %s: %w", up.ID, err)
-	}
-	defer body.Close()
-	f, err := vs.AddFile(r.Context(), store.FileInput{Name: up.Filename, Body: body,
-		Attributes: it.Attributes, Chunking: it.ChunkingStrategy.strategy()})
-	if err != nil {
-		return nil, err
-	}
-	if err := s.uploads.link(up.ID, vs.ID(), f.ID); err != nil {
-		return nil, err
-	}
-	return f, nil
+	return out
 }
 
 func (s *server) createFile(w http.ResponseWriter, r *http.Request) {
@@ -100,7 +69,11 @@ func (s *server) createFile(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, invalid("file_id", "missing required parameter: 'file_id'"))
 		return
 	}
-	f, err := s.attach(r, vs, it)
+	if err := s.checkItems(r, []batchItem{it}, "file_id"); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	f, err := vs.AttachFile(r.Context(), it.FileID, it.Attributes, it.ChunkingStrategy.strategy())
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -111,12 +84,8 @@ func (s *server) createFile(w http.ResponseWriter, r *http.Request) {
 
 // createFileMultipart is quarry's extension: the file's bytes come in the
 // request, with optional "attributes" and "chunking_strategy" fields holding
-// JSON. The file is known by the store's id; it is not an upload.
+// JSON. The file is the vector store's alone; it is not an upload.
 func (s *server) createFileMultipart(w http.ResponseWriter, r *http.Request, vs *store.VectorStore) {
-	if err := os.MkdirAll(s.uploads.dir, 0o700); err != nil {
-		s.fail(w, r, err)
-		return
-	}
 	var spool *os.File
 	var name string
 	defer func() {
@@ -127,7 +96,7 @@ func (s *server) createFileMultipart(w http.ResponseWriter, r *http.Request, vs 
 	}()
 	fields, err := s.readMultipart(w, r, func(fn string, body io.Reader) error {
 		var err error
-		if spool, err = os.CreateTemp(s.uploads.dir, ".spool-*"); err != nil {
+		if spool, err = os.CreateTemp("", "quarry-spool-*"); err != nil {
 			return fmt.Errorf("server: %w", err)
 		}
 		name = fn
@@ -136,7 +105,7 @@ func (s *server) createFileMultipart(w http.ResponseWriter, r *http.Request, vs 
 			return err
 		}
 		if n > s.opts.MaxUploadBytes {
-			return errTooLarge
+			return store.ErrTooLarge
 		}
 		_, err = spool.Seek(0, io.SeekStart)
 		return err
@@ -171,13 +140,13 @@ func (s *server) createFileMultipart(w http.ResponseWriter, r *http.Request, vs 
 }
 
 // file returns the vector store of the request and its file named by the
-// path's file_id, which may be an upload's id.
+// path's file_id.
 func (s *server) file(r *http.Request) (*store.VectorStore, *store.File, error) {
 	vs, err := s.vectorStore(r)
 	if err != nil {
 		return nil, nil, err
 	}
-	f, err := vs.File(r.Context(), s.uploads.storeID(vs.ID(), r.PathValue("file_id")))
+	f, err := vs.File(r.Context(), r.PathValue("file_id"))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -195,26 +164,21 @@ func (s *server) listFiles(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if o.After != "" {
-		o.After = s.uploads.storeID(vs.ID(), o.After)
-	}
-	if o.Before != "" {
-		o.Before = s.uploads.storeID(vs.ID(), o.Before)
-	}
-	p, err := vs.Files(r.Context(), o)
+	all, err := vs.Files(r.Context(), o.Status)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	data := make([]fileJSON, len(p.Data))
-	for i := range p.Data {
-		data[i] = s.fileOf(&p.Data[i])
+	page, first, last, more, err := paginate(all, o, func(f store.File) (string, int64) { return f.ID, f.CreatedAt })
+	if err != nil {
+		s.fail(w, r, err)
+		return
 	}
-	first, last := "", ""
-	if len(data) > 0 {
-		first, last = data[0].ID, data[len(data)-1].ID
+	data := make([]fileJSON, len(page))
+	for i := range page {
+		data[i] = s.fileOf(&page[i])
 	}
-	writeJSON(w, http.StatusOK, newList(data, first, last, p.HasMore))
+	writeJSON(w, http.StatusOK, newList(data, first, last, more))
 }
 
 func (s *server) getFile(w http.ResponseWriter, r *http.Request) {
@@ -262,12 +226,7 @@ func (s *server) deleteFile(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	wire := s.uploads.wireID(vs.ID(), f.ID)
-	if err := s.uploads.unlink(vs.ID(), f.ID); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, deleted{ID: wire, Object: "vector_store.file.deleted", Deleted: true})
+	writeJSON(w, http.StatusOK, deleted{ID: f.ID, Object: "vector_store.file.deleted", Deleted: true})
 }
 
 type contentItem struct {

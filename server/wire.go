@@ -1,7 +1,10 @@
 package server
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"github.com/quarrylabs/quarry/chunk"
+	"github.com/quarrylabs/quarry/embed"
 	"github.com/quarrylabs/quarry/store"
 )
 
@@ -60,16 +63,76 @@ func chunkingOf(s chunk.Strategy) chunkingJSON {
 	return c
 }
 
-// fileJSON is a vector_store.file as the API shows it: the store's File with
-// the id the client knows, chunking_strategy in OpenAI's shape, and without
-// the (long) list of chunk ids.
+// fileJSON is a vector_store.file as the API shows it: the store's File
+// with chunking_strategy in OpenAI's shape, and without the (long) list of
+// chunk ids.
 type fileJSON struct {
 	*store.File
-	ID               string       `json:"id"`
+	Object           string       `json:"object"` // "vector_store.file"
 	ChunkingStrategy chunkingJSON `json:"chunking_strategy"`
 	ChunkIDs         *struct{}    `json:"chunk_ids,omitempty"` // hides store.File.ChunkIDs
+	Attached         *struct{}    `json:"attached,omitempty"`  // hides store.File.Attached
 }
 
 func (s *server) fileOf(f *store.File) fileJSON {
-	return fileJSON{File: f, ID: s.uploads.wireID(f.VectorStoreID, f.ID), ChunkingStrategy: chunkingOf(f.ChunkingStrategy)}
+	return fileJSON{File: f, Object: "vector_store.file", ChunkingStrategy: chunkingOf(f.ChunkingStrategy)}
+}
+
+// vectorStoreJSON is a vector_store.
+type vectorStoreJSON struct {
+	ID           string              `json:"id"`
+	Object       string              `json:"object"` // "vector_store"
+	CreatedAt    int64               `json:"created_at"`
+	Name         string              `json:"name"`
+	UsageBytes   int64               `json:"usage_bytes"`
+	FileCounts   store.FileCounts    `json:"file_counts"`
+	Status       string              `json:"status"`
+	ExpiresAfter *store.ExpiresAfter `json:"expires_after,omitempty"`
+	ExpiresAt    *int64              `json:"expires_at"`
+	LastActiveAt int64               `json:"last_active_at"`
+	Metadata     map[string]string   `json:"metadata"`
+	Embedder     embed.Identity      `json:"embedder"` // quarry's extension
+}
+
+func vectorStoreOf(v *store.VectorStoreInfo) vectorStoreJSON {
+	return vectorStoreJSON{ID: v.ID, Object: "vector_store", CreatedAt: v.CreatedAt, Name: v.Name, UsageBytes: v.UsageBytes,
+		FileCounts: v.FileCounts, Status: v.Status, ExpiresAfter: v.ExpiresAfter, ExpiresAt: v.ExpiresAt,
+		LastActiveAt: v.LastActiveAt, Metadata: v.Metadata, Embedder: v.Embedder}
+}
+
+// uploadJSON is a file, OpenAI's File object.
+type uploadJSON struct {
+	ID        string `json:"id"`
+	Object    string `json:"object"` // "file"
+	Bytes     int64  `json:"bytes"`
+	CreatedAt int64  `json:"created_at"`
+	Filename  string `json:"filename"`
+	Purpose   string `json:"purpose"`
+	Status    string `json:"status"`
+}
+
+func uploadOf(u *store.Upload) uploadJSON {
+	return uploadJSON{ID: u.ID, Object: "file", Bytes: u.Bytes, CreatedAt: u.CreatedAt, Filename: u.Filename, Purpose: u.Purpose, Status: u.Status}
+}
+
+// batchJSON is a vector_store.files_batch.
+type batchJSON struct {
+	ID            string           `json:"id"`
+	Object        string           `json:"object"` // "vector_store.files_batch"
+	CreatedAt     int64            `json:"created_at"`
+	VectorStoreID string           `json:"vector_store_id"`
+	Status        store.FileStatus `json:"status"`
+	FileCounts    store.FileCounts `json:"file_counts"`
+}
+
+func batchOf(b *store.FileBatch) batchJSON {
+	return batchJSON{ID: b.ID, Object: "vector_store.files_batch", CreatedAt: b.CreatedAt, VectorStoreID: b.VectorStoreID,
+		Status: b.Status, FileCounts: b.FileCounts}
+}
+
+// newID returns prefix followed by 24 random hex digits.
+func newID(prefix string) string {
+	var b [12]byte
+	rand.Read(b[:])
+	return prefix + hex.EncodeToString(b[:])
 }

@@ -26,6 +26,10 @@ func TestMain(m *testing.M) {
 		mixedChild(dir)
 		return
 	}
+	if dir := os.Getenv("QUARRY_CRASH_UPLOADS"); dir != "" {
+		uploadsChild(dir)
+		return
+	}
 	code := m.Run()
 	removeBenchDirs()
 	os.Exit(code)

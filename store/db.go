@@ -63,11 +63,14 @@ type DB struct {
 	swapMu sync.Mutex
 	// reembedMu runs one Reembed at a time.
 	reembedMu sync.Mutex
+	// contentLocks serialize blob files with their reference counts.
+	contentLocks contentLocks
 
 	mu     sync.RWMutex
 	closed bool                           // guarded by mu
 	stores map[string]*vsState            // guarded by mu: open indexes per vector store
 	queued map[string]bool                // guarded by mu: file ids queued or being ingested
+	again  map[string]job                 // guarded by mu: attached while queued: queue again once let go
 	parked map[string]map[string]struct{} // guarded by mu: vector store -> files waiting for a Reembed
 	queue  []job                          // guarded by mu: jobs not yet taken by a worker, FIFO
 	wake   *sync.Cond                     // on mu: signalled when queue grows or the DB closes
@@ -119,7 +122,7 @@ func Open(ctx context.Context, dir string, opts Options) (*DB, error) {
 	bdb.MaxBatchDelay = 2 * time.Millisecond
 	db := &DB{
 		dir: dir, opts: opts, bolt: bdb, chunker: ck, log: opts.Logger, closers: closers,
-		stores: map[string]*vsState{}, queued: map[string]bool{}, parked: map[string]map[string]struct{}{},
+		stores: map[string]*vsState{}, queued: map[string]bool{}, again: map[string]job{}, parked: map[string]map[string]struct{}{},
 		embedSem: sem, queryEmbedder: queryEmbedder,
 	}
 	db.wake = sync.NewCond(&db.mu)
@@ -161,7 +164,7 @@ func (db *DB) init(ctx context.Context) error {
 		case string(v) != formatVersion:
 			return fmt.Errorf("%w: format version %q, this build reads %q", ErrCorrupt, v, formatVersion)
 		}
-		for _, b := range [][]byte{bucketVS, bucketChunkSeq} {
+		for _, b := range [][]byte{bucketVS, bucketChunkSeq, bucketUploads, bucketContent, bucketLinks} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -170,6 +173,9 @@ func (db *DB) init(ctx context.Context) error {
 	})
 	if err != nil {
 		return fmt.Errorf("store: init: %w", err)
+	}
+	if err := db.migrateUploads(); err != nil {
+		return err
 	}
 	var ids []string
 	err = db.bolt.View(func(tx *bolt.Tx) error {
@@ -192,11 +198,21 @@ func (db *DB) init(ctx context.Context) error {
 }
 
 // resume re-queues files left in_progress by a previous process and removes
-// blobs that no file needs any more.
+// blobs that no file or upload needs any more (and staged uploads never
+// committed).
 func (db *DB) resume() error {
 	var pending []job
 	need := map[string]bool{}
 	err := db.bolt.View(func(tx *bolt.Tx) error {
+		err := tx.Bucket(bucketContent).ForEach(func(k, v []byte) error {
+			if len(v) == 16 { // kept in blobs/ (see content)
+				need[string(k)] = true
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
 		return tx.Bucket(bucketVS).ForEachBucket(func(vsID []byte) error {
 			files := tx.Bucket(bucketVS).Bucket(vsID).Bucket(bucketFiles)
 			return files.ForEach(func(k, v []byte) error {

@@ -19,6 +19,21 @@
 // fused (package rerank), reranked, and grouped by file with citations
 // (chunk id, character and byte range, pages, heading path).
 //
+// # Files and batches
+//
+// DB.UploadFile stores an OpenAI File object (an Upload): bytes stored once
+// and shared by identical uploads (content-addressed by SHA-256 and
+// reference-counted; up to 128 KiB inside quarry.db, larger in blobs/).
+// VectorStore.AttachFile adds an upload to a vector store under the
+// upload's id, referencing its bytes; DB.DeleteUpload removes it from every
+// vector store in the same transaction. VectorStore.CreateFileBatch
+// attaches many uploads in one transaction, after validating all of them;
+// CancelFileBatch and CancelFile turn files still in progress cancelled
+// (queued ones are never ingested; one a worker holds is dropped at its
+// commit). AddFile remains for bytes that are not uploads. A directory
+// holding the uploads/index.json of an older quarry server is migrated
+// into quarry.db once, on Open.
+//
 // # Persistence
 //
 // One bbolt file (quarry.db) is the source of truth: vector stores, files,
@@ -90,8 +105,9 @@
 // the store (Open honours its context meanwhile).
 //
 // A backup is a copy of quarry.db taken while no process has it open (or
-// through bbolt's Tx.WriteTo); the blobs directory holds only files not
-// yet ingested. Restoring quarry.db alone works: the indexes are rebuilt.
+// through bbolt's Tx.WriteTo) together with the blobs directory, which
+// holds the bytes of large uploads and of files not yet ingested.
+// Restoring quarry.db alone loses those; the indexes are rebuilt.
 //
 // Searches see every change committed before they began once the indexer
 // has applied it; they wait for that (bounded) rather than index

@@ -28,22 +28,6 @@ func notFound(kind, id string) error {
 	return fmt.Errorf("%w: %s %q", ErrNotFound, kind, id)
 }
 
-// ParamError is a validation error about one request parameter, such as a
-// list cursor. It matches ErrInvalid.
-type ParamError struct {
-	Param string // the parameter, as the API names it ("limit", "after", ...)
-	Msg   string
-}
-
-func (e *ParamError) Error() string { return "store: invalid request: " + e.Param + ": " + e.Msg }
-
-// Is reports whether target is ErrInvalid.
-func (e *ParamError) Is(target error) bool { return target == ErrInvalid }
-
-func paramErrorf(param, format string, a ...any) error {
-	return &ParamError{Param: param, Msg: fmt.Sprintf(format, a...)}
-}
-
 // ErrNoSpace matches a failure to write because the disk (or the user's
 // quota) is full. It is the operating system's ENOSPC, so errors.Is finds
 // it in every error chain that holds the failed write's error.

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 
 	"io"
 	"os"
@@ -104,7 +105,7 @@ func (vs *VectorStore) AddFile(ctx context.Context, in FileInput) (*File, error)
 	}
 	strategy := in.Chunking.Normalize()
 	f := &File{
-		ID: newID("file-"), Object: "vector_store.file", VectorStoreID: vs.id,
+		ID: newID("file-"), VectorStoreID: vs.id,
 		Filename: in.Name, CreatedAt: time.Now().Unix(), Status: StatusInProgress,
 		ChunkingStrategy: strategy, Attributes: attrs,
 	}
@@ -238,23 +239,31 @@ func (vs *VectorStore) WaitFile(ctx context.Context, id string) (*File, error) {
 	}
 }
 
-// Files lists the vector store's files, optionally only those with o.Status.
-func (vs *VectorStore) Files(ctx context.Context, o ListOptions) (Page[File], error) {
-	all, err := vs.allFiles(ctx, o.Status)
+// Files returns the vector store's files, only those with status when it
+// is not empty, newest first (by creation time, then id).
+func (vs *VectorStore) Files(ctx context.Context, status FileStatus) ([]File, error) {
+	all, err := vs.allFiles(ctx, status)
 	if err != nil {
-		return Page[File]{}, err
+		return nil, err
 	}
-	return Paginate(all, o, func(f File) (string, int64) { return f.ID, f.CreatedAt })
+	slices.SortFunc(all, func(a, b File) int { return newestFirst(a.CreatedAt, a.ID, b.CreatedAt, b.ID) })
+	return all, nil
 }
 
 // AllFiles returns every file of the vector store, in no particular order.
 func (vs *VectorStore) AllFiles(ctx context.Context) ([]File, error) { return vs.allFiles(ctx, "") }
 
-func (vs *VectorStore) allFiles(ctx context.Context, status FileStatus) ([]File, error) {
+func checkStatus(status FileStatus) error {
 	switch status {
 	case "", StatusInProgress, StatusCompleted, StatusFailed, StatusCancelled:
-	default:
-		return nil, invalidf("unknown file status filter %q", status)
+		return nil
+	}
+	return invalidf("unknown file status filter %q", status)
+}
+
+func (vs *VectorStore) allFiles(ctx context.Context, status FileStatus) ([]File, error) {
+	if err := checkStatus(status); err != nil {
+		return nil, err
 	}
 	if err := vs.db.checkOpen(); err != nil {
 		return nil, err
@@ -350,28 +359,12 @@ func (vs *VectorStore) DeleteFile(ctx context.Context, id string) error {
 		if f == nil {
 			return notFound("file", id)
 		}
-		for _, c := range f.ChunkIDs {
-			k := u64key(c)
-			if err := errors.Join(b.chunks.Delete(k), b.vectors.Delete(k)); err != nil {
+		if f.Attached {
+			if err := tx.Bucket(bucketLinks).Delete(linkKey(id, vs.id)); err != nil {
 				return err
 			}
 		}
-		if err := errors.Join(b.texts.Delete([]byte(id)), b.pending.Delete([]byte(id)), b.files.Delete([]byte(id))); err != nil {
-			return err
-		}
-		rec, err := b.record()
-		if err != nil {
-			return err
-		}
-		rec.Counts.add(f.Status, -1)
-		rec.UsageBytes -= f.UsageBytes
-		if err := putJSON(b.root, keyRecord, rec); err != nil {
-			return err
-		}
-		if len(f.ChunkIDs) == 0 {
-			return nil
-		}
-		return b.appendLog(tx, logEntry{Op: opDel, FileID: id, Chunks: f.ChunkIDs}, &seq)
+		return deleteFileTx(tx, b, f, &seq)
 	})
 	st.release()
 	if err != nil {
@@ -383,6 +376,35 @@ func (vs *VectorStore) DeleteFile(ctx context.Context, id string) error {
 	}
 	st.committed()
 	return vs.db.waitIndexed(ctx, vs.id, seq)
+}
+
+// deleteFileTx removes the file, its chunks, vectors and text from the
+// vector store and logs the delete for the derived indexes (*seq is its
+// sequence, 0 when the file had no chunks).
+func deleteFileTx(tx *bolt.Tx, b vsBuckets, f *File, seq *uint64) error {
+	id := f.ID
+	for _, c := range f.ChunkIDs {
+		k := u64key(c)
+		if err := errors.Join(b.chunks.Delete(k), b.vectors.Delete(k)); err != nil {
+			return err
+		}
+	}
+	if err := errors.Join(b.texts.Delete([]byte(id)), b.pending.Delete([]byte(id)), b.files.Delete([]byte(id))); err != nil {
+		return err
+	}
+	rec, err := b.record()
+	if err != nil {
+		return err
+	}
+	rec.Counts.add(f.Status, -1)
+	rec.UsageBytes -= f.UsageBytes
+	if err := putJSON(b.root, keyRecord, rec); err != nil {
+		return err
+	}
+	if len(f.ChunkIDs) == 0 {
+		return nil
+	}
+	return b.appendLog(tx, logEntry{Op: opDel, FileID: id, Chunks: f.ChunkIDs}, seq)
 }
 
 // FileContent returns the file's parsed text, the text that chunk ranges

@@ -71,6 +71,7 @@ func (db *DB) worker() {
 			db.mu.Lock()
 			delete(db.queued, j.fileID)
 			db.mu.Unlock()
+			db.released(j.fileID)
 		}
 	}
 }
@@ -207,9 +208,12 @@ func (db *DB) ingest(ctx context.Context, j job) (keep bool) {
 	return false
 }
 
-// fileBytes opens a queued file's bytes: inline in the database for small
-// files, a blob file otherwise.
+// fileBytes opens a queued file's bytes: an attached file's upload's,
+// inline in the database for small files, a blob file otherwise.
 func (db *DB) fileBytes(f *File) (io.ReadCloser, error) {
+	if f.Attached {
+		return db.uploadBytes(f.ID)
+	}
 	var data []byte
 	db.bolt.View(func(tx *bolt.Tx) error {
 		if b, ok := buckets(tx, f.VectorStoreID); ok {

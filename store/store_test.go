@@ -243,46 +243,23 @@ func TestSearchValidate(t *testing.T) {
 	}
 }
 
-func TestListPagination(t *testing.T) {
+func TestVectorStoresNewestFirst(t *testing.T) {
 	ctx := context.Background()
 	db := openTest(t, t.TempDir(), Options{})
 	defer db.Close()
-	var want []string
 	for i := range 7 {
-		vs, err := db.CreateVectorStore(ctx, VectorStoreParams{Name: fmt.Sprint("s", i)})
-		if err != nil {
+		if _, err := db.CreateVectorStore(ctx, VectorStoreParams{Name: fmt.Sprint("s", i)}); err != nil {
 			t.Fatal(err)
 		}
-		want = append(want, vs.ID())
 	}
-	var got []string
-	after := ""
-	for {
-		p, err := db.VectorStores(ctx, ListOptions{Limit: 3, Order: "asc", After: after})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, v := range p.Data {
-			got = append(got, v.ID)
-		}
-		if !p.HasMore {
-			break
-		}
-		after = p.LastID
+	all, err := db.VectorStores(ctx)
+	if err != nil || len(all) != 7 {
+		t.Fatalf("VectorStores = %d, %v; want 7", len(all), err)
 	}
-	// Creation times share seconds, so compare as sets plus the order rule.
-	if len(got) != len(want) {
-		t.Fatalf("paged %d stores, want %d", len(got), len(want))
-	}
-	seen := map[string]bool{}
-	for _, id := range got {
-		if seen[id] {
-			t.Errorf("id %s listed twice", id)
+	for i := 1; i < len(all); i++ {
+		if newestFirst(all[i-1].CreatedAt, all[i-1].ID, all[i].CreatedAt, all[i].ID) >= 0 {
+			t.Errorf("VectorStores[%d], [%d] = %s, %s: not newest first", i-1, i, all[i-1].ID, all[i].ID)
 		}
-		seen[id] = true
-	}
-	if _, err := db.VectorStores(ctx, ListOptions{Limit: 101}); !errors.Is(err, ErrInvalid) {
-		t.Errorf("limit 101: %v, want ErrInvalid", err)
 	}
 }
 

@@ -62,25 +62,24 @@ type ExpiresAfter struct {
 // VectorStoreInfo describes a vector store. It is a snapshot: later changes do
 // not show in it.
 type VectorStoreInfo struct {
-	ID           string            `json:"id"`
-	Object       string            `json:"object"` // "vector_store"
-	CreatedAt    int64             `json:"created_at"`
-	Name         string            `json:"name"`
-	UsageBytes   int64             `json:"usage_bytes"`
-	FileCounts   FileCounts        `json:"file_counts"`
-	Status       string            `json:"status"` // expired | in_progress | completed
-	ExpiresAfter *ExpiresAfter     `json:"expires_after,omitempty"`
-	ExpiresAt    *int64            `json:"expires_at"`
-	LastActiveAt int64             `json:"last_active_at"`
-	Metadata     map[string]string `json:"metadata"`
+	ID           string
+	CreatedAt    int64
+	Name         string
+	UsageBytes   int64
+	FileCounts   FileCounts
+	Status       string // expired | in_progress | completed
+	ExpiresAfter *ExpiresAfter
+	ExpiresAt    *int64 // nil without an expiry
+	LastActiveAt int64
+	Metadata     map[string]string // never nil
 	// Embedder is the model that built the store's vectors.
-	Embedder embed.Identity `json:"embedder"`
+	Embedder embed.Identity
 }
 
-// File describes a file in a vector store.
+// File describes a file in a vector store. Its JSON tags are the format
+// quarry.db keeps it in, not a wire format.
 type File struct {
 	ID               string         `json:"id"`
-	Object           string         `json:"object"` // "vector_store.file"
 	VectorStoreID    string         `json:"vector_store_id"`
 	Filename         string         `json:"filename"`
 	CreatedAt        int64          `json:"created_at"`
@@ -96,6 +95,9 @@ type File struct {
 	Chunks           int            `json:"chunks,omitempty"` // number of chunks
 	Tokens           int            `json:"tokens,omitempty"` // tokens over all chunks
 	ChunkIDs         []uint64       `json:"chunk_ids,omitempty"`
+	// Attached reports a file attached from an upload of the same id
+	// (AttachFile): it references the upload's bytes.
+	Attached bool `json:"attached,omitempty"`
 }
 
 // VectorStoreParams creates a vector store.
@@ -110,22 +112,4 @@ type VectorStoreUpdate struct {
 	Name         *string
 	Metadata     map[string]string // replaces the metadata when non-nil
 	ExpiresAfter *ExpiresAfter     // Days == 0 removes the expiry
-}
-
-// ListOptions pages through a list, as the OpenAI list endpoints do.
-type ListOptions struct {
-	Limit  int    // 1..100, default 20
-	Order  string // "asc" or "desc" (default) by creation time
-	After  string // an id: start after it
-	Before string // an id: end before it
-	// Status, for file lists only: keep files with this status.
-	Status FileStatus
-}
-
-// Page is one page of a list.
-type Page[T any] struct {
-	Data    []T    `json:"data"`
-	FirstID string `json:"first_id"`
-	LastID  string `json:"last_id"`
-	HasMore bool   `json:"has_more"`
 }

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -75,7 +76,7 @@ func (db *DB) CreateVectorStore(ctx context.Context, p VectorStoreParams) (*Vect
 		if err != nil {
 			return err
 		}
-		for _, name := range [][]byte{bucketFiles, bucketChunks, bucketVectors, bucketLog, bucketTexts, bucketPending} {
+		for _, name := range [][]byte{bucketFiles, bucketChunks, bucketVectors, bucketLog, bucketTexts, bucketPending, bucketBatches} {
 			if _, err := root.CreateBucket(name); err != nil {
 				return err
 			}
@@ -150,19 +151,29 @@ func (db *DB) allVectorStores(ctx context.Context) ([]VectorStoreInfo, error) {
 	return out, err
 }
 
-// VectorStores lists vector stores by creation time.
-func (db *DB) VectorStores(ctx context.Context, o ListOptions) (Page[VectorStoreInfo], error) {
+// VectorStores returns every vector store, newest first (by creation
+// time, then id).
+func (db *DB) VectorStores(ctx context.Context) ([]VectorStoreInfo, error) {
 	all, err := db.allVectorStores(ctx)
 	if err != nil {
-		return Page[VectorStoreInfo]{}, err
+		return nil, err
 	}
-	return Paginate(all, o, func(v VectorStoreInfo) (string, int64) { return v.ID, v.CreatedAt })
+	slices.SortFunc(all, func(a, b VectorStoreInfo) int { return newestFirst(a.CreatedAt, a.ID, b.CreatedAt, b.ID) })
+	return all, nil
+}
+
+// newestFirst orders by creation time, then id, descending.
+func newestFirst(ta int64, ida string, tb int64, idb string) int {
+	if c := cmp.Compare(tb, ta); c != 0 {
+		return c
+	}
+	return strings.Compare(idb, ida)
 }
 
 // info converts the record into the public object.
 func (r *vsRecord) info() VectorStoreInfo {
 	v := VectorStoreInfo{
-		ID: r.ID, Object: "vector_store", CreatedAt: r.CreatedAt, Name: r.Name,
+		ID: r.ID, CreatedAt: r.CreatedAt, Name: r.Name,
 		UsageBytes: r.UsageBytes, FileCounts: r.Counts, ExpiresAfter: r.ExpiresAfter,
 		LastActiveAt: r.LastActiveAt, Metadata: r.Metadata, Embedder: r.Embedder,
 	}
@@ -282,10 +293,20 @@ func (vs *VectorStore) Delete(ctx context.Context) error {
 		if !ok {
 			return notFound("vector store", vs.id)
 		}
-		b.files.ForEach(func(k, _ []byte) error {
-			blobs = append(blobs, string(k))
+		err := b.files.ForEach(func(k, v []byte) error {
+			f, err := decodeFile(v)
+			if err != nil {
+				return err
+			}
+			if f.Attached {
+				return tx.Bucket(bucketLinks).Delete(linkKey(f.ID, vs.id))
+			}
+			blobs = append(blobs, f.ID)
 			return nil
 		})
+		if err != nil {
+			return err
+		}
 		return tx.Bucket(bucketVS).DeleteBucket([]byte(vs.id))
 	})
 	if err != nil {
@@ -312,73 +333,4 @@ func (vs *VectorStore) Delete(ctx context.Context) error {
 		os.Remove(db.blobPath(id))
 	}
 	return os.RemoveAll(st.dir)
-}
-
-// Paginate applies o to items as the OpenAI list endpoints do: ordered by
-// creation time then id (descending unless o.Order is "asc"), cut at the
-// After and Before cursors, at most o.Limit long. key returns an item's id
-// and creation time. It sorts items in place. Errors are *ParamError.
-func Paginate[T any](items []T, o ListOptions, key func(T) (string, int64)) (Page[T], error) {
-	if o.Limit == 0 {
-		o.Limit = 20
-	}
-	if o.Limit < 1 || o.Limit > 100 {
-		return Page[T]{}, paramErrorf("limit", "must be between 1 and 100, got %d", o.Limit)
-	}
-	switch o.Order {
-	case "", "desc", "asc":
-	default:
-		return Page[T]{}, paramErrorf("order", "must be \"asc\" or \"desc\", got %q", o.Order)
-	}
-	slices.SortStableFunc(items, func(a, b T) int {
-		ida, ta := key(a)
-		idb, tb := key(b)
-		c := 0
-		switch {
-		case ta < tb:
-			c = -1
-		case ta > tb:
-			c = 1
-		default:
-			c = strings.Compare(ida, idb)
-		}
-		if o.Order != "asc" {
-			c = -c
-		}
-		return c
-	})
-	start, end := 0, len(items)
-	if o.After != "" {
-		i := slices.IndexFunc(items, func(t T) bool { id, _ := key(t); return id == o.After })
-		if i < 0 {
-			return Page[T]{}, paramErrorf("after", "no such id %q", o.After)
-		}
-		start = i + 1
-	}
-	if o.Before != "" {
-		i := slices.IndexFunc(items, func(t T) bool { id, _ := key(t); return id == o.Before })
-		if i < 0 {
-			return Page[T]{}, paramErrorf("before", "no such id %q", o.Before)
-		}
-		end = i
-		if o.After == "" {
-			start = max(0, end-o.Limit)
-		}
-	}
-	if start > end {
-		start = end
-	}
-	p := Page[T]{Data: items[start:min(end, start+o.Limit)]}
-	p.HasMore = start+o.Limit < end
-	if o.Before != "" && o.After == "" {
-		p.HasMore = start > 0
-	}
-	if len(p.Data) > 0 {
-		p.FirstID, _ = key(p.Data[0])
-		p.LastID, _ = key(p.Data[len(p.Data)-1])
-	}
-	if p.Data == nil {
-		p.Data = []T{}
-	}
-	return p, nil
 }

@@ -67,21 +67,15 @@ func runLs(ctx context.Context, e *env, sf *storeFlags, stores bool) error {
 	defer tw.Flush()
 	if stores {
 		fmt.Fprintln(tw, "ID\tNAME\tFILES\tUSAGE\tEMBEDDER\tCREATED")
-		after := ""
-		for {
-			page, err := db.VectorStores(ctx, store.ListOptions{Limit: 100, After: after})
-			if err != nil {
-				return err
-			}
-			for _, v := range page.Data {
-				fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\n", v.ID, v.Name, v.FileCounts.Total, human(v.UsageBytes),
-					v.Embedder, time.Unix(v.CreatedAt, 0).Format(time.DateTime))
-			}
-			if !page.HasMore {
-				return nil
-			}
-			after = page.LastID
+		all, err := db.VectorStores(ctx)
+		if err != nil {
+			return err
 		}
+		for _, v := range all {
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\n", v.ID, v.Name, v.FileCounts.Total, human(v.UsageBytes),
+				v.Embedder, time.Unix(v.CreatedAt, 0).Format(time.DateTime))
+		}
+		return nil
 	}
 	vs, err := sf.vectorStore(ctx, db, false)
 	if err != nil {
