@@ -63,6 +63,12 @@ type DB struct {
 	swapMu sync.Mutex
 	// reembedMu runs one Reembed at a time.
 	reembedMu sync.Mutex
+	// backupMu runs one Backup at a time; blobGate is held (write) while
+	// a Backup takes its snapshot and (read) by removeBlob. onSnapshot,
+	// for tests, runs inside the snapshot. See backup.go.
+	backupMu   sync.Mutex
+	blobGate   sync.RWMutex
+	onSnapshot func()
 
 	mu     sync.RWMutex
 	closed bool                           // guarded by mu
@@ -138,6 +144,8 @@ func Open(ctx context.Context, dir string, opts Options) (*DB, error) {
 		db.wg.Add(1)
 		go db.worker()
 	}
+	db.wg.Add(1)
+	go db.reclaimer() // expiry.go
 	if err := db.resume(); err != nil {
 		db.Close()
 		return nil, err

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
+	"time"
 
 	"github.com/quarrylabs/quarry/chunk"
 	"github.com/quarrylabs/quarry/embed"
@@ -71,6 +72,12 @@ type Options struct {
 	// and each file that failed to ingest (Info; the file's LastError says
 	// the same to the API). Default: slog.Default().
 	Logger *slog.Logger
+
+	// clock, when set, replaces time.Now for expiry and last_active_at
+	// (tests move it forward); reclaimEvery, when set, replaces
+	// reclaimInterval. See expiry.go.
+	clock        func() time.Time
+	reclaimEvery time.Duration
 }
 
 // CachePolicy says which embedders the DB caches.
