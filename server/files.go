@@ -136,6 +136,9 @@ func (s *server) createUpload(w http.ResponseWriter, r *http.Request) {
 	if err == nil && !slices.Contains(validPurposes, fields["purpose"]) {
 		err = invalid("purpose", "invalid 'purpose': expected one of %s, got %q", strings.Join(validPurposes, ", "), fields["purpose"])
 	}
+	if err == nil {
+		up.ExpiresAt, err = fileExpiry(fields, up.CreatedAt) // expiry.go
+	}
 	if err != nil {
 		if up != nil {
 			s.uploads.discard(up.ID)
@@ -149,6 +152,9 @@ func (s *server) createUpload(w http.ResponseWriter, r *http.Request) {
 		s.uploads.discard(up.ID)
 		s.fail(w, r, err)
 		return
+	}
+	if up.ExpiresAt != nil {
+		s.expiresSoon(*up.ExpiresAt)
 	}
 	writeJSON(w, http.StatusOK, up)
 }
@@ -189,24 +195,14 @@ func (s *server) getUpload(w http.ResponseWriter, r *http.Request) {
 
 func (s *server) deleteUpload(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("file_id")
-	links, ok, err := s.uploads.remove(id)
+	// As OpenAI: deleting a file removes it from every vector store.
+	ok, err := s.removeUpload(r.Context(), id)
 	if err == nil && !ok {
 		err = notFound("no such file: %q", id)
 	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
-	}
-	// As OpenAI: deleting a file removes it from every vector store.
-	for vsID, fileID := range links {
-		vs, err := s.db.VectorStore(vsID)
-		if err == nil {
-			err = vs.DeleteFile(r.Context(), fileID)
-		}
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			s.fail(w, r, err)
-			return
-		}
 	}
 	writeJSON(w, http.StatusOK, deleted{ID: id, Object: "file", Deleted: true})
 }

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/quarrylabs/quarry/store"
@@ -69,6 +70,13 @@ type server struct {
 	// attachMu serializes attaching uploads, so that one upload gets one
 	// copy per vector store.
 	attachMu sync.Mutex
+
+	// Expiring uploads (expiry.go): now is the clock; uploadsDue is the
+	// earliest expires_at (0: not scanned yet); expireMu runs one scan at
+	// a time.
+	now        func() time.Time
+	uploadsDue atomic.Int64
+	expireMu   sync.Mutex
 }
 
 // New returns the OpenAI-compatible HTTP API over db. The handler is safe
@@ -94,7 +102,7 @@ func New(db *store.DB, opts Options) http.Handler {
 		opts.BodyIdleTimeout = DefaultBodyIdleTimeout
 	}
 	s := &server{db: db, opts: opts, log: opts.Logger, mux: http.NewServeMux(), inflight: make(chan struct{}, opts.MaxInFlight),
-		metrics: newMetrics(db)}
+		metrics: newMetrics(db), now: defaultNow}
 	s.uploads = newUploads(db.Dir())
 	s.routes()
 	return s
@@ -189,6 +197,9 @@ func (s *server) serve(w http.ResponseWriter, r *http.Request, h http.Handler, p
 		w.Header().Del("X-Content-Type-Options")
 		writeError(w, &apiError{Status: status, Type: "invalid_request_error", Message: msg})
 		return
+	}
+	if strings.HasPrefix(r.URL.Path, "/v1/") {
+		s.expireUploads(r.Context()) // expiry.go
 	}
 	// Serve through the mux, which sets the path values Handler does not.
 	s.mux.ServeHTTP(w, r)

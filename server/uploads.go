@@ -29,6 +29,8 @@ type upload struct {
 	Filename  string `json:"filename"`
 	Purpose   string `json:"purpose"`
 	Status    string `json:"status"` // always "processed"
+	// ExpiresAt is when the file expires (expires_after), or nil.
+	ExpiresAt *int64 `json:"expires_at"`
 }
 
 // batch is a file batch: which files it added to which vector store.
