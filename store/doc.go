@@ -89,9 +89,30 @@
 // unreadable is rebuilt from scratch, which takes time proportional to
 // the store (Open honours its context meanwhile).
 //
-// A backup is a copy of quarry.db taken while no process has it open (or
-// through bbolt's Tx.WriteTo); the blobs directory holds only files not
-// yet ingested. Restoring quarry.db alone works: the indexes are rebuilt.
+// # Expiry
+//
+// A vector store created with ExpiresAfter{Days: n} expires n days after
+// its last activity (last_active_at: a search, AddFile, the end of an
+// ingestion, Update), as OpenAI's do. From expires_at on it reports
+// status "expired", Search and AddFile return ErrExpired, and no later
+// activity revives it; a background reclaimer (started by Open, stopped
+// by Close, checking at Open and every minute) marks it expired in
+// quarry.db and deletes its files, finishing after a restart what a
+// crash interrupted. The store itself stays until Delete.
+//
+// # Backup and restore
+//
+// DB.Backup writes a consistent snapshot as one tar stream while the DB
+// serves: quarry.db as of one read transaction (bbolt's Tx.WriteTo), every
+// other file under the directory that the source of truth may reference
+// (blobs/, uploads/) as of that transaction, and a manifest of SHA-256
+// checksums. Derived indexes (indexes/) and the embedding cache are left
+// out. Restore checks every checksum, bbolt's page consistency and the
+// format version in a temporary directory before renaming it into place,
+// so a corrupt stream leaves nothing usable behind; Open rebuilds the
+// indexes. While quarry.db is copied, a write that needs the file to grow
+// waits (and reads queue behind it): bbolt remaps only without readers.
+// A copy of quarry.db taken while no process has it open also works.
 //
 // Searches see every change committed before they began once the indexer
 // has applied it; they wait for that (bounded) rather than index
