@@ -82,21 +82,18 @@ func (db *DB) removeBlob(path string) {
 // and are rebuilt when the restored directory is opened. Use Restore to
 // read it back. One Backup runs at a time; a second waits.
 //
-// While quarry.db is being copied, a write that needs the file to grow
-// waits for the copy (bbolt remaps its file only without readers); the
-// other files are streamed after the read transaction has ended.
+// The read transaction lasts while quarry.db is copied into a staging
+// directory beside it (disk speed; the copy takes as much space as
+// quarry.db until Backup returns), not while w consumes the stream: during
+// the copy a write that needs the file to grow waits for it (bbolt remaps
+// its file only without readers), and reads queue behind that write.
 func (db *DB) Backup(ctx context.Context, w io.Writer) error {
 	if err := db.checkOpen(); err != nil {
 		return err
 	}
 	db.backupMu.Lock()
 	defer db.backupMu.Unlock()
-	// Staging areas of backups that died midway.
-	if old, err := filepath.Glob(filepath.Join(db.dir, ".backup-*")); err == nil {
-		for _, d := range old {
-			os.RemoveAll(d)
-		}
-	}
+	removeBackupStages(db.dir)
 	stage, err := os.MkdirTemp(db.dir, ".backup-")
 	if err != nil {
 		return fmt.Errorf("store: backup: %w", err)
@@ -122,6 +119,15 @@ func (db *DB) Backup(ctx context.Context, w io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("store: backup: %w", err)
 	}
+	// quarry.db is copied beside the links first, at disk speed, so that
+	// the read transaction does not last as long as the caller takes to
+	// consume the stream.
+	size, err := copyTx(tx, filepath.Join(stage, "quarry.db"))
+	tx.Rollback()
+	if err != nil {
+		return fmt.Errorf("store: backup: copy quarry.db: %w", err)
+	}
+	files = append([]stagedFile{{name: "quarry.db", size: size}}, files...)
 
 	tw := tar.NewWriter(w)
 	m := manifest{Version: backupVersion, CreatedAt: time.Now().Unix()}
@@ -148,10 +154,6 @@ func (db *DB) Backup(ctx context.Context, w io.Writer) error {
 	}
 	magic := fmt.Sprintf("quarry backup %d\n", backupVersion)
 	err = put(backupMagic, int64(len(magic)), func(w io.Writer) error { _, err := io.WriteString(w, magic); return err })
-	if err == nil {
-		err = put("quarry.db", tx.Size(), func(w io.Writer) error { _, err := tx.WriteTo(w); return err })
-	}
-	tx.Rollback() // the rest comes from the links
 	for _, f := range files {
 		if err != nil {
 			break
@@ -179,6 +181,29 @@ func (db *DB) Backup(ctx context.Context, w io.Writer) error {
 		return fmt.Errorf("store: backup: %w", err)
 	}
 	return nil
+}
+
+// removeBackupStages removes the staging areas of backups that died
+// midway (Open and Backup call it; one Backup runs at a time).
+func removeBackupStages(dir string) {
+	if old, err := filepath.Glob(filepath.Join(dir, ".backup-*")); err == nil {
+		for _, d := range old {
+			os.RemoveAll(d)
+		}
+	}
+}
+
+// copyTx writes the database as of tx to path and returns its size.
+func copyTx(tx *bolt.Tx, path string) (int64, error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return 0, err
+	}
+	n, err := tx.WriteTo(f)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return n, err
 }
 
 type stagedFile struct {

@@ -223,6 +223,7 @@ func (db *DB) resume() error {
 	if err != nil {
 		return fmt.Errorf("store: resume: %w", err)
 	}
+	removeBackupStages(db.dir) // backup.go
 	entries, _ := os.ReadDir(filepath.Join(db.dir, "blobs"))
 	for _, e := range entries {
 		if !need[e.Name()] {

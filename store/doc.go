@@ -110,8 +110,11 @@
 // out. Restore checks every checksum, bbolt's page consistency and the
 // format version in a temporary directory before renaming it into place,
 // so a corrupt stream leaves nothing usable behind; Open rebuilds the
-// indexes. While quarry.db is copied, a write that needs the file to grow
-// waits (and reads queue behind it): bbolt remaps only without readers.
+// indexes. The read transaction lasts while quarry.db is copied into a
+// staging directory beside it (as much space again until Backup returns),
+// not while the stream is consumed; during that copy a write that needs
+// the file to grow waits, and reads queue behind it (bbolt remaps only
+// without readers).
 // A copy of quarry.db taken while no process has it open also works.
 //
 // Searches see every change committed before they began once the indexer
