@@ -21,8 +21,8 @@ func init() {
 		args:    "[flags] FILE",
 		summary: "write a consistent backup of the store to FILE (- for stdout)",
 		long: `Opens the store and writes one snapshot of it (store.DB.Backup): the database
-and the files it references, with SHA-256 checksums; the derived indexes are
-left out and rebuilt by 'quarry restore'd stores when first opened. FILE is
+and the file bytes it references, with SHA-256 checksums. The derived indexes
+are left out: a restored store rebuilds them when first opened. FILE is
 written whole or not at all.
 
 A store is opened by one process at a time: while 'quarry serve' runs on it,
@@ -36,7 +36,7 @@ served behind the server's API key); the server keeps serving meanwhile.`,
 		fileArgs: true,
 		setup: func(fs *flagSet) runFunc {
 			var sf storeFlags
-			sf.register(fs, false)
+			sf.registerDir(fs)
 			srv := fs.String("server", "", "back up the store a running 'quarry serve' at `URL` serves, instead of opening it")
 			apiKey := fs.String("api-key", os.Getenv("QUARRY_API_KEY"), "with --server: the server's API `KEY` (default $QUARRY_API_KEY)")
 			return func(ctx context.Context, e *env, args []string) error {
