@@ -15,7 +15,8 @@
 //
 // # Endpoints
 //
-//	POST   /v1/files                                   upload (multipart: file, purpose=assistants|user_data)
+//	POST   /v1/files                                   upload (multipart: file, purpose=assistants|user_data,
+//	                                                   expires_after[anchor]=created_at, expires_after[seconds]=3600..2592000)
 //	GET    /v1/files                                   list uploads (limit, order, after, before, purpose)
 //	GET    /v1/files/{file_id}                         retrieve an upload
 //	DELETE /v1/files/{file_id}                         delete it, and its copy in every vector store
@@ -43,6 +44,7 @@
 //	POST   /mcp                                        MCP over streamable HTTP (tools search and fetch; stores and files as resources)
 //	GET    /healthz
 //	GET    /metrics                                    Prometheus metrics (behind the API key)
+//	GET    /backup                                     a consistent backup of the DB, streamed (store.DB.Backup; 'quarry backup --server')
 //	GET    /debug/pprof/...                            Go's profiler, with Options.Pprof only
 //
 // Errors have OpenAI's shape, {"error": {"message", "type", "param",
@@ -50,7 +52,9 @@
 // bad JSON, unknown fields, out-of-range parameters), 401 invalid_api_key,
 // 404 not_found, 405 for a known path with another method, 409
 // embedder_mismatch when a vector store was built by another embedder than
-// the server's (store.ErrEmbedderMismatch; see store.DB.Reembed), 413
+// the server's (store.ErrEmbedderMismatch; see store.DB.Reembed), 400
+// vector_store_expired for a search or new file on an expired vector store
+// (store.ErrExpired), 413
 // file_too_large, 503 once the store is closed, 500 otherwise.
 //
 // # Responses and MCP
@@ -71,6 +75,21 @@
 //
 // /mcp serves the Model Context Protocol (streamable HTTP, behind the same
 // API key); `quarry mcp` serves it over stdio.
+//
+// # Expiry
+//
+// A vector store with expires_after {anchor: last_active_at, days} expires
+// as OpenAI's does (see package store): its status turns "expired", its
+// files are removed, it stays retrievable until deleted, and a search on
+// it, or a file added to it, answers 400 vector_store_expired. OpenAI
+// documents that runs using an expired vector store fail and that one
+// creates a new store instead; it does not publish the error body, so the
+// code is quarry's. A File uploaded with expires_after {anchor: created_at,
+// seconds} reports expires_at and, past it, is deleted as DELETE
+// /v1/files/{id} deletes it, with its copy in every vector store. Uploads
+// are reclaimed before the server serves its next /v1/ request once the
+// earliest expires_at has passed, so no request sees an expired File;
+// expires_at is kept with the upload and survives restarts.
 //
 // # Search results
 //

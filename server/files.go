@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/quarrylabs/quarry/store"
 )
@@ -140,13 +141,17 @@ func (s *server) createUpload(w http.ResponseWriter, r *http.Request) {
 	if err == nil && !slices.Contains(validPurposes, fields["purpose"]) {
 		err = invalid("purpose", "invalid 'purpose': expected one of %s, got %q", strings.Join(validPurposes, ", "), fields["purpose"])
 	}
+	var expiresAfter int64
+	if err == nil {
+		expiresAfter, err = fileExpiry(fields) // expiry.go
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	// The purpose may come after the file: the bytes are staged, and
 	// recorded now.
-	up, err := staged.Commit(r.Context(), fields["purpose"])
+	up, err := staged.Commit(r.Context(), store.CommitParams{Purpose: fields["purpose"], ExpiresAfter: time.Duration(expiresAfter) * time.Second})
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -97,6 +97,7 @@ func (s *server) routes() {
 	m := s.mux
 	m.HandleFunc("GET /healthz", s.healthz)
 	m.Handle("GET /metrics", s.metrics.handler)
+	m.HandleFunc("GET /backup", s.backup) // backup.go
 	if s.opts.Pprof {
 		m.HandleFunc("GET /debug/pprof/", pprof.Index)
 		m.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
@@ -267,6 +268,10 @@ func toAPIError(err error) *apiError {
 		return &apiError{Status: http.StatusBadRequest, Type: "invalid_request_error", Message: cleanMessage(err)}
 	case errors.Is(err, store.ErrNotFound):
 		return &apiError{Status: http.StatusNotFound, Type: "invalid_request_error", Code: "not_found", Message: cleanMessage(err)}
+	case errors.Is(err, store.ErrExpired):
+		// OpenAI: runs on an expired vector store fail; it stays
+		// retrievable (status "expired") until deleted.
+		return &apiError{Status: http.StatusBadRequest, Type: "invalid_request_error", Code: "vector_store_expired", Message: cleanMessage(err)}
 	case errors.Is(err, store.ErrEmbedderMismatch):
 		return &apiError{Status: http.StatusConflict, Type: "invalid_request_error", Code: "embedder_mismatch",
 			Message: cleanMessage(err) + " (the vector store was built by another embedder than the server's; restart with that embedder or re-embed the vector store with 'quarry' / DB.Reembed)"}

@@ -109,10 +109,15 @@ type uploadJSON struct {
 	Filename  string `json:"filename"`
 	Purpose   string `json:"purpose"`
 	Status    string `json:"status"`
+	ExpiresAt *int64 `json:"expires_at"` // null: never
 }
 
 func uploadOf(u *store.Upload) uploadJSON {
-	return uploadJSON{ID: u.ID, Object: "file", Bytes: u.Bytes, CreatedAt: u.CreatedAt, Filename: u.Filename, Purpose: u.Purpose, Status: u.Status}
+	j := uploadJSON{ID: u.ID, Object: "file", Bytes: u.Bytes, CreatedAt: u.CreatedAt, Filename: u.Filename, Purpose: u.Purpose, Status: u.Status}
+	if u.ExpiresAt != 0 {
+		j.ExpiresAt = &u.ExpiresAt
+	}
+	return j
 }
 
 // batchJSON is a vector_store.files_batch.

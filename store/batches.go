@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -209,7 +208,7 @@ func (vs *VectorStore) CancelFileBatch(ctx context.Context, id string) (*FileBat
 		return nil, err
 	}
 	for _, id := range blobs {
-		os.Remove(vs.db.blobPath(id))
+		vs.db.removeBlob(vs.db.blobPath(id))
 	}
 	return fb, nil
 }
@@ -263,7 +262,7 @@ func (vs *VectorStore) CancelFile(ctx context.Context, id string) (*File, error)
 		return nil, err
 	}
 	if !f.Attached {
-		os.Remove(vs.db.blobPath(id))
+		vs.db.removeBlob(vs.db.blobPath(id))
 	}
 	f.ChunkIDs = nil
 	return f, nil

@@ -31,6 +31,9 @@ type vsRecord struct {
 	// were applied by every derived index and checkpointed, then trimmed.
 	// 0 means never trimmed.
 	LogStart uint64 `json:"log_start,omitempty"`
+	// Expired is set once the store has expired (see expiry.go): its files
+	// are being or have been removed, and no activity revives it.
+	Expired bool `json:"expired,omitempty"`
 }
 
 // chunkRecord is a chunk as persisted; its key is the chunk id.

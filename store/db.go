@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -65,6 +66,15 @@ type DB struct {
 	reembedMu sync.Mutex
 	// contentLocks serialize blob files with their reference counts.
 	contentLocks contentLocks
+	// backupMu runs one Backup at a time; blobGate is held (write) while
+	// a Backup takes its snapshot and (read) by removeBlob. onSnapshot,
+	// for tests, runs inside the snapshot. See backup.go.
+	backupMu sync.Mutex
+	// uploadsDue is when the next upload expires (unix seconds): see
+	// reclaimUploads.
+	uploadsDue atomic.Int64
+	blobGate   sync.RWMutex
+	onSnapshot func()
 
 	mu     sync.RWMutex
 	closed bool                           // guarded by mu
@@ -141,6 +151,8 @@ func Open(ctx context.Context, dir string, opts Options) (*DB, error) {
 		db.wg.Add(1)
 		go db.worker()
 	}
+	db.wg.Add(1)
+	go db.reclaimer() // expiry.go
 	if err := db.resume(); err != nil {
 		db.Close()
 		return nil, err
@@ -231,6 +243,7 @@ func (db *DB) resume() error {
 	if err != nil {
 		return fmt.Errorf("store: resume: %w", err)
 	}
+	removeBackupStages(db.dir) // backup.go
 	entries, _ := os.ReadDir(filepath.Join(db.dir, "blobs"))
 	for _, e := range entries {
 		if !need[e.Name()] {

@@ -104,10 +104,36 @@
 // unreadable is rebuilt from scratch, which takes time proportional to
 // the store (Open honours its context meanwhile).
 //
-// A backup is a copy of quarry.db taken while no process has it open (or
-// through bbolt's Tx.WriteTo) together with the blobs directory, which
-// holds the bytes of large uploads and of files not yet ingested.
-// Restoring quarry.db alone loses those; the indexes are rebuilt.
+// # Expiry
+//
+// A vector store created with ExpiresAfter{Days: n} expires n days after
+// its last activity (last_active_at: a search, AddFile, the end of an
+// ingestion, Update), as OpenAI's do. From expires_at on it reports
+// status "expired", Search and AddFile return ErrExpired, and no later
+// activity revives it; a background reclaimer (started by Open, stopped
+// by Close, checking at Open and every minute) marks it expired in
+// quarry.db and deletes its files, finishing after a restart what a
+// crash interrupted. The store itself stays until Delete.
+//
+// # Backup and restore
+//
+// DB.Backup writes a consistent snapshot as one tar stream while the DB
+// serves: quarry.db as of one read transaction (bbolt's Tx.WriteTo), every
+// other file under the directory that the source of truth may reference
+// (blobs/: uploaded bytes, content-addressed) as of that transaction, and a manifest of SHA-256
+// checksums. Derived indexes (indexes/) and the embedding cache are left
+// out. Restore checks every checksum, bbolt's page consistency and the
+// format version in a temporary directory before renaming it into place,
+// so a corrupt stream leaves nothing usable behind; Open rebuilds the
+// indexes. The read transaction lasts while quarry.db is copied into a
+// staging directory beside it (as much space again until Backup returns),
+// not while the stream is consumed; during that copy a write that needs
+// the file to grow waits, and reads queue behind it (bbolt remaps only
+// without readers).
+// A copy of quarry.db taken while no process has it open also works.
+// Files uploaded with an expiry (UploadParams.ExpiresAt) expire too:
+// past it the upload reads as deleted and the reclaimer deletes it, with
+// its copy in every vector store, as DeleteUpload does.
 //
 // Searches see every change committed before they began once the indexer
 // has applied it; they wait for that (bounded) rather than index

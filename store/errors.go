@@ -18,6 +18,9 @@ var (
 	ErrEmbedderMismatch = errors.New("store: embedder mismatch")
 	// ErrCorrupt is returned when on-disk state fails its checks.
 	ErrCorrupt = errors.New("store: corrupt")
+	// ErrExpired is returned by searches and new files on a vector store
+	// that has expired (see VectorStoreParams.ExpiresAfter).
+	ErrExpired = errors.New("store: vector store expired")
 )
 
 func invalidf(format string, a ...any) error {

@@ -135,8 +135,11 @@ func (vs *VectorStore) AddFile(ctx context.Context, in FileInput) (*File, error)
 		if err != nil {
 			return err
 		}
+		if err := vs.db.live(vs.id, rec); err != nil {
+			return err
+		}
 		rec.Counts.add(StatusInProgress, 1)
-		rec.LastActiveAt = f.CreatedAt
+		vs.db.active(rec)
 		if err := putJSON(b.root, keyRecord, rec); err != nil {
 			return err
 		}
@@ -370,7 +373,7 @@ func (vs *VectorStore) DeleteFile(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	os.Remove(vs.db.blobPath(id))
+	vs.db.removeBlob(vs.db.blobPath(id))
 	if seq == 0 {
 		return nil
 	}

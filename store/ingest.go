@@ -357,7 +357,7 @@ func (db *DB) finish(j job, status FileStatus, ferr *FileError, res *processed) 
 		rec.Counts.add(StatusInProgress, -1)
 		rec.Counts.add(status, 1)
 		rec.UsageBytes += f.UsageBytes
-		rec.LastActiveAt = time.Now().Unix()
+		db.active(rec)
 		if err := putJSON(b.root, keyRecord, rec); err != nil {
 			return err
 		}
@@ -366,6 +366,6 @@ func (db *DB) finish(j job, status FileStatus, ferr *FileError, res *processed) 
 	if err != nil {
 		return 0, err
 	}
-	os.Remove(db.blobPath(j.fileID))
+	db.removeBlob(db.blobPath(j.fileID))
 	return seq, nil
 }

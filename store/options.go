@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
+	"time"
 
 	"github.com/quarrylabs/quarry/chunk"
 	"github.com/quarrylabs/quarry/embed"
@@ -71,6 +72,15 @@ type Options struct {
 	// and each file that failed to ingest (Info; the file's LastError says
 	// the same to the API). Default: slog.Default().
 	Logger *slog.Logger
+
+	// Clock, when set, replaces time.Now for expiry, last_active_at and
+	// the creation time of uploads (simulations and tests move it
+	// forward).
+	Clock func() time.Time
+	// ReclaimInterval is how often the background reclaimer looks for
+	// expired vector stores and uploads (it also runs at Open). Default 1
+	// minute.
+	ReclaimInterval time.Duration
 }
 
 // CachePolicy says which embedders the DB caches.

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	bolt "go.etcd.io/bbolt"
 	"golang.org/x/sync/errgroup"
@@ -196,6 +195,9 @@ func (db *DB) Search(ctx context.Context, vsIDs []string, req SearchRequest) (*S
 			return nil, err
 		}
 		states = append(states, st)
+		if err := db.checkLive(id); err != nil {
+			return nil, err
+		}
 		if st.mismatch != nil {
 			return nil, st.mismatch
 		}
@@ -483,7 +485,7 @@ func (db *DB) hydrate(states []*vsState, fused []rerank.Scored, n int, seen map[
 // write is left to the store's indexer, so a search never waits for a
 // commit.
 func (db *DB) touch(st *vsState) {
-	now := time.Now().Unix()
+	now := db.now().Unix()
 	st.attrMu.Lock()
 	stale := now-st.lastTouch >= 60
 	if stale {
@@ -513,6 +515,9 @@ func (db *DB) writeTouch(st *vsState) {
 		rec, err := b.record()
 		if err != nil {
 			return err
+		}
+		if rec.expiredAt(now) {
+			return nil // activity after the expiry does not revive a store
 		}
 		rec.LastActiveAt = max(rec.LastActiveAt, now)
 		return putJSON(b.root, keyRecord, rec)

@@ -47,6 +47,22 @@ type Upload struct {
 	// returns.
 	Status string `json:"status"`
 	SHA256 string `json:"sha256"` // of the bytes, hex
+	// ExpiresAt is when the upload expires (unix seconds), or 0 for
+	// never: from then on it reads as deleted, and the DB's reclaimer
+	// deletes it, with its copy in every vector store, as DeleteUpload
+	// does.
+	ExpiresAt int64 `json:"expires_at,omitempty"`
+}
+
+// expired reports whether the upload has expired at now (unix seconds).
+func (u *Upload) expired(now int64) bool { return u.ExpiresAt != 0 && now >= u.ExpiresAt }
+
+// CommitParams is what an upload records beside its bytes.
+type CommitParams struct {
+	Purpose string
+	// ExpiresAfter, when positive, makes the upload expire that long
+	// after its creation (OpenAI's expires_after with anchor created_at).
+	ExpiresAfter time.Duration
 }
 
 // UploadParams is a file to upload.
@@ -57,6 +73,8 @@ type UploadParams struct {
 	// MaxBytes bounds the file; 0 means MaxFileBytes, and more than
 	// MaxFileBytes is MaxFileBytes. A larger body is ErrTooLarge.
 	MaxBytes int64
+	// ExpiresAfter is CommitParams.ExpiresAfter.
+	ExpiresAfter time.Duration
 }
 
 // ErrTooLarge is returned for a file over the size limit. It matches
@@ -186,9 +204,9 @@ func (s *StagedFile) Discard() {
 	s.done = true
 }
 
-// Commit records the staged file as an upload with purpose. Once it
-// returns, the upload survives a crash.
-func (s *StagedFile) Commit(ctx context.Context, purpose string) (*Upload, error) {
+// Commit records the staged file as an upload. Once it returns, the
+// upload survives a crash.
+func (s *StagedFile) Commit(ctx context.Context, p CommitParams) (*Upload, error) {
 	if s.done {
 		return nil, invalidf("staged file %q was committed or discarded already", s.filename)
 	}
@@ -197,8 +215,11 @@ func (s *StagedFile) Commit(ctx context.Context, purpose string) (*Upload, error
 	if err := db.checkOpen(); err != nil {
 		return nil, err
 	}
-	up := &Upload{ID: newID("file-"), Filename: s.filename, Purpose: purpose, Bytes: s.size,
-		CreatedAt: time.Now().Unix(), Status: "processed", SHA256: s.sha}
+	up := &Upload{ID: newID("file-"), Filename: s.filename, Purpose: p.Purpose, Bytes: s.size,
+		CreatedAt: db.now().Unix(), Status: "processed", SHA256: s.sha}
+	if p.ExpiresAfter > 0 {
+		up.ExpiresAt = up.CreatedAt + int64(max(p.ExpiresAfter/time.Second, 1))
+	}
 	unlock := db.contentLocks.lock(s.sha)
 	defer unlock()
 	created := false // this commit put the blob file in place
@@ -234,6 +255,9 @@ func (s *StagedFile) Commit(ctx context.Context, purpose string) (*Upload, error
 		}
 		return nil, fmt.Errorf("store: upload %s: %w", s.filename, err)
 	}
+	if up.ExpiresAt != 0 {
+		db.uploadDueBy(up.ExpiresAt)
+	}
 	return up, nil
 }
 
@@ -244,7 +268,7 @@ func (db *DB) UploadFile(ctx context.Context, p UploadParams) (*Upload, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s.Commit(ctx, p.Purpose)
+	return s.Commit(ctx, CommitParams{Purpose: p.Purpose, ExpiresAfter: p.ExpiresAfter})
 }
 
 func getUpload(tx *bolt.Tx, id string) (*Upload, error) {
@@ -267,11 +291,20 @@ func (db *DB) Upload(ctx context.Context, id string) (*Upload, error) {
 	var up *Upload
 	err := db.bolt.View(func(tx *bolt.Tx) error {
 		var err error
-		if up, err = getUpload(tx, id); err == nil && up == nil {
+		if up, err = db.liveUpload(tx, id); err == nil && up == nil {
 			err = notFound("file", id)
 		}
 		return err
 	})
+	return up, err
+}
+
+// liveUpload is getUpload, with an expired upload read as deleted.
+func (db *DB) liveUpload(tx *bolt.Tx, id string) (*Upload, error) {
+	up, err := getUpload(tx, id)
+	if up != nil && up.expired(db.now().Unix()) {
+		up = nil
+	}
 	return up, err
 }
 
@@ -282,13 +315,14 @@ func (db *DB) Uploads(ctx context.Context, purpose string) ([]Upload, error) {
 		return nil, err
 	}
 	var out []Upload
+	now := db.now().Unix()
 	err := db.bolt.View(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketUploads).ForEach(func(k, v []byte) error {
 			var up Upload
 			if err := json.Unmarshal(v, &up); err != nil {
 				return fmt.Errorf("%w: upload record %s: %v", ErrCorrupt, k, err)
 			}
-			if purpose == "" || up.Purpose == purpose {
+			if (purpose == "" || up.Purpose == purpose) && !up.expired(now) {
 				out = append(out, up)
 			}
 			return nil
@@ -306,7 +340,7 @@ func (db *DB) OpenUpload(ctx context.Context, id string) (*Upload, io.ReadSeekCl
 	var c content
 	err := db.bolt.View(func(tx *bolt.Tx) error {
 		var err error
-		if up, err = getUpload(tx, id); err != nil {
+		if up, err = db.liveUpload(tx, id); err != nil {
 			return err
 		}
 		if up == nil {
@@ -358,11 +392,17 @@ func (db *DB) DeleteUpload(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
+	return db.deleteUpload(ctx, up)
+}
+
+// deleteUpload deletes up, expired or not.
+func (db *DB) deleteUpload(ctx context.Context, up *Upload) error {
+	id := up.ID
 	unlock := db.contentLocks.lock(up.SHA256)
 	defer unlock()
 	seqs := map[string]uint64{}
 	removeBlob := false
-	err = db.bolt.Update(func(tx *bolt.Tx) error {
+	err := db.bolt.Update(func(tx *bolt.Tx) error {
 		clear(seqs)
 		removeBlob = false
 		up, err := getUpload(tx, id)
@@ -426,7 +466,7 @@ func (db *DB) DeleteUpload(ctx context.Context, id string) error {
 		return err
 	}
 	if removeBlob {
-		os.Remove(db.contentPath(up.SHA256))
+		db.removeBlob(db.contentPath(up.SHA256))
 	}
 	var errs []error
 	for vsID, seq := range seqs {
@@ -539,7 +579,7 @@ func (vs *VectorStore) attach(ctx context.Context, items []BatchFile, bt *batchR
 				out = append(out, *f)
 				continue
 			}
-			up, err := getUpload(tx, it.FileID)
+			up, err := vs.db.liveUpload(tx, it.FileID)
 			if err != nil {
 				return err
 			}

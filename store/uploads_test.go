@@ -171,7 +171,7 @@ func TestUploadLimits(t *testing.T) {
 	if entries, _ := os.ReadDir(filepath.Join(db.Dir(), "blobs")); len(entries) != 0 {
 		t.Errorf("blobs after Discard: %v", entries)
 	}
-	if _, err := s.Commit(ctx, "assistants"); !errors.Is(err, ErrInvalid) {
+	if _, err := s.Commit(ctx, CommitParams{Purpose: "assistants"}); !errors.Is(err, ErrInvalid) {
 		t.Errorf("Commit after Discard = %v, want ErrInvalid", err)
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"os"
 	"slices"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	bolt "go.etcd.io/bbolt"
@@ -61,7 +60,7 @@ func (db *DB) CreateVectorStore(ctx context.Context, p VectorStoreParams) (*Vect
 	if err := errors.Join(validateMetadata(p.Metadata), validateExpiry(p.ExpiresAfter)); err != nil {
 		return nil, err
 	}
-	now := time.Now().Unix()
+	now := db.now().Unix()
 	rec := &vsRecord{
 		ID: newID("vs_"), Name: p.Name, CreatedAt: now, LastActiveAt: now,
 		Metadata: p.Metadata, Embedder: db.opts.Embedder.Identity(),
@@ -144,7 +143,7 @@ func (db *DB) allVectorStores(ctx context.Context) ([]VectorStoreInfo, error) {
 			if err != nil {
 				return err
 			}
-			out = append(out, rec.info())
+			out = append(out, rec.info(db.now().Unix()))
 			return nil
 		})
 	})
@@ -170,8 +169,8 @@ func newestFirst(ta int64, ida string, tb int64, idb string) int {
 	return strings.Compare(idb, ida)
 }
 
-// info converts the record into the public object.
-func (r *vsRecord) info() VectorStoreInfo {
+// info converts the record into the public object, as of now (unix time).
+func (r *vsRecord) info(now int64) VectorStoreInfo {
 	v := VectorStoreInfo{
 		ID: r.ID, CreatedAt: r.CreatedAt, Name: r.Name,
 		UsageBytes: r.UsageBytes, FileCounts: r.Counts, ExpiresAfter: r.ExpiresAfter,
@@ -187,9 +186,9 @@ func (r *vsRecord) info() VectorStoreInfo {
 	if r.ExpiresAfter != nil {
 		at := r.LastActiveAt + int64(r.ExpiresAfter.Days)*86400
 		v.ExpiresAt = &at
-		if time.Now().Unix() >= at {
-			v.Status = "expired"
-		}
+	}
+	if r.expiredAt(now) {
+		v.Status = "expired"
 	}
 	return v
 }
@@ -209,7 +208,7 @@ func (vs *VectorStore) Info(ctx context.Context) (*VectorStoreInfo, error) {
 		if err != nil {
 			return err
 		}
-		info = rec.info()
+		info = rec.info(vs.db.now().Unix())
 		return nil
 	})
 	if err != nil {
@@ -241,6 +240,9 @@ func (vs *VectorStore) Update(ctx context.Context, u VectorStoreUpdate) (*Vector
 		if err != nil {
 			return err
 		}
+		// Activity is judged before the change: extending the expiry of
+		// a store past it does not revive it.
+		vs.db.active(rec)
 		if u.Name != nil {
 			rec.Name = *u.Name
 		}
@@ -256,8 +258,7 @@ func (vs *VectorStore) Update(ctx context.Context, u VectorStoreUpdate) (*Vector
 				rec.ExpiresAfter = &e
 			}
 		}
-		rec.LastActiveAt = time.Now().Unix()
-		info = rec.info()
+		info = rec.info(vs.db.now().Unix())
 		return putJSON(b.root, keyRecord, rec)
 	})
 	if err != nil {
@@ -330,7 +331,7 @@ func (vs *VectorStore) Delete(ctx context.Context) error {
 	delete(db.parked, vs.id)
 	db.mu.Unlock()
 	for _, id := range blobs {
-		os.Remove(db.blobPath(id))
+		db.removeBlob(db.blobPath(id))
 	}
 	return os.RemoveAll(st.dir)
 }

@@ -27,12 +27,18 @@ type storeFlags struct {
 // register adds --store and --vector-store; repeatable says whether
 // --vector-store may be given more than once (search).
 func (sf *storeFlags) register(fs *flagSet, repeatable bool) {
-	fs.StringVar(&sf.dir, "store", os.Getenv("QUARRY_STORE"), "store folder `DIR` (default $QUARRY_STORE, else ~/.local/share/quarry)")
+	sf.registerDir(fs)
 	help := `vector store ` + "`NAME`" + ` inside the store (default "default")`
 	if repeatable {
 		help += "; repeat to search several"
 	}
 	fs.Var(&sf.vectorStores, "vector-store", help)
+}
+
+// registerDir adds --store only, for the commands that take the whole
+// store (backup).
+func (sf *storeFlags) registerDir(fs *flagSet) {
+	fs.StringVar(&sf.dir, "store", os.Getenv("QUARRY_STORE"), "store folder `DIR` (default $QUARRY_STORE, else ~/.local/share/quarry)")
 	sf.embedder = envOr("QUARRY_EMBEDDER", "local")
 	sf.dimensions, _ = strconv.Atoi(os.Getenv("QUARRY_DIMENSIONS"))
 }
