@@ -580,3 +580,48 @@ func luceneLength(dl uint64) uint64 {
 	}
 	return free + (enc&7|8)<<shift
 }
+
+// ScoreBound is the BM25 score, for a query of weighted terms, of a
+// document whose text holds every term with unbounded frequency:
+// the sum over terms of weight · idf(t) · (k1+1), idf as in Search over the
+// text field (a term no document holds has the idf of df = 0). It depends
+// only on the terms and the collection, so score/ScoreBound compares
+// across queries: the share of the query's attainable evidence a document
+// holds. A document's text alone always scores below it; matches in the
+// title, filename or headings (boosted) can take a score above it.
+// It is 0 for no terms or an empty index.
+func (ix *Index) ScoreBound(ctx context.Context, terms []WeightedTerm) (float64, error) {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	r, st, err := ix.reader()
+	if err != nil {
+		return 0, err
+	}
+	defer r.Close()
+	n := float64(st.Fields[fieldText].Docs)
+	if n == 0 {
+		return 0, nil
+	}
+	var bound float64
+	for _, qt := range terms {
+		if qt.Weight <= 0 || math.IsNaN(qt.Weight) || math.IsInf(qt.Weight, 0) {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return 0, err
+		}
+		dict, err := r.TermFieldReader(ctx, []byte(qt.Term), fieldNames[fieldText], false, false, false)
+		if err != nil {
+			return 0, fmt.Errorf("lexical: read postings: %w", translate(err))
+		}
+		df := float64(dict.Count())
+		dict.Close()
+		idf := math.Log(1 + (n-df+0.5)/(df+0.5))
+		bound += qt.Weight * idf * (ix.opts.K1 + 1)
+	}
+	return bound, nil
+}
+
+// QueryTerms is the analyzed query Search runs for query: its distinct
+// terms weighted by their counts, at most MaxQueryTerms of them.
+func (ix *Index) QueryTerms(query string) []WeightedTerm { return ix.queryTerms(query) }
