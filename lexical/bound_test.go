@@ -2,6 +2,7 @@ package lexical
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"path/filepath"
 	"strings"
@@ -60,5 +61,13 @@ func TestScoreBound(t *testing.T) {
 	}
 	if b, err := ix.ScoreBound(ctx, nil); err != nil || b != 0 {
 		t.Errorf("ScoreBound(nil) = %v, %v", b, err)
+	}
+	// The collection model: df over the text's tokens (2+1000+3+1).
+	probs, floor, err := ix.CollectionProbs(ctx, []string{"zebra", "unicorn", "cat"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []float64{2.0 / 1006, 0, 2.0 / 1006}; fmt.Sprint(probs) != fmt.Sprint(want) || floor != 1.0/1006 {
+		t.Errorf("CollectionProbs = %v, floor %v; want %v, %v", probs, floor, want, 1.0/1006)
 	}
 }

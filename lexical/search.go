@@ -625,3 +625,36 @@ func (ix *Index) ScoreBound(ctx context.Context, terms []WeightedTerm) (float64,
 // QueryTerms is the analyzed query Search runs for query: its distinct
 // terms weighted by their counts, at most MaxQueryTerms of them.
 func (ix *Index) QueryTerms(query string) []WeightedTerm { return ix.queryTerms(query) }
+
+// CollectionProbs estimates, for each term, the probability that a token
+// of the collection's text is that term: its document frequency over the
+// text field's token count (each document holding it counted once), the
+// collection model P(t|C) of language-model feedback. It also returns the
+// smallest probability a term of the collection can have, 1 over the token
+// count. Unknown terms get 0, as every term of an empty index (floor 0).
+func (ix *Index) CollectionProbs(ctx context.Context, terms []string) (probs []float64, floor float64, err error) {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	r, st, err := ix.reader()
+	if err != nil {
+		return nil, 0, err
+	}
+	defer r.Close()
+	probs = make([]float64, len(terms))
+	tokens := float64(st.Fields[fieldText].Tokens)
+	if tokens == 0 {
+		return probs, 0, nil
+	}
+	for i, t := range terms {
+		if err := ctx.Err(); err != nil {
+			return nil, 0, err
+		}
+		tfr, err := r.TermFieldReader(ctx, []byte(t), fieldNames[fieldText], false, false, false)
+		if err != nil {
+			return nil, 0, fmt.Errorf("lexical: read postings: %w", translate(err))
+		}
+		probs[i] = float64(tfr.Count()) / tokens
+		tfr.Close()
+	}
+	return probs, 1 / tokens, nil
+}
