@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -262,7 +263,20 @@ func (db *DB) Search(ctx context.Context, vsIDs []string, req SearchRequest) (*S
 		// in rank order: look further down for results above it.
 		keep = max(keep, depth)
 	}
-	cands, err := db.hydrate(states, fuse(req.Ranking.Fusion, lists), keep, read)
+	fused := fuse(req.Ranking.Fusion, lists)
+	// Score before reading the chunks back (without a reranker), so that
+	// what is returned is checked against the source of truth last.
+	ids := make([]uint64, 0, keep)
+	for _, it := range fused[:min(len(fused), keep)] {
+		ids = append(ids, it.ID)
+	}
+	var scores map[uint64]float64
+	if !rerankOn {
+		if scores, err = db.absolute(ctx, states, queries, vecs, w, expanded, ids); err != nil {
+			return nil, err
+		}
+	}
+	cands, err := db.hydrate(states, fused, keep, read)
 	if err != nil {
 		return nil, err
 	}
@@ -271,8 +285,26 @@ func (db *DB) Search(ctx context.Context, vsIDs []string, req SearchRequest) (*S
 			return nil, err
 		}
 	}
-	if err := db.absolute(ctx, states, queries, vecs, w, expanded, cands); err != nil {
-		return nil, err
+	var unscored []uint64 // reranked, or past chunks deleted meanwhile
+	for _, c := range cands {
+		if _, ok := scores[c.id]; !ok {
+			unscored = append(unscored, c.id)
+		}
+	}
+	if len(unscored) > 0 {
+		more, err := db.absolute(ctx, states, queries, vecs, w, expanded, unscored)
+		if err != nil {
+			return nil, err
+		}
+		if scores == nil {
+			scores = more
+		}
+		for id, s := range more {
+			scores[id] = s
+		}
+	}
+	for i := range cands {
+		cands[i].score = scores[cands[i].id]
 	}
 	for _, st := range states {
 		db.touch(st)
@@ -356,7 +388,30 @@ func (db *DB) feedback(ctx context.Context, states []*vsState, queries []string,
 	for _, it := range fused[:min(len(fused), feedbackCandidates)] {
 		cands = append(cands, it.ID)
 	}
-	exp := expansion(texts, scores)
+	exp, err := expansion(texts, scores, func(terms []string) ([]float64, float64, error) {
+		// The stores' mean; a term of one store has at least its floor
+		// over the number of stores.
+		mean, floor := make([]float64, len(terms)), math.Inf(1)
+		for _, st := range states {
+			p, f, err := st.lex.CollectionProbs(ctx, terms)
+			if err != nil {
+				return nil, 0, err
+			}
+			for i := range p {
+				mean[i] += p[i] / float64(len(states))
+			}
+			if f > 0 {
+				floor = min(floor, f/float64(len(states)))
+			}
+		}
+		if math.IsInf(floor, 1) {
+			floor = 0
+		}
+		return mean, floor, nil
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("store: search: %w", err)
+	}
 	expanded := make([][]lexical.WeightedTerm, len(queries))
 	for qi, q := range queries {
 		expanded[qi] = expand(q, exp)
