@@ -37,31 +37,41 @@ type absCand struct {
 	fb    []float64 // nil without feedback
 }
 
-// absolute sets the score of each candidate (see above). expanded holds
-// the feedback-expanded queries (nil without feedback).
-func (db *DB) absolute(ctx context.Context, states []*vsState, queries []string, vecs [][]float32, w HybridWeights, expanded [][]lexical.WeightedTerm, cands []hit) error {
-	if len(cands) == 0 {
-		return nil
-	}
+// absolute returns the score of each candidate chunk (see above) that
+// one of the states holds. expanded holds the feedback-expanded queries
+// (nil without feedback).
+func (db *DB) absolute(ctx context.Context, states []*vsState, queries []string, vecs [][]float32, w HybridWeights, expanded [][]lexical.WeightedTerm, cands []uint64) (map[uint64]float64, error) {
 	nq := len(queries)
-	index := make(map[string]int, len(states))
-	for si, st := range states {
-		index[st.id] = si
-	}
 	byID := make(map[uint64]*absCand, len(cands))
 	ids := make([][]uint64, len(states)) // candidates per store
-	for _, h := range cands {
-		si := index[h.vsID]
+	for _, id := range cands {
+		si := -1
+		for i, st := range states {
+			st.attrMu.RLock()
+			_, ok := st.chunkFile[id]
+			st.attrMu.RUnlock()
+			if ok {
+				si = i
+				break
+			}
+		}
+		if si < 0 || byID[id] != nil {
+			continue // deleted meanwhile, or a repeat
+		}
 		c := &absCand{store: si, dense: make([]float64, nq), lex: make([]float64, nq)}
 		if expanded != nil {
 			c.fb = make([]float64, nq)
 		}
-		byID[h.id] = c
-		ids[si] = append(ids[si], h.id)
+		byID[id] = c
+		ids[si] = append(ids[si], id)
+	}
+	out := make(map[uint64]float64, len(byID))
+	if len(byID) == 0 {
+		return out, nil
 	}
 	if w.EmbeddingWeight > 0 {
 		if err := db.denseScores(states, vecs, byID); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	if w.TextWeight > 0 {
@@ -70,17 +80,16 @@ func (db *DB) absolute(ctx context.Context, states []*vsState, queries []string,
 			terms[qi] = states[0].lex.QueryTerms(q) // one analyzer for all stores
 		}
 		if err := keywordScores(ctx, states, terms, ids, byID, func(c *absCand, qi int, s float64) { c.lex[qi] = s }); err != nil {
-			return err
+			return nil, err
 		}
 		if expanded != nil {
 			if err := keywordScores(ctx, states, expanded, ids, byID, func(c *absCand, qi int, s float64) { c.fb[qi] = s }); err != nil {
-				return err
+				return nil, err
 			}
 		}
 	}
 	sum := w.EmbeddingWeight + w.TextWeight
-	for i := range cands {
-		c := byID[cands[i].id]
+	for id, c := range byID {
 		var total float64
 		for qi := range queries {
 			kw := c.lex[qi]
@@ -89,9 +98,9 @@ func (db *DB) absolute(ctx context.Context, states []*vsState, queries []string,
 			}
 			total += (w.EmbeddingWeight*c.dense[qi] + w.TextWeight*kw) / sum
 		}
-		cands[i].score = min(1, total/float64(nq))
+		out[id] = min(1, total/float64(nq))
 	}
-	return nil
+	return out, nil
 }
 
 // keywordScores sets, through set, every candidate's BM25 score over the
