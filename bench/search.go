@@ -28,6 +28,9 @@ type SearchConfig struct {
 	// HeldOut2 wraps each query in one of the second held-back set's
 	// templates (see HeldOutConversational2).
 	HeldOut2 bool
+	// HeldOut3 wraps each query in one of the third held-back set's
+	// templates (see HeldOutConversational3).
+	HeldOut3 bool
 	// Typos misspells one word of each query first (see Typo).
 	Typos bool
 }
@@ -53,6 +56,7 @@ func DefaultSearchConfigs() []SearchConfig {
 		{Name: "heldout", Request: store.SearchRequest{}, HeldOut: true},
 		{Name: "heldout+rewrite", Request: store.SearchRequest{RewriteQuery: true}, HeldOut: true},
 		{Name: "heldout2+rewrite", Request: store.SearchRequest{RewriteQuery: true}, HeldOut2: true},
+		{Name: "heldout3+rewrite", Request: store.SearchRequest{RewriteQuery: true}, HeldOut3: true},
 		{Name: "typo", Request: store.SearchRequest{}, Typos: true},
 		{Name: "typo+rewrite", Request: store.SearchRequest{RewriteQuery: true}, Typos: true},
 	}
@@ -63,6 +67,8 @@ var (
 	heldOutFile string
 	//go:embed testdata/heldout_templates_2.txt
 	heldOutFile2 string
+	//go:embed testdata/heldout_templates_3.txt
+	heldOutFile3 string
 )
 
 // templates returns the templates of a held-back file.
@@ -79,7 +85,17 @@ func templates(file string) []string {
 var (
 	heldOutTemplates  = sync.OnceValue(func() []string { return templates(heldOutFile) })
 	heldOutTemplates2 = sync.OnceValue(func() []string { return templates(heldOutFile2) })
+	heldOutTemplates3 = sync.OnceValue(func() []string { return templates(heldOutFile3) })
 )
+
+// HeldOutConversational3 is HeldOutConversational with the third held-back
+// set, testdata/heldout_templates_3.txt, written after the rewriter's
+// interjection rule and never used to develop anything.
+func HeldOutConversational3(query string, i int) string {
+	q := strings.TrimRight(strings.TrimSpace(query), ".?!")
+	ts := heldOutTemplates3()
+	return fmt.Sprintf(ts[i%len(ts)], strings.ToLower(q))
+}
 
 // HeldOutConversational2 is HeldOutConversational with the second held-back
 // set, testdata/heldout_templates_2.txt, written after the rewriter's frame
@@ -161,7 +177,12 @@ func Conversational(query string, i int) string {
 type SearchResult struct {
 	Config  string
 	Metrics Metrics
-	Run     Run
+	// Run is the ranking as the search returned it: its scores are
+	// positions (higher first), since absolute scores need not fall in
+	// result order.
+	Run Run
+	// Scores is the same documents with the scores the search returned.
+	Scores Run
 }
 
 // SearchIndex is a collection loaded into a store, one file per document.
@@ -246,7 +267,7 @@ func BuildSearchIndex(ctx context.Context, c *BEIR, opts store.Options) (*Search
 func RunSearch(ctx context.Context, c *BEIR, si *SearchIndex, configs []SearchConfig) ([]SearchResult, error) {
 	var out []SearchResult
 	for _, cfg := range configs {
-		run := Run{}
+		run, scores := Run{}, Run{}
 		for i, q := range c.Queries {
 			req := cfg.Request
 			text := q.Text
@@ -258,6 +279,8 @@ func RunSearch(ctx context.Context, c *BEIR, si *SearchIndex, configs []SearchCo
 				text = HeldOutConversational(text, i)
 			case cfg.HeldOut2:
 				text = HeldOutConversational2(text, i)
+			case cfg.HeldOut3:
+				text = HeldOutConversational3(text, i)
 			case cfg.Conversational:
 				text = Conversational(text, i)
 			}
@@ -267,18 +290,19 @@ func RunSearch(ctx context.Context, c *BEIR, si *SearchIndex, configs []SearchCo
 			if err != nil {
 				return nil, fmt.Errorf("bench: %s: query %s: %w", cfg.Name, q.ID, err)
 			}
-			var ranked []Scored
+			var ranked, scored []Scored
 			seen := map[string]bool{}
 			for _, r := range res.Data {
 				id := si.ByID[r.FileID]
 				if !seen[id] {
 					seen[id] = true
-					ranked = append(ranked, Scored{DocID: id, Score: r.Score})
+					ranked = append(ranked, Scored{DocID: id, Score: float64(len(res.Data) - len(ranked))})
+					scored = append(scored, Scored{DocID: id, Score: r.Score})
 				}
 			}
-			run[q.ID] = ranked
+			run[q.ID], scores[q.ID] = ranked, scored
 		}
-		out = append(out, SearchResult{Config: cfg.Name, Metrics: Evaluate(c.Qrels, run), Run: run})
+		out = append(out, SearchResult{Config: cfg.Name, Metrics: Evaluate(c.Qrels, run), Run: run, Scores: scores})
 	}
 	return out, nil
 }
@@ -309,4 +333,46 @@ func MeasureLatency(ctx context.Context, vs *store.VectorStore, queries []string
 	slices.Sort(ds)
 	at := func(p float64) time.Duration { return ds[min(len(ds)-1, int(p*float64(len(ds))))] }
 	return Latency{N: len(ds), P50: at(0.5), P90: at(0.9), P99: at(0.99)}, nil
+}
+
+// Calibration splits the results of a run at a score: how many results
+// score at least at, and how many of those are judged relevant, and the
+// same below at.
+type Calibration struct {
+	Above, AboveRelevant int
+	Below, BelowRelevant int
+}
+
+// Precision returns the share of judged-relevant results above and below
+// the split (0 for an empty side).
+func (c Calibration) Precision() (above, below float64) {
+	if c.Above > 0 {
+		above = float64(c.AboveRelevant) / float64(c.Above)
+	}
+	if c.Below > 0 {
+		below = float64(c.BelowRelevant) / float64(c.Below)
+	}
+	return above, below
+}
+
+// Calibrate splits every result of run at score at (see Calibration).
+func Calibrate(run Run, qrels Qrels, at float64) Calibration {
+	var c Calibration
+	for qid, ranked := range run {
+		for _, r := range ranked {
+			rel := qrels[qid][r.DocID] > 0
+			if r.Score >= at {
+				c.Above++
+				if rel {
+					c.AboveRelevant++
+				}
+			} else {
+				c.Below++
+				if rel {
+					c.BelowRelevant++
+				}
+			}
+		}
+	}
+	return c
 }

@@ -13,17 +13,19 @@ import (
 
 // TestSearchQuality is the quality gate of the default search pipeline
 // (hybrid fusion with pseudo-relevance feedback, no reranker) on the three
-// shared IR collections with the offline default embedder. On every
-// collection the default pipeline must reach BM25 alone and come within
-// 0.005 nDCG@10 of the best Lucene configuration (TestIR's tolerance);
+// shared IR collections with the offline default embedder, measured on the
+// results in the order the search returns them. On every collection the
+// default pipeline must reach BM25 alone and the best Lucene configuration;
 // conversational queries with rewriting must keep 95% of the plain
 // queries' nDCG@10, both with templates in the rewriter's lists and with
-// the first held-back set.
+// the first held-back set; and scores must be calibrated
+// (checkCalibration).
 //
-// The full criteria do not all hold yet (see the log): the default
-// is 0.0009 below Lucene on vaswani, and the held-back templates keep
-// 95.7-96.7% rather than 97% (89-94% on the second set).
-// QUARRY_STRICT_QUALITY=1 enforces default >= best Lucene and 97%.
+// The 97% for held-back phrasings does not hold on every
+// collection yet (see the log): the first set keeps 95.6% on vaswani
+// (98.5-98.8% on the others), the second 89.7-95.4%, the third (written
+// last, never developed on) 95.2-96.4%. QUARRY_STRICT_QUALITY=1 enforces
+// 97% on the first set.
 func TestSearchQuality(t *testing.T) {
 	if raceEnabled {
 		t.Skip("quality gate: slow under -race; .ci/run runs it without")
@@ -62,9 +64,9 @@ func TestSearchQuality(t *testing.T) {
 				t.Logf("%-24s nDCG@10 %.4f  R@100 %.4f  MAP %.4f  MRR@10 %.4f", r.Config, r.Metrics.NDCG10, r.Metrics.Recall100, r.Metrics.MAP, r.Metrics.MRR10)
 			}
 			def := got["default"]
-			t.Logf("ingested %d documents in %v; default %.4f vs bm25 %+.4f, vs best Lucene (%.4f) %+.4f; rewrite keeps %.1f%% (templates in its lists), %.1f%% (held-back templates), %.1f%% (second held-back set); typos: %.1f%% without rewrite, %.1f%% with",
+			t.Logf("ingested %d documents in %v; default %.4f vs bm25 %+.4f, vs best Lucene (%.4f) %+.4f; rewrite keeps %.1f%% (templates in its lists), %.1f%% (held-back templates), %.1f%% (second held-back set), %.1f%% (third); typos: %.1f%% without rewrite, %.1f%% with",
 				len(c.Corpus), si.Ingest, def, def-got["bm25"], lucene, def-lucene,
-				100*got["conversational+rewrite"]/def, 100*got["heldout+rewrite"]/def, 100*got["heldout2+rewrite"]/def, 100*got["typo"]/def, 100*got["typo+rewrite"]/def)
+				100*got["conversational+rewrite"]/def, 100*got["heldout+rewrite"]/def, 100*got["heldout2+rewrite"]/def, 100*got["heldout3+rewrite"]/def, 100*got["typo"]/def, 100*got["typo+rewrite"]/def)
 			minKeep := 0.95
 			if strict {
 				minKeep = 0.97
@@ -72,7 +74,7 @@ func TestSearchQuality(t *testing.T) {
 			if def < got["bm25"] {
 				t.Errorf("default nDCG@10 %.4f < bm25 %.4f", def, got["bm25"])
 			}
-			if def < lucene-0.005 || (strict && def < lucene) {
+			if def < lucene {
 				t.Errorf("default nDCG@10 %.4f below best Lucene %.4f", def, lucene)
 			}
 			if got["conversational+rewrite"] < 0.95*def {
@@ -81,7 +83,56 @@ func TestSearchQuality(t *testing.T) {
 			if got["heldout+rewrite"] < minKeep*def {
 				t.Errorf("heldout+rewrite nDCG@10 %.4f < %.0f%% of %.4f", got["heldout+rewrite"], 100*minKeep, def)
 			}
+			for _, r := range res {
+				if r.Config == "default" {
+					// cmd/quarry and filesearch order by score.
+					t.Logf("default ordered by score instead of rank: nDCG@10 %.4f", Evaluate(c.Qrels, r.Scores).NDCG10)
+					checkCalibration(t, ctx, si, c, r.Scores)
+				}
+			}
 		})
+	}
+}
+
+// nonsenseQueries match nothing in any collection.
+var nonsenseQueries = []string{"zanzibarquux", "qwxzv plimbrokt", "xylofrobnitz quarklewump"}
+
+// noMatchScore is the score threshold store's documentation gives: with
+// the default weights a chunk sharing no term with the query scores below
+// it.
+const noMatchScore = 0.1
+
+// checkCalibration checks that scores are absolute: results scoring 0.5
+// or more are judged relevant more often than those below 0.5, and
+// nonsense queries return nothing at noMatchScore or above.
+func checkCalibration(t *testing.T, ctx context.Context, si *SearchIndex, c *BEIR, run Run) {
+	t.Helper()
+	cal := Calibrate(run, c.Qrels, 0.5)
+	above, below := cal.Precision()
+	t.Logf("calibration: %d results score >= 0.5, %.1f%% judged relevant; %d below, %.1f%%", cal.Above, 100*above, cal.Below, 100*below)
+	if cal.Above == 0 || cal.Below == 0 || above <= below {
+		t.Errorf("scores not calibrated: %d results >= 0.5 (%.3f relevant), %d below (%.3f)", cal.Above, above, cal.Below, below)
+	}
+	for _, q := range nonsenseQueries {
+		res, err := si.VS.Search(ctx, store.SearchRequest{Query: []string{q}, MaxResults: 50})
+		if err != nil {
+			t.Fatal(err)
+		}
+		best := 0.0
+		for _, r := range res.Data {
+			best = max(best, r.Score)
+		}
+		t.Logf("nonsense query %q: %d results, best score %.4f", q, len(res.Data), best)
+		if best >= noMatchScore {
+			t.Errorf("nonsense query %q: a result scores %.4f >= %v", q, best, noMatchScore)
+		}
+		res, err = si.VS.Search(ctx, store.SearchRequest{Query: []string{q}, Ranking: store.RankingOptions{ScoreThreshold: noMatchScore}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Data) != 0 {
+			t.Errorf("nonsense query %q with score_threshold %v: %d results", q, noMatchScore, len(res.Data))
+		}
 	}
 }
 
@@ -96,6 +147,9 @@ func TestTypo(t *testing.T) {
 	}
 	if n := len(heldOutTemplates2()); n < 8 {
 		t.Errorf("%d templates in the second held-back set", n)
+	}
+	if n := len(heldOutTemplates3()); n < 8 {
+		t.Errorf("%d templates in the third held-back set", n)
 	}
 	if n := len(heldOutTemplates()); n < 8 {
 		t.Errorf("%d held-back templates", n)

@@ -580,3 +580,81 @@ func luceneLength(dl uint64) uint64 {
 	}
 	return free + (enc&7|8)<<shift
 }
+
+// ScoreBound is the BM25 score, for a query of weighted terms, of a
+// document whose text holds every term with unbounded frequency:
+// the sum over terms of weight · idf(t) · (k1+1), idf as in Search over the
+// text field (a term no document holds has the idf of df = 0). It depends
+// only on the terms and the collection, so score/ScoreBound compares
+// across queries: the share of the query's attainable evidence a document
+// holds. A document's text alone always scores below it; matches in the
+// title, filename or headings (boosted) can take a score above it.
+// It is 0 for no terms or an empty index.
+func (ix *Index) ScoreBound(ctx context.Context, terms []WeightedTerm) (float64, error) {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	r, st, err := ix.reader()
+	if err != nil {
+		return 0, err
+	}
+	defer r.Close()
+	n := float64(st.Fields[fieldText].Docs)
+	if n == 0 {
+		return 0, nil
+	}
+	var bound float64
+	for _, qt := range terms {
+		if qt.Weight <= 0 || math.IsNaN(qt.Weight) || math.IsInf(qt.Weight, 0) {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return 0, err
+		}
+		dict, err := r.TermFieldReader(ctx, []byte(qt.Term), fieldNames[fieldText], false, false, false)
+		if err != nil {
+			return 0, fmt.Errorf("lexical: read postings: %w", translate(err))
+		}
+		df := float64(dict.Count())
+		dict.Close()
+		idf := math.Log(1 + (n-df+0.5)/(df+0.5))
+		bound += qt.Weight * idf * (ix.opts.K1 + 1)
+	}
+	return bound, nil
+}
+
+// QueryTerms is the analyzed query Search runs for query: its distinct
+// terms weighted by their counts, at most MaxQueryTerms of them.
+func (ix *Index) QueryTerms(query string) []WeightedTerm { return ix.queryTerms(query) }
+
+// CollectionProbs estimates, for each term, the probability that a token
+// of the collection's text is that term: its document frequency over the
+// text field's token count (each document holding it counted once), the
+// collection model P(t|C) of language-model feedback. It also returns the
+// smallest probability a term of the collection can have, 1 over the token
+// count. Unknown terms get 0, as every term of an empty index (floor 0).
+func (ix *Index) CollectionProbs(ctx context.Context, terms []string) (probs []float64, floor float64, err error) {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	r, st, err := ix.reader()
+	if err != nil {
+		return nil, 0, err
+	}
+	defer r.Close()
+	probs = make([]float64, len(terms))
+	tokens := float64(st.Fields[fieldText].Tokens)
+	if tokens == 0 {
+		return probs, 0, nil
+	}
+	for i, t := range terms {
+		if err := ctx.Err(); err != nil {
+			return nil, 0, err
+		}
+		tfr, err := r.TermFieldReader(ctx, []byte(t), fieldNames[fieldText], false, false, false)
+		if err != nil {
+			return nil, 0, fmt.Errorf("lexical: read postings: %w", translate(err))
+		}
+		probs[i] = float64(tfr.Count()) / tokens
+		tfr.Close()
+	}
+	return probs, 1 / tokens, nil
+}

@@ -47,7 +47,11 @@ func (l *Local) Rewrite(ctx context.Context, query string) ([]string, error) {
 		return nil, ErrEmptyQuery
 	}
 	var cores []string
-	for _, part := range splitCompound(strings.Fields(q)) {
+	parts := splitCompound(strings.Fields(q))
+	for _, part := range parts {
+		if len(parts) > 1 && isInterjection(part) {
+			continue
+		}
 		if core := stripFiller(part); len(core) > 0 {
 			cores = append(cores, strings.Join(core, " "))
 		}
@@ -107,6 +111,19 @@ func splitCompound(words []string) [][]string {
 	}
 	cut(len(words))
 	return parts
+}
+
+// isInterjection reports whether a sentence of a longer query is an
+// interjection (a greeting, a sign-off, thanks: "Greetings.", "Hello
+// again!", "Regards."): at most two words, closed by '.' or '!', not a
+// question. It asks for nothing, so it is neither a query of its own nor
+// part of the whole one. Grammar, not a list of phrasings.
+func isInterjection(part []string) bool {
+	if len(part) > 2 {
+		return false
+	}
+	last, _ := utf8.DecodeLastRuneInString(part[len(part)-1])
+	return last == '.' || last == '!'
 }
 
 // sentenceEnd reports whether w, ending in '.', closes a sentence before

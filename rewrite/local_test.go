@@ -69,6 +69,10 @@ func TestLocalSplit(t *testing.T) {
 		{"see e.g. Smith et al. Results vary", []string{"see e.g. Smith et al. Results vary"}},
 		{"a? b? c? d? e? f? g?", []string{"a b c d e f g", "a", "b", "c", "d"}},
 		{"HNSW? HNSW?", []string{"HNSW HNSW", "HNSW"}},
+		// Interjections between sentences are dropped, not split off.
+		{"Hello there! What is HNSW? Regards.", []string{"What is HNSW"}},
+		{"Good evening. How are embeddings cached? Cheers!", []string{"How are embeddings cached"}},
+		{"Hi! Thanks!", []string{"Hi! Thanks!"}},
 	}
 	l := NewLocal(nil)
 	for _, tc := range tests {

@@ -96,7 +96,11 @@
 // As OpenAI's, a search answers one result per chunk, best first:
 // max_num_results (1..50, default 10) counts chunks, not files, each
 // result's content holds that one chunk, and a file with several matching
-// chunks appears once for each of them (with its own score). The page is
+// chunks appears once for each of them (with its own score). Scores are
+// absolute, 0..1, comparable across queries (see store.SearchResult.Score):
+// score_threshold 0.1 drops chunks sharing no keyword with the query, with
+// the default weights; results come in ranking order, which their scores
+// need not follow exactly. The page is
 // the whole answer: has_more is false and next_page null. The Go API
 // (store.VectorStore.Search) groups the same chunks by file instead.
 //

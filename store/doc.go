@@ -34,6 +34,22 @@
 // holding the uploads/index.json of an older quarry server is migrated
 // into quarry.db once, on Open.
 //
+// # Scores
+//
+// A result's score is absolute: it depends only on the query, the chunk
+// and the collection's statistics, never on which other candidates were
+// fused, so score_threshold means the same for every query. It is the
+// hybrid-weighted mean of the chunk's cosine similarity to the query and
+// its BM25 score as a share of the best the query can score (every query
+// term, with unbounded frequency: lexical.Index.ScoreBound), the latter
+// averaged with the same share for the feedback-expanded query when
+// feedback ran (see SearchResult.Score). The fusion orders results; the
+// scores need not fall in that order. On the shared IR collections,
+// results scoring 0.5 or more are judged relevant more often than those
+// below (bench TestSearchQuality); a query none of whose words the
+// collection holds scores below 0.1 with the default weights, so
+// score_threshold 0.1 keeps only chunks with keyword evidence.
+//
 // # Persistence
 //
 // One bbolt file (quarry.db) is the source of truth: vector stores, files,

@@ -1,20 +1,27 @@
 package store
 
 import (
+	"math"
 	"slices"
 	"strings"
 
 	"github.com/quarrylabs/quarry/lexical"
 )
 
-// Pseudo-relevance feedback (RM3): the best first-stage chunks are taken as
-// relevant, the terms that characterise them are added to the query, and the
-// expanded query is run again against the BM25 index. It is part of the
-// local ranking stage ("auto"); it needs no model and no network.
-// The parameters were tuned on the shared IR collections (see bench
-// TestSearchQuality): the expanded query's ranking is fused beside the
-// original keyword ranking, not instead of it, which helps on cranfield
-// (+0.03 nDCG@10) without hurting vaswani.
+// Pseudo-relevance feedback (RM3): the best first-stage chunks that hold a
+// query term are taken as relevant, the terms that characterise them are
+// added to the query, and the expanded query is run again against the BM25
+// index. It is part of the local ranking stage ("auto"); it needs no model
+// and no network. The expanded query's ranking is fused beside the
+// original keyword ranking, not instead of it.
+//
+// The expansion terms are those contributing most to the divergence of the
+// feedback model from the collection's, P(t|R)·log(P(t|R)/P(t|C)): terms
+// frequent in the feedback chunks and rare elsewhere, not merely frequent
+// (the query's clarity). Selected so, feedback lifts the default pipeline's
+// nDCG@10 on all three shared collections (vaswani 0.4359 → 0.4376,
+// cranfield 0.3931 → 0.3933, msmarco-5k 0.7492 → 0.7500 against
+// selection by P(t|R) alone; see bench TestSearchQuality).
 const (
 	feedbackDocs        = 10  // chunks taken as relevant
 	feedbackCandidates  = 100 // best fused chunks re-scored by the expanded query
@@ -23,17 +30,27 @@ const (
 	feedbackMinDocTerms = 1   // ignore feedback chunks with fewer terms
 )
 
+// collectionModel returns P(t|C) for terms (see lexical.Index.CollectionProbs)
+// and the least value a term of the collection can have.
+type collectionModel func(terms []string) (probs []float64, floor float64, err error)
+
+// probBatch is how many terms expansion looks up in the collection model
+// at a time between checks of its bound.
+const probBatch = 32
+
 // expansion returns the feedback texts' top expansion terms with their
-// weights, summing to 1 (best first, each text weighted by its
-// first-stage score). It does not depend on the query, so a search with
-// several queries computes it once.
-func expansion(texts []string, scores []float64) []lexical.WeightedTerm {
+// weights P(t|R), summing to 1 (each text weighted by its first-stage
+// score), chosen by divergence contribution (see above; ties by term). It
+// does not depend on the query, so a search with several queries computes
+// it once. Terms are read by decreasing P(t|R), and reading stops once no
+// term left can beat the kept ones, whatever its P(t|C).
+func expansion(texts []string, scores []float64, pc collectionModel) ([]lexical.WeightedTerm, error) {
 	var total float64
 	for _, s := range scores {
 		total += s
 	}
 	if total <= 0 {
-		return nil
+		return nil, nil
 	}
 	rm := map[string]float64{}
 	for i, text := range texts {
@@ -47,30 +64,79 @@ func expansion(texts []string, scores []float64) []lexical.WeightedTerm {
 			rm[t] += pd * inv
 		}
 	}
-	cands := make([]lexical.WeightedTerm, 0, len(rm))
+	byRM := make([]lexical.WeightedTerm, 0, len(rm))
 	for t, w := range rm {
 		if len(t) > 1 && !isNumber(t) {
-			cands = append(cands, lexical.WeightedTerm{Term: t, Weight: w})
+			byRM = append(byRM, lexical.WeightedTerm{Term: t, Weight: w})
 		}
 	}
-	slices.SortFunc(cands, func(a, b lexical.WeightedTerm) int {
-		if a.Weight != b.Weight {
-			if a.Weight > b.Weight {
-				return -1
+	slices.SortFunc(byRM, byWeight)
+	type scored struct {
+		term   string
+		p, div float64
+	}
+	var kept []scored // the best feedbackTerms so far, by div
+	for start := 0; start < len(byRM); start += probBatch {
+		batch := byRM[start:min(len(byRM), start+probBatch)]
+		names := make([]string, len(batch))
+		for i, c := range batch {
+			names[i] = c.Term
+		}
+		probs, floor, err := pc(names)
+		if err != nil {
+			return nil, err
+		}
+		if floor <= 0 {
+			return nil, nil // an empty collection
+		}
+		for i, c := range batch {
+			div := c.Weight * math.Log(c.Weight/max(probs[i], floor))
+			if div > 0 {
+				kept = append(kept, scored{c.Term, c.Weight, div})
 			}
-			return 1
 		}
-		return strings.Compare(a.Term, b.Term)
-	})
-	cands = cands[:min(len(cands), feedbackTerms)]
+		slices.SortFunc(kept, func(a, b scored) int {
+			if a.div != b.div {
+				if a.div > b.div {
+					return -1
+				}
+				return 1
+			}
+			return strings.Compare(a.term, b.term)
+		})
+		kept = kept[:min(len(kept), feedbackTerms)]
+		// A later term has P(t|R) <= next and P(t|C) >= floor.
+		if next := start + probBatch; len(kept) == feedbackTerms && next < len(byRM) {
+			p := byRM[next].Weight
+			if p*math.Log(p/floor) < kept[len(kept)-1].div {
+				break
+			}
+		}
+	}
+	if len(kept) == 0 {
+		return nil, nil
+	}
+	out := make([]lexical.WeightedTerm, len(kept))
 	var sum float64
-	for _, c := range cands {
-		sum += c.Weight
+	for i, k := range kept {
+		out[i] = lexical.WeightedTerm{Term: k.term, Weight: k.p}
+		sum += k.p
 	}
-	for i := range cands {
-		cands[i].Weight /= sum
+	for i := range out {
+		out[i].Weight /= sum
 	}
-	return cands
+	return out, nil
+}
+
+// byWeight orders weighted terms by decreasing weight, then term.
+func byWeight(a, b lexical.WeightedTerm) int {
+	if a.Weight != b.Weight {
+		if a.Weight > b.Weight {
+			return -1
+		}
+		return 1
+	}
+	return strings.Compare(a.Term, b.Term)
 }
 
 // expand returns query's analyzed terms mixed with the expansion terms

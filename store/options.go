@@ -48,7 +48,8 @@ type Options struct {
 	// feedback is final. rerank.NewLocal (offline) is opt-in: measured on
 	// the shared collections it lowered the fused ranking's nDCG@10 on
 	// cranfield (0.393 → 0.377) and msmarco-5k (0.749 → 0.719); see bench
-	// TestSearchQuality.
+	// TestSearchQuality. The reranker orders the results; their scores stay
+	// absolute (see SearchResult.Score).
 	Reranker Reranker
 	// RerankDepth is how many fused candidates the reranker sees. Default 50.
 	RerankDepth int
@@ -63,7 +64,7 @@ type Options struct {
 	Hybrid HybridWeights
 	// Fusion is the default fusion method: rerank.NormalizedScore (the
 	// default; it measured better than RRF on the shared collections) or
-	// rerank.RRF.
+	// rerank.RRF. It orders results; scores are absolute either way.
 	Fusion rerank.Fusion
 	// MaxFileTokens fails files with more tokens. Default 5,000,000.
 	MaxFileTokens int

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 
 	bolt "go.etcd.io/bbolt"
@@ -41,13 +42,17 @@ type RankingOptions struct {
 	// Ranker is "auto" (default), "default-2024-11-15" (same as auto) or
 	// "none", which skips reranking.
 	Ranker string `json:"ranker,omitempty"`
-	// ScoreThreshold drops results scoring below it, 0..1.
+	// ScoreThreshold drops results scoring below it, 0..1. Scores are
+	// absolute (see SearchResult.Score), so a threshold means the same for
+	// every query: with the default weights 0.1 drops the chunks that share
+	// no keyword with the query.
 	ScoreThreshold float64 `json:"score_threshold,omitempty"`
 	// Hybrid weighs the dense and keyword rankings; nil means the DB's
 	// defaults (Options.Hybrid).
 	Hybrid *HybridWeights `json:"hybrid_search,omitempty"`
 	// Fusion is rerank.NormalizedScore or rerank.RRF; empty means the DB's
-	// default (Options.Fusion).
+	// default (Options.Fusion). It orders the results; their scores are
+	// absolute whatever the fusion.
 	Fusion rerank.Fusion `json:"fusion,omitempty"`
 }
 
@@ -78,12 +83,25 @@ type SearchResults struct {
 
 // SearchResult is one file and its matching chunks, best first.
 type SearchResult struct {
-	FileID        string         `json:"file_id"`
-	Filename      string         `json:"filename"`
-	VectorStoreID string         `json:"vector_store_id"`
-	Score         float64        `json:"score"` // the best chunk's score, 0..1
-	Attributes    map[string]any `json:"attributes"`
-	Content       []ChunkResult  `json:"content"`
+	FileID        string `json:"file_id"`
+	Filename      string `json:"filename"`
+	VectorStoreID string `json:"vector_store_id"`
+	// Score is the best chunk's score. A chunk's score, 0..1, is absolute:
+	// it depends only on the query, the chunk and the collection's
+	// statistics, not on the other candidates. It is the weighted mean
+	// (HybridWeights) of the chunk's cosine similarity to the query (0 when
+	// negative) and its BM25 score over the query's attainable BM25 (see
+	// lexical.Index.ScoreBound: 1 would be a chunk holding every query term
+	// with unbounded frequency), itself averaged with the same ratio for the
+	// feedback-expanded query when feedback ran; with several queries, the
+	// mean over them. Feedback needs chunks holding a query term, so when
+	// none does (a nonsense query) every chunk scores at most
+	// EmbeddingWeight/(EmbeddingWeight+TextWeight): 1/11 with the default
+	// local embedder's weights. The fusion and the reranker order results;
+	// a result may score above the one before it.
+	Score      float64        `json:"score"`
+	Attributes map[string]any `json:"attributes"`
+	Content    []ChunkResult  `json:"content"`
 }
 
 // ChunkResult is a matching chunk with its citation.
@@ -93,7 +111,7 @@ type ChunkResult struct {
 	// Prefix is the part of Text not in the file at the chunk's range: a
 	// table's header row repeated in a continuation chunk.
 	Prefix    string   `json:"prefix,omitempty"`
-	Score     float64  `json:"score"` // 0..1
+	Score     float64  `json:"score"` // 0..1, absolute (see SearchResult.Score)
 	ChunkID   string   `json:"chunk_id"`
 	Index     int      `json:"chunk_index"` // position in the file
 	Tokens    int      `json:"tokens"`
@@ -161,8 +179,9 @@ func candidateDepth(maxResults int) int { return max(100, 5*maxResults) }
 // The stages: rewrite (optional) → per store and query, in parallel, vector
 // and BM25 candidates → fusion → pseudo-relevance feedback (a second BM25
 // ranking from the expanded query joins the fusion) → rerank (when
-// Options.Reranker is set; none by default) → threshold
-// and cap → grouping by file. Ranker "none" skips feedback and rerank.
+// Options.Reranker is set; none by default) → absolute scores (see
+// SearchResult.Score) → threshold and cap → grouping by file. Ranker
+// "none" skips feedback and rerank.
 func (db *DB) Search(ctx context.Context, vsIDs []string, req SearchRequest) (*SearchResults, error) {
 	if err := req.Validate(); err != nil {
 		return nil, err
@@ -228,19 +247,38 @@ func (db *DB) Search(ctx context.Context, vsIDs []string, req SearchRequest) (*S
 	}
 	ranked := req.Ranking.Ranker != RankerNone
 	read := map[uint64]*chunkRecord{} // chunks hydrated so far
+	var expanded [][]lexical.WeightedTerm
 	if ranked && w.TextWeight > 0 {
-		fb, err := db.feedback(ctx, states, queries, lists, req.Ranking.Fusion, w.TextWeight, read)
+		fb, exp, err := db.feedback(ctx, states, queries, lists, req.Ranking.Fusion, w.TextWeight, read)
 		if err != nil {
 			return nil, err
 		}
-		lists = append(lists, fb...)
+		lists, expanded = append(lists, fb...), exp
 	}
 	rerankOn := ranked && db.opts.Reranker != nil
 	keep := req.MaxResults + 1 // one more than shown tells has_more
 	if rerankOn {
 		keep = max(keep, db.opts.RerankDepth)
 	}
-	cands, err := db.hydrate(states, fuse(req.Ranking.Fusion, lists), keep, read)
+	if req.Ranking.ScoreThreshold > 0 {
+		// The threshold applies to absolute scores, which need not fall
+		// in rank order: look further down for results above it.
+		keep = max(keep, depth)
+	}
+	fused := fuse(req.Ranking.Fusion, lists)
+	// Score before reading the chunks back (without a reranker), so that
+	// what is returned is checked against the source of truth last.
+	ids := make([]uint64, 0, keep)
+	for _, it := range fused[:min(len(fused), keep)] {
+		ids = append(ids, it.ID)
+	}
+	var scores map[uint64]float64
+	if !rerankOn {
+		if scores, err = db.absolute(ctx, states, queries, vecs, w, expanded, ids); err != nil {
+			return nil, err
+		}
+	}
+	cands, err := db.hydrate(states, fused, keep, read)
 	if err != nil {
 		return nil, err
 	}
@@ -248,6 +286,27 @@ func (db *DB) Search(ctx context.Context, vsIDs []string, req SearchRequest) (*S
 		if cands, err = db.rerank(ctx, strings.Join(queries, " "), cands); err != nil {
 			return nil, err
 		}
+	}
+	var unscored []uint64 // reranked, or past chunks deleted meanwhile
+	for _, c := range cands {
+		if _, ok := scores[c.id]; !ok {
+			unscored = append(unscored, c.id)
+		}
+	}
+	if len(unscored) > 0 {
+		more, err := db.absolute(ctx, states, queries, vecs, w, expanded, unscored)
+		if err != nil {
+			return nil, err
+		}
+		if scores == nil {
+			scores = more
+		}
+		for id, s := range more {
+			scores[id] = s
+		}
+	}
+	for i := range cands {
+		cands[i].score = scores[cands[i].id]
 	}
 	for _, st := range states {
 		db.touch(st)
@@ -299,11 +358,27 @@ func (db *DB) firstStage(ctx context.Context, states []*vsState, queries []strin
 // terms (see expand), and the best first-stage candidates are re-scored by
 // BM25 against the expanded queries; those rankings join the fusion.
 // Scoring only the candidates, not the whole index, keeps the stage cheap.
-func (db *DB) feedback(ctx context.Context, states []*vsState, queries []string, lists []rerank.List, method rerank.Fusion, weight float64, seen map[uint64]*chunkRecord) ([]rerank.List, error) {
+// It also returns the expanded queries, nil when there was no feedback.
+func (db *DB) feedback(ctx context.Context, states []*vsState, queries []string, lists []rerank.List, method rerank.Fusion, weight float64, seen map[uint64]*chunkRecord) ([]rerank.List, [][]lexical.WeightedTerm, error) {
 	fused := fuse(method, lists)
-	top, err := db.hydrate(states, fused, feedbackDocs, seen)
+	// Only chunks holding a query term can be taken as relevant: a query
+	// that matches no keyword (a typo, a name the collection lacks) has
+	// no evidence to expand from, only its nearest vectors.
+	matched := map[uint64]bool{}
+	for i := 1; i < len(lists); i += 2 {
+		for _, it := range lists[i].Items {
+			matched[it.ID] = true
+		}
+	}
+	evidence := make([]rerank.Scored, 0, len(fused))
+	for _, it := range fused {
+		if matched[it.ID] {
+			evidence = append(evidence, it)
+		}
+	}
+	top, err := db.hydrate(states, evidence, feedbackDocs, seen)
 	if err != nil || len(top) == 0 {
-		return nil, err
+		return nil, nil, err
 	}
 	texts, scores := make([]string, len(top)), make([]float64, len(top))
 	for i, h := range top {
@@ -315,7 +390,30 @@ func (db *DB) feedback(ctx context.Context, states []*vsState, queries []string,
 	for _, it := range fused[:min(len(fused), feedbackCandidates)] {
 		cands = append(cands, it.ID)
 	}
-	exp := expansion(texts, scores)
+	exp, err := expansion(texts, scores, func(terms []string) ([]float64, float64, error) {
+		// The stores' mean; a term of one store has at least its floor
+		// over the number of stores.
+		mean, floor := make([]float64, len(terms)), math.Inf(1)
+		for _, st := range states {
+			p, f, err := st.lex.CollectionProbs(ctx, terms)
+			if err != nil {
+				return nil, 0, err
+			}
+			for i := range p {
+				mean[i] += p[i] / float64(len(states))
+			}
+			if f > 0 {
+				floor = min(floor, f/float64(len(states)))
+			}
+		}
+		if math.IsInf(floor, 1) {
+			floor = 0
+		}
+		return mean, floor, nil
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("store: search: %w", err)
+	}
 	expanded := make([][]lexical.WeightedTerm, len(queries))
 	for qi, q := range queries {
 		expanded[qi] = expand(q, exp)
@@ -336,9 +434,9 @@ func (db *DB) feedback(ctx context.Context, states []*vsState, queries []string,
 		}
 	}
 	if err := g.Wait(); err != nil {
-		return nil, fmt.Errorf("store: search: %w", err)
+		return nil, nil, fmt.Errorf("store: search: %w", err)
 	}
-	return out, nil
+	return out, expanded, nil
 }
 
 func lexList(hits []lexical.Hit, weight float64) rerank.List {
@@ -380,7 +478,8 @@ func (db *DB) rerank(ctx context.Context, query string, cands []hit) ([]hit, err
 }
 
 // group keeps the candidates scoring at least threshold, at most max of
-// them, and groups them by file in order of each file's best chunk.
+// them, and groups them by file in order of each file's first (best
+// ranked) chunk; a file scores its best chunk's score.
 func group(cands []hit, queries []string, max int, threshold float64) *SearchResults {
 	res := &SearchResults{Object: "vector_store.search_results.page", SearchQuery: queries, Data: []SearchResult{}}
 	byFile := map[string]int{}
@@ -400,6 +499,9 @@ func group(cands []hit, queries []string, max int, threshold float64) *SearchRes
 			res.Data = append(res.Data, SearchResult{
 				FileID: c.rec.FileID, Filename: c.filename, VectorStoreID: c.vsID, Score: c.score, Attributes: c.attrs,
 			})
+		}
+		if c.score > res.Data[i].Score {
+			res.Data[i].Score = c.score
 		}
 		r := c.rec
 		res.Data[i].Content = append(res.Data[i].Content, ChunkResult{
