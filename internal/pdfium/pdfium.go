@@ -36,13 +36,12 @@ import (
 
 	gopdfium "github.com/klippa-app/go-pdfium"
 	pdferr "github.com/klippa-app/go-pdfium/errors"
+	pdfiumwazy "github.com/klippa-app/go-pdfium/experimental/wazy"
 	"github.com/klippa-app/go-pdfium/references"
 	"github.com/klippa-app/go-pdfium/requests"
 	"github.com/klippa-app/go-pdfium/responses"
-	"github.com/klippa-app/go-pdfium/webassembly"
-	"github.com/tetratelabs/wazero"
-	"github.com/tetratelabs/wazero/api"
-	"github.com/tetratelabs/wazero/experimental"
+	"github.com/samyfodil/wazy"
+	"github.com/samyfodil/wazy/api"
 )
 
 // Errors Extract returns, wrapped.
@@ -83,7 +82,7 @@ type Document struct {
 type Config struct {
 	Instances   int    // files read at once; default 4
 	MemoryLimit int64  // linear memory per instance in bytes; default 1 GiB, at most 4 GiB
-	CacheDir    string // compilation cache; default <user cache dir>/quarry/wazero, "-" for none
+	CacheDir    string // compilation cache; default <user cache dir>/quarry/wazy, "-" for none
 	// An instance is reused for up to Reuse files (default 64; 1 for a
 	// fresh instance per file) while its linear memory stays at most
 	// ReuseMemory bytes (default 128 MiB); one idle for IdleTimeout
@@ -129,7 +128,7 @@ func New(cfg Config) *Engine {
 	cfg.MemoryLimit = min(cfg.MemoryLimit, 4<<30)
 	if cfg.CacheDir == "" {
 		if d, err := os.UserCacheDir(); err == nil {
-			cfg.CacheDir = filepath.Join(d, "quarry", "wazero")
+			cfg.CacheDir = filepath.Join(d, "quarry", "wazy")
 		}
 	}
 	if cfg.Reuse <= 0 {
@@ -145,28 +144,27 @@ func New(cfg Config) *Engine {
 }
 
 func (e *Engine) start() {
-	rc := wazero.NewRuntimeConfig().
-		WithCoreFeatures(api.CoreFeaturesV2 | experimental.CoreFeaturesExceptionHandling).
-		WithCloseOnContextDone(true).
+	rc := wazy.NewRuntimeConfig().
+		WithCoreFeatures(api.CoreFeaturesV2 | api.CoreFeatureExceptionHandling).
 		WithMemoryLimitPages(uint32(e.cfg.MemoryLimit >> 16))
 	if e.cfg.CacheDir != "" && e.cfg.CacheDir != "-" {
-		if c, err := wazero.NewCompilationCacheWithDir(e.cfg.CacheDir); err == nil {
+		if c, err := wazy.NewCompilationCacheWithDir(e.cfg.CacheDir); err == nil {
 			rc = rc.WithCompilationCache(c)
 		}
 	}
 	// The allocator lets the engine see each instance's memory: an instance
 	// is created under e.mu, so the allocation it makes is e.last.
-	alloc := experimental.MemoryAllocatorFunc(func(_, max uint64) experimental.LinearMemory {
+	alloc := api.MemoryAllocatorFunc(func(_, max uint64) api.LinearMemory {
 		m := &linearMemory{max: min(max, uint64(e.cfg.MemoryLimit))}
 		e.last = m
 		return m
 	})
-	e.pool, e.err = webassembly.Init(webassembly.Config{
-		Context:       experimental.WithMemoryAllocator(context.Background(), alloc),
+	e.pool, e.err = pdfiumwazy.Init(pdfiumwazy.Config{
+		Context:       api.WithMemoryAllocator(context.Background(), alloc),
 		MinIdle:       0,
 		MaxIdle:       0,
 		MaxTotal:      e.cfg.Instances,
-		FSConfig:      wazero.NewFSConfig(), // no file system at all
+		FSConfig:      wazy.NewFSConfig(), // no file system at all
 		RuntimeConfig: rc,
 		Stdout:        io.Discard,
 		Stderr:        io.Discard,
