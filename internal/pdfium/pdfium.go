@@ -1,10 +1,15 @@
 // Package pdfium extracts the text of PDFs with PDFium, Chrome's PDF engine,
 // compiled to WebAssembly (github.com/klippa-app/go-pdfium) and run by
-// wazero: pure Go, no cgo, and sandboxed.
+// wazy (github.com/samyfodil/wazy, go-pdfium's experimental/wazy backend):
+// pure Go, no cgo, and sandboxed.
 //
 // The sandbox: each instance sees no file system and no stdout or stderr,
 // its linear memory is capped (Config.MemoryLimit), and a call in flight is
-// aborted by closing the module when the caller's context ends. At most
+// aborted when the caller's context ends (the instance is killed). wazy, a
+// wazero fork, interrupts compiled code on a done context by design; wazero
+// v1.12.0 needs WithCloseOnContextDone for that, which calls a trampoline at
+// every loop header and made PDFium's text pages about 1.5 times slower
+// (go-pdfium's own corpus: 4.4 times for rendering). At most
 // Config.Instances files are read at once; further callers wait.
 //
 // An instance reads up to Config.Reuse files, one at a time: starting one
