@@ -26,7 +26,9 @@ var (
 )
 
 // SetPDFWorkers sets how many PDFs are read at once (one PDFium instance
-// each, up to 1 GiB of sandbox memory apiece); parsers beyond it wait. It
+// each, up to 1 GiB of sandbox memory apiece while it reads; an instance
+// kept for the next file holds at most 128 MiB, for at most 30 s unused);
+// parsers beyond it wait. It
 // should match the ingestion workers and takes effect only before the first
 // PDF is parsed. The default, max(4, 2×CPUs), is the store's default.
 func SetPDFWorkers(n int) {

@@ -1,12 +1,23 @@
 // Package pdfium extracts the text of PDFs with PDFium, Chrome's PDF engine,
 // compiled to WebAssembly (github.com/klippa-app/go-pdfium) and run by
-// wazero: pure Go, no cgo, and sandboxed.
+// wazy (github.com/samyfodil/wazy, go-pdfium's experimental/wazy backend):
+// pure Go, no cgo, and sandboxed.
 //
 // The sandbox: each instance sees no file system and no stdout or stderr,
-// its linear memory is capped (Config.MemoryLimit), a call in flight is
-// aborted by closing the module when the caller's context ends, and every
-// file gets a fresh instance, so no state or grown memory outlives a file.
-// At most Config.Instances files are read at once; further callers wait.
+// its linear memory is capped (Config.MemoryLimit), and a call in flight is
+// aborted when the caller's context ends (the instance is killed). wazy, a
+// wazero fork, interrupts compiled code on a done context by design; wazero
+// v1.12.0 needs WithCloseOnContextDone for that, which calls a trampoline at
+// every loop header and made PDFium's text pages about 1.5 times slower
+// (go-pdfium's own corpus: 4.4 times for rendering). At most
+// Config.Instances files are read at once; further callers wait.
+//
+// An instance reads up to Config.Reuse files, one at a time: starting one
+// costs more CPU than reading a small PDF, and PDFium's font and CMap
+// caches carry over. It is closed instead of reused after a timeout or any
+// call failing in an unusual way, once its linear memory has grown past
+// Config.ReuseMemory (the memory of a wasm instance never shrinks), and
+// after Config.IdleTimeout unused.
 //
 // Start-up is lazy and paid once per process: the module (6 MB of wasm) is
 // compiled on the first Extract, through wazero's compilation cache in the
@@ -23,18 +34,19 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
 	gopdfium "github.com/klippa-app/go-pdfium"
 	pdferr "github.com/klippa-app/go-pdfium/errors"
+	pdfiumwazy "github.com/klippa-app/go-pdfium/experimental/wazy"
 	"github.com/klippa-app/go-pdfium/references"
 	"github.com/klippa-app/go-pdfium/requests"
 	"github.com/klippa-app/go-pdfium/responses"
-	"github.com/klippa-app/go-pdfium/webassembly"
-	"github.com/tetratelabs/wazero"
-	"github.com/tetratelabs/wazero/api"
-	"github.com/tetratelabs/wazero/experimental"
+	"github.com/samyfodil/wazy"
+	"github.com/samyfodil/wazy/api"
 )
 
 // Errors Extract returns, wrapped.
@@ -75,7 +87,14 @@ type Document struct {
 type Config struct {
 	Instances   int    // files read at once; default 4
 	MemoryLimit int64  // linear memory per instance in bytes; default 1 GiB, at most 4 GiB
-	CacheDir    string // compilation cache; default <user cache dir>/quarry/wazero, "-" for none
+	CacheDir    string // compilation cache; default <user cache dir>/quarry/wazy, "-" for none
+	// An instance is reused for up to Reuse files (default 64; 1 for a
+	// fresh instance per file) while its linear memory stays at most
+	// ReuseMemory bytes (default 128 MiB); one idle for IdleTimeout
+	// (default 30 s) is closed.
+	Reuse       int
+	ReuseMemory int64
+	IdleTimeout time.Duration
 }
 
 // Engine reads PDFs with a lazily started pool of PDFium instances. It is
@@ -85,6 +104,21 @@ type Engine struct {
 	once sync.Once
 	pool gopdfium.Pool
 	err  error
+
+	slots chan struct{} // one token per instance in use
+	mu    sync.Mutex    // guards idle, last, done and reap; serializes instantiation
+	idle  []*slot
+	last  *linearMemory // the memory the latest instantiation allocated
+	done  bool
+	reap  *time.Timer // closes instances idle too long; nil when none is idle
+}
+
+// slot is one PDFium instance with the linear memory that backs it.
+type slot struct {
+	inst  gopdfium.Pdfium
+	mem   *linearMemory
+	files int
+	idle  time.Time // when it was last put back
 }
 
 // New returns an Engine; nothing is compiled or started until the first
@@ -99,27 +133,43 @@ func New(cfg Config) *Engine {
 	cfg.MemoryLimit = min(cfg.MemoryLimit, 4<<30)
 	if cfg.CacheDir == "" {
 		if d, err := os.UserCacheDir(); err == nil {
-			cfg.CacheDir = filepath.Join(d, "quarry", "wazero")
+			cfg.CacheDir = filepath.Join(d, "quarry", "wazy")
 		}
 	}
-	return &Engine{cfg: cfg}
+	if cfg.Reuse <= 0 {
+		cfg.Reuse = 64
+	}
+	if cfg.ReuseMemory <= 0 {
+		cfg.ReuseMemory = 128 << 20
+	}
+	if cfg.IdleTimeout <= 0 {
+		cfg.IdleTimeout = 30 * time.Second
+	}
+	return &Engine{cfg: cfg, slots: make(chan struct{}, cfg.Instances)}
 }
 
 func (e *Engine) start() {
-	rc := wazero.NewRuntimeConfig().
-		WithCoreFeatures(api.CoreFeaturesV2 | experimental.CoreFeaturesExceptionHandling).
-		WithCloseOnContextDone(true).
+	rc := wazy.NewRuntimeConfig().
+		WithCoreFeatures(api.CoreFeaturesV2 | api.CoreFeatureExceptionHandling).
 		WithMemoryLimitPages(uint32(e.cfg.MemoryLimit >> 16))
 	if e.cfg.CacheDir != "" && e.cfg.CacheDir != "-" {
-		if c, err := wazero.NewCompilationCacheWithDir(e.cfg.CacheDir); err == nil {
+		if c, err := wazy.NewCompilationCacheWithDir(e.cfg.CacheDir); err == nil {
 			rc = rc.WithCompilationCache(c)
 		}
 	}
-	e.pool, e.err = webassembly.Init(webassembly.Config{
+	// The allocator lets the engine see each instance's memory: an instance
+	// is created under e.mu, so the allocation it makes is e.last.
+	alloc := api.MemoryAllocatorFunc(func(_, max uint64) api.LinearMemory {
+		m := &linearMemory{max: min(max, uint64(e.cfg.MemoryLimit))}
+		e.last = m
+		return m
+	})
+	e.pool, e.err = pdfiumwazy.Init(pdfiumwazy.Config{
+		Context:       api.WithMemoryAllocator(context.Background(), alloc),
 		MinIdle:       0,
 		MaxIdle:       0,
 		MaxTotal:      e.cfg.Instances,
-		FSConfig:      wazero.NewFSConfig(), // no file system at all
+		FSConfig:      wazy.NewFSConfig(), // no file system at all
 		RuntimeConfig: rc,
 		Stdout:        io.Discard,
 		Stderr:        io.Discard,
@@ -131,12 +181,91 @@ func (e *Engine) start() {
 
 // Close stops the pool, if it was started.
 func (e *Engine) Close() error {
-	var err error
 	e.once.Do(func() { e.err = errors.New("pdfium: engine closed") })
-	if e.pool != nil {
-		err = e.pool.Close()
+	e.mu.Lock()
+	e.done = true
+	idle := e.idle
+	e.idle = nil
+	if e.reap != nil {
+		e.reap.Stop()
 	}
-	return err
+	e.mu.Unlock()
+	for _, s := range idle {
+		s.inst.Close()
+	}
+	if e.pool != nil {
+		return e.pool.Close()
+	}
+	return nil
+}
+
+// get returns an idle instance or a new one; the caller holds a token of
+// e.slots.
+func (e *Engine) get(ctx context.Context) (*slot, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.done {
+		return nil, errors.New("pdfium: engine closed")
+	}
+	if n := len(e.idle); n > 0 {
+		s := e.idle[n-1]
+		e.idle = e.idle[:n-1]
+		return s, nil
+	}
+	e.last = nil
+	inst, err := e.pool.GetInstanceWithContext(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if e.last == nil {
+		inst.Close()
+		return nil, errors.New("pdfium: instance memory not seen")
+	}
+	return &slot{inst: inst, mem: e.last}, nil
+}
+
+// put keeps s for the next file when it may be reused, else closes it.
+func (e *Engine) put(s *slot, reuse bool) {
+	s.files++
+	reuse = reuse && s.files < e.cfg.Reuse && s.mem.size.Load() <= uint64(e.cfg.ReuseMemory)
+	e.mu.Lock()
+	if reuse && !e.done {
+		s.idle = time.Now()
+		e.idle = append(e.idle, s)
+		s = nil
+		if e.reap == nil {
+			e.reap = time.AfterFunc(e.cfg.IdleTimeout, e.reapIdle)
+		}
+	}
+	e.mu.Unlock()
+	if s != nil {
+		s.inst.Close()
+	}
+}
+
+// reapIdle closes the instances idle for IdleTimeout or more, so a process
+// that stops reading PDFs gives their memory back.
+func (e *Engine) reapIdle() {
+	e.mu.Lock()
+	var old []*slot
+	keep := e.idle[:0]
+	for _, s := range e.idle {
+		if time.Since(s.idle) >= e.cfg.IdleTimeout {
+			old = append(old, s)
+		} else {
+			keep = append(keep, s)
+		}
+	}
+	clear(e.idle[len(keep):])
+	e.idle = keep
+	e.reap = nil
+	if len(keep) > 0 && !e.done {
+		e.reap = time.AfterFunc(e.cfg.IdleTimeout-time.Since(keep[0].idle), e.reapIdle)
+	}
+	e.mu.Unlock()
+	for _, s := range old {
+		s.inst.Close()
+	}
 }
 
 // Extract reads the text of every page of data, a PDF, opening it with
@@ -149,7 +278,13 @@ func (e *Engine) Extract(ctx context.Context, data []byte, password *string, max
 	if e.err != nil {
 		return nil, e.err
 	}
-	inst, err := e.pool.GetInstanceWithContext(ctx)
+	select {
+	case e.slots <- struct{}{}:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("pdfium: %w", ctx.Err())
+	}
+	defer func() { <-e.slots }()
+	s, err := e.get(ctx)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("pdfium: %w", ctx.Err())
@@ -160,12 +295,13 @@ func (e *Engine) Extract(ctx context.Context, data []byte, password *string, max
 	// then discarded, never reused.
 	killed := make(chan struct{})
 	stop := context.AfterFunc(ctx, func() {
-		inst.Kill()
+		s.inst.Kill()
 		close(killed)
 	})
+	clean := false
 	defer func() {
 		if stop() {
-			inst.Close()
+			e.put(s, clean)
 		} else {
 			<-killed
 		}
@@ -173,41 +309,70 @@ func (e *Engine) Extract(ctx context.Context, data []byte, password *string, max
 			doc, err = nil, fmt.Errorf("pdfium: %w", ctx.Err())
 		}
 	}()
-	return extract(inst, data, password, maxPages)
+	doc, clean, err = extract(s.inst, data, password, maxPages)
+	return doc, err
 }
 
-func extract(p gopdfium.Pdfium, data []byte, password *string, maxPages int) (*Document, error) {
+// linearMemory backs one instance's linear memory with a Go slice, as
+// wazero's own allocator does, and publishes its size.
+type linearMemory struct {
+	buf  []byte
+	max  uint64
+	size atomic.Uint64
+}
+
+func (m *linearMemory) Reallocate(size uint64) []byte {
+	if size > m.max {
+		return nil
+	}
+	if size > uint64(cap(m.buf)) {
+		b := make([]byte, size, min(m.max, max(size, 2*uint64(cap(m.buf)))))
+		copy(b, m.buf)
+		m.buf = b
+	}
+	m.buf = m.buf[:size]
+	m.size.Store(size)
+	return m.buf
+}
+
+func (m *linearMemory) Free() { m.buf = nil }
+
+// extract reads the document; clean reports whether the instance may read
+// another file: every call succeeded or failed in the ordinary way.
+func extract(p gopdfium.Pdfium, data []byte, password *string, maxPages int) (_ *Document, clean bool, _ error) {
 	od, err := p.OpenDocument(&requests.OpenDocument{File: &data, Password: password})
 	if err != nil {
 		switch {
 		case errors.Is(err, pdferr.ErrPassword):
-			return nil, ErrPassword
+			return nil, true, ErrPassword
 		case errors.Is(err, pdferr.ErrSecurity):
-			return nil, ErrSecurity
+			return nil, true, ErrSecurity
 		}
-		return nil, fmt.Errorf("%w: %v", ErrRefused, err)
+		return nil, false, fmt.Errorf("%w: %v", ErrRefused, err)
 	}
 	defer p.FPDF_CloseDocument(&requests.FPDF_CloseDocument{Document: od.Document})
 	pc, err := p.FPDF_GetPageCount(&requests.FPDF_GetPageCount{Document: od.Document})
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrRefused, err)
+		return nil, false, fmt.Errorf("%w: %v", ErrRefused, err)
 	}
 	// The declared page count comes from /Count, which a hostile file sets
 	// to anything: pages are loaded one by one, the document ends after its
 	// last page that loads, and 64 failures in a row end the walk.
 	doc := &Document{}
+	clean = true
 	for i, fails := 0, 0; i < pc.PageCount && fails < 64; i++ {
 		lines, err := pageLines(p, od.Document, i)
 		if err != nil {
+			clean = false
 			if strings.Contains(err.Error(), "closed") {
-				return nil, err
+				return nil, false, err
 			}
 			fails++
 			continue // a page PDFium cannot load keeps no text but counts
 		}
 		fails = 0
 		if i >= maxPages {
-			return nil, ErrTooManyPages
+			return nil, clean, ErrTooManyPages
 		}
 		for len(doc.Pages) < i {
 			doc.Pages = append(doc.Pages, Page{})
@@ -216,8 +381,10 @@ func extract(p gopdfium.Pdfium, data []byte, password *string, maxPages int) (*D
 	}
 	if bm, err := p.GetBookmarks(&requests.GetBookmarks{Document: od.Document}); err == nil {
 		doc.Outline = flatten(nil, bm.Bookmarks, 0)
+	} else {
+		clean = false
 	}
-	return doc, nil
+	return doc, clean, nil
 }
 
 // flatten appends the outline entries bs, depth first, to out. Depth and
@@ -288,8 +455,8 @@ func pageLines(p gopdfium.Pdfium, d references.FPDF_DOCUMENT, index int) ([]Line
 		if fw, err := p.FPDFText_GetFontWeight(&requests.FPDFText_GetFontWeight{TextPage: tp.TextPage, Index: first}); err == nil {
 			l.Weight = fw.FontWeight
 		}
-		if bx, err := p.FPDFText_GetCharBox(&requests.FPDFText_GetCharBox{TextPage: tp.TextPage, Index: first}); err == nil {
-			l.Top = bx.Top
+		if bx, err := p.FPDFText_GetLooseCharBox(&requests.FPDFText_GetLooseCharBox{TextPage: tp.TextPage, Index: first}); err == nil {
+			l.Top = float64(bx.Rect.Top)
 		}
 		out = append(out, l)
 	}

@@ -3,8 +3,10 @@ package pdfium
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 	"time"
 
@@ -96,5 +98,77 @@ func TestExtractDeadline(t *testing.T) {
 	}
 	if _, err := e.Extract(context.Background(), data, nil, 100); !errors.Is(err, ErrTooManyPages) {
 		t.Errorf("Extract(maxPages 100) = %v, want ErrTooManyPages", err)
+	}
+}
+
+// idle reports how many instances wait for a file, and the largest linear
+// memory among them.
+func (e *Engine) idleState() (n int, maxMem uint64) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, s := range e.idle {
+		maxMem = max(maxMem, s.mem.size.Load())
+	}
+	return len(e.idle), maxMem
+}
+
+// TestReuseSameText reads every shared PDF with a fresh instance per file
+// and with one reused instance: the documents must be identical, and the
+// instance left idle within the reuse memory bound.
+func TestReuseSameText(t *testing.T) {
+	dir := shareddata.Path(t, "datasets/docs")
+	files, _ := filepath.Glob(filepath.Join(dir, "*.pdf"))
+	fresh := New(Config{Instances: 1, Reuse: 1})
+	defer fresh.Close()
+	reused := New(Config{Instances: 1, ReuseMemory: 512 << 20})
+	defer reused.Close()
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, werr := fresh.Extract(context.Background(), data, nil, 10000)
+		got, gerr := reused.Extract(context.Background(), data, nil, 10000)
+		if fmt.Sprint(werr) != fmt.Sprint(gerr) || !reflect.DeepEqual(want, got) {
+			t.Errorf("%s: reused instance gives (%d pages, %v), fresh (%d pages, %v)", filepath.Base(f), pages(got), gerr, pages(want), werr)
+		}
+		if n, _ := fresh.idleState(); n != 0 {
+			t.Fatalf("Reuse 1 keeps %d idle instances", n)
+		}
+		if n, mem := reused.idleState(); n > 1 || mem > 512<<20 {
+			t.Fatalf("after %s: %d idle instances, %d bytes of memory", filepath.Base(f), n, mem)
+		}
+	}
+	n, mem := reused.idleState()
+	t.Logf("idle instances %d, memory %d MiB", n, mem>>20)
+}
+
+func pages(d *Document) int {
+	if d == nil {
+		return 0
+	}
+	return len(d.Pages)
+}
+
+// TestReuseBounds: an instance is retired after Reuse files and closed
+// after IdleTimeout unused.
+func TestReuseBounds(t *testing.T) {
+	pdf := []byte("%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n2 0 obj << /Type /Pages /Kids [3 0 R] /Count 1 >> endobj\n3 0 obj << /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n")
+	e := New(Config{Instances: 2, Reuse: 2, IdleTimeout: 200 * time.Millisecond})
+	defer e.Close()
+	for i, want := range []int{1, 0, 1} {
+		if _, err := e.Extract(context.Background(), pdf, nil, 10); err != nil {
+			t.Fatalf("file %d: %v", i+1, err)
+		}
+		if n, _ := e.idleState(); n != want {
+			t.Errorf("after file %d: %d idle instances, want %d", i+1, n, want)
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for n, _ := e.idleState(); n > 0; n, _ = e.idleState() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d instances still idle 10 s after a 200 ms idle timeout", n)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
