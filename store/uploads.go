@@ -568,7 +568,10 @@ func (vs *VectorStore) attach(ctx context.Context, items []BatchFile, bt *batchR
 		if err != nil {
 			return err
 		}
-		now := time.Now().Unix()
+		if err := db.live(vs.id, rec); err != nil {
+			return err
+		}
+		now := db.now().Unix()
 		for _, it := range items {
 			f, err := b.file(it.FileID)
 			if err != nil {
@@ -614,7 +617,7 @@ func (vs *VectorStore) attach(ctx context.Context, items []BatchFile, bt *batchR
 				return err
 			}
 		}
-		rec.LastActiveAt = now
+		db.active(rec)
 		return putJSON(b.root, keyRecord, rec)
 	})
 	if err != nil {
