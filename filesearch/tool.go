@@ -183,7 +183,8 @@ func (t *Tool) Search(ctx context.Context, queries []string) (*Result, error) {
 	return &Result{Queries: queries, Sources: fused, Text: Format(queries, fused)}, nil
 }
 
-// flatten lists a result page's chunks best first.
+// flatten lists a result page's chunks in the search's order, best first
+// (the fusion's order: scores are absolute and need not fall in it).
 func flatten(r *store.SearchResults) []Source {
 	var out []Source
 	for _, d := range r.Data {
@@ -192,7 +193,6 @@ func flatten(r *store.SearchResults) []Source {
 				Score: c.Score, Attributes: d.Attributes, ChunkResult: c})
 		}
 	}
-	slices.SortStableFunc(out, func(a, b Source) int { return cmp.Compare(b.Score, a.Score) })
 	return out
 }
 

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -153,7 +152,9 @@ type fileHits struct {
 }
 
 // groupResults merges results by file (a file may come back as several
-// results) and orders files and chunks by score.
+// results), keeping the search's order: a file stands where its best
+// result does, its chunks in result order. (The order is the fusion's;
+// scores are absolute and need not fall in it: see store.SearchResult.)
 func groupResults(res *store.SearchResults) []fileHits {
 	var out []fileHits
 	at := map[string]int{}
@@ -167,13 +168,6 @@ func groupResults(res *store.SearchResults) []fileHits {
 		out[i].score = max(out[i].score, r.Score)
 		out[i].chunks = append(out[i].chunks, r.Content...)
 	}
-	for i := range out {
-		slices.SortStableFunc(out[i].chunks, func(a, b store.ChunkResult) int { return cmp.Compare(b.Score, a.Score) })
-		if len(out[i].chunks) > 0 {
-			out[i].score = max(out[i].score, out[i].chunks[0].Score)
-		}
-	}
-	slices.SortStableFunc(out, func(a, b fileHits) int { return cmp.Compare(b.score, a.score) })
 	return out
 }
 
