@@ -19,7 +19,8 @@ import (
 
 // Commit retries of an ingested file: after commitAttempts failed commits
 // the file fails with server_error; if even that cannot be written, the
-// file is queued again after retryDelay.
+// file is queued again after retryDelay. A commit that fails for want of
+// disk space fails nothing: the file waits for space (see spaceWait).
 var (
 	commitAttempts = 3
 	commitBackoff  = 100 * time.Millisecond
@@ -131,7 +132,8 @@ func failureMessage(err error) string {
 // ingest parses, chunks, embeds and commits one file. A crash anywhere
 // before the commit leaves the file in_progress with its blob, and the next
 // Open resumes it. A failed commit is retried, then the file fails with
-// server_error. It reports whether the file stays marked as queued (it was
+// server_error; one that found the disk full waits for space instead
+// (waitForSpace). It reports whether the file stays marked as queued (it was
 // parked or queued again).
 func (db *DB) ingest(ctx context.Context, j job) (keep bool) {
 	st, err := db.acquire(j.vsID)
@@ -185,6 +187,12 @@ func (db *DB) ingest(ctx context.Context, j job) (keep bool) {
 		case <-ctx.Done():
 		}
 	}
+	if err != nil && ctx.Err() == nil && errors.Is(err, ErrNoSpace) {
+		// The disk is full: the file waits, in_progress, for space.
+		db.log.Warn("quarry: disk full; the file waits for space", "file", f.ID)
+		db.waitForSpace(j)
+		return true
+	}
 	if err != nil && ctx.Err() == nil && status == StatusCompleted {
 		msg := fmt.Sprintf("commit failed after %d attempts: %v", commitAttempts, err)
 		seq, err = db.finish(j, StatusFailed, &FileError{Code: CodeServerError, Message: msg}, nil)
@@ -204,6 +212,7 @@ func (db *DB) ingest(ctx context.Context, j job) (keep bool) {
 	if seq > 0 {
 		db.kick(j.vsID)
 	}
+	db.spaceReturned()
 	return false
 }
 
