@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -261,7 +262,10 @@ func (db *DB) process(ctx context.Context, dim int, f *File) (res *processed, er
 		switch {
 		case errors.Is(err, parse.ErrUnsupported):
 			return nil, &failure{CodeUnsupportedFile, err}
-		case errors.Is(err, parse.ErrInvalid), errors.Is(err, context.DeadlineExceeded):
+		case errors.Is(err, context.DeadlineExceeded):
+			limit := cmp.Or(popts.Timeout, parse.DefaultTimeout)
+			return nil, &failure{CodeInvalidFile, fmt.Errorf("parsing took longer than the limit of %v (Options.Parse.Timeout): %w", limit, err)}
+		case errors.Is(err, parse.ErrInvalid):
 			return nil, &failure{CodeInvalidFile, err}
 		}
 		return nil, err
