@@ -51,7 +51,10 @@
 // 404 not_found, 405 for a known path with another method, 409
 // embedder_mismatch when a vector store was built by another embedder than
 // the server's (store.ErrEmbedderMismatch; see store.DB.Reembed), 413
-// file_too_large, 503 once the store is closed, 500 otherwise.
+// file_too_large, 507 insufficient_storage when a write finds the disk full
+// (store.ErrNoSpace; nothing was stored, searches keep answering, and
+// files in progress resume once space returns), 503 once the store is
+// closed, 500 otherwise.
 //
 // # Responses and MCP
 //
