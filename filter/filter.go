@@ -72,9 +72,14 @@ func Parse(data []byte) (*Filter, error) {
 	return &f, nil
 }
 
-// UnmarshalJSON decodes numbers as float64 and validates nothing; use Parse
-// or Validate.
+// UnmarshalJSON decodes numbers as float64 and validates nothing but the
+// nesting (a filter nested far deeper than MaxDepth is refused before it
+// is decoded: decoding costs the square of the depth); use Parse or
+// Validate.
 func (f *Filter) UnmarshalJSON(b []byte) error {
+	if jsonDepth(b, 2*MaxDepth+4) > 2*MaxDepth+4 {
+		return fmt.Errorf("%w: nested deeper than %d", ErrInvalid, MaxDepth)
+	}
 	type raw Filter
 	var r raw
 	if err := json.Unmarshal(b, &r); err != nil {
@@ -82,6 +87,40 @@ func (f *Filter) UnmarshalJSON(b []byte) error {
 	}
 	*f = Filter(r).normalized()
 	return nil
+}
+
+// jsonDepth returns the deepest nesting of objects and arrays in the JSON
+// text b, or a depth past limit as soon as it finds one. A compound filter
+// level is two (an object and its filters array).
+func jsonDepth(b []byte, limit int) int {
+	depth, deepest := 0, 0
+	inStr, esc := false, false
+	for _, c := range b {
+		if inStr {
+			switch {
+			case esc:
+				esc = false
+			case c == '\\':
+				esc = true
+			case c == '"':
+				inStr = false
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			inStr = true
+		case '{', '[':
+			if depth++; depth > deepest {
+				if deepest = depth; deepest > limit {
+					return deepest
+				}
+			}
+		case '}', ']':
+			depth--
+		}
+	}
+	return deepest
 }
 
 func (f Filter) normalized() Filter {

@@ -3,6 +3,7 @@ package filter
 import (
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -93,6 +94,31 @@ func TestDepthLimit(t *testing.T) {
 	}
 	if err := f.Validate(); !errors.Is(err, ErrInvalid) {
 		t.Errorf("depth %d accepted", MaxDepth+2)
+	}
+}
+
+// TestDeepJSON: a filter nested thousands deep is refused naming the
+// limit, at a cost linear in its size (decoding it level by level would
+// cost the square of the depth); one at MaxDepth, with a value list and
+// brackets inside strings, still decodes and validates.
+func TestDeepJSON(t *testing.T) {
+	nest := func(depth int, leaf string) string {
+		return strings.Repeat(`{"type":"and","filters":[`, depth) + leaf + strings.Repeat(`]}`, depth)
+	}
+	var f Filter
+	err := json.Unmarshal([]byte(nest(4_900, `{"type":"eq","key":"a","value":1}`)), &f)
+	if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "nested deeper than") {
+		t.Errorf("4,900 deep (under encoding/json's own depth limit): %v, want ErrInvalid naming the depth limit", err)
+	}
+	ok := nest(MaxDepth, `{"type":"in","key":"k[{","value":["]}]}","{["]}`)
+	if err := json.Unmarshal([]byte(ok), &f); err != nil {
+		t.Fatalf("%d deep: %v", MaxDepth, err)
+	}
+	if err := f.Validate(); err != nil {
+		t.Errorf("%d deep: %v", MaxDepth, err)
+	}
+	if !f.Match(map[string]any{"k[{": "]}]}"}) {
+		t.Errorf("%d deep filter does not match", MaxDepth)
 	}
 }
 

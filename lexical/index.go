@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strconv"
 	"sync"
+	"syscall"
 
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/analysis"
@@ -141,6 +142,8 @@ func translate(err error) error {
 	case errors.Is(err, bleve.ErrorIndexMetaCorrupt), errors.Is(err, bleve.ErrorIndexMetaMissing),
 		errors.Is(err, bleve.ErrorUnknownIndexType):
 		return fmt.Errorf("%w: %v", ErrCorrupt, err)
+	case errors.Is(err, syscall.ENOSPC):
+		return err // a full disk stays recognizable (store.ErrNoSpace)
 	}
 	return errors.New(err.Error())
 }

@@ -10,6 +10,8 @@ const (
 	// DefaultMaxDecompressedBytes is Options.MaxDecompressedBytes's
 	// default.
 	DefaultMaxDecompressedBytes = 256 << 20
+	// DefaultTimeout is Options.Timeout's default.
+	DefaultTimeout = 60 * time.Second
 )
 
 // withDefaults returns o with every zero field set to its documented default.
@@ -40,7 +42,7 @@ func (o *Options) withDefaults() Options {
 		d.MaxPages = 10000
 	}
 	if d.Timeout <= 0 {
-		d.Timeout = 60 * time.Second
+		d.Timeout = DefaultTimeout
 	}
 	return d
 }

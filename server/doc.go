@@ -54,8 +54,10 @@
 // embedder_mismatch when a vector store was built by another embedder than
 // the server's (store.ErrEmbedderMismatch; see store.DB.Reembed), 400
 // vector_store_expired for a search or new file on an expired vector store
-// (store.ErrExpired), 413
-// file_too_large, 503 once the store is closed, 500 otherwise.
+// (store.ErrExpired), 413 file_too_large, 507 insufficient_storage when a
+// write finds the disk full (store.ErrNoSpace; nothing was stored,
+// searches keep answering, and files in progress resume once space
+// returns), 503 once the store is closed, 500 otherwise.
 //
 // # Responses and MCP
 //

@@ -84,6 +84,8 @@ type DB struct {
 	parked map[string]map[string]struct{} // guarded by mu: vector store -> files waiting for a Reembed
 	queue  []job                          // guarded by mu: jobs not yet taken by a worker, FIFO
 	wake   *sync.Cond                     // on mu: signalled when queue grows or the DB closes
+
+	space spaceWait // files whose commit found the disk full
 }
 
 type job struct{ vsID, fileID string }

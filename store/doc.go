@@ -65,6 +65,12 @@
 // comes back after a crash, and search only returns chunks the source of
 // truth still holds.
 //
+// A full disk fails writes with an error matching ErrNoSpace and nothing
+// else: searches read what is stored, and a file whose commit found the
+// disk full stays in_progress and is committed once space returns (one
+// waiting file is tried again with a backoff of 1 s doubling to 10 s, and
+// the first commit that succeeds queues them all), without a restart.
+//
 // # Concurrency
 //
 // A DB is safe for concurrent use. Open starts the ingestion workers; Close

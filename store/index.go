@@ -107,6 +107,10 @@ type vsState struct {
 	progMu   sync.Mutex
 	applied  uint64        // guarded by progMu: min(vecSeq, lexSeq), published
 	advanced chan struct{} // guarded by progMu: closed and replaced when applied moves
+	// failing is set while the indexer's last catch-up failed (a full
+	// disk, say): searches then go ahead with the indexes as they are
+	// instead of waiting indexWait for it.
+	failing bool // guarded by progMu
 
 	attrMu    sync.RWMutex
 	chunkFile map[uint64]string         // guarded by attrMu: chunk id -> file id
@@ -544,9 +548,13 @@ func (st *vsState) indexer(db *DB) {
 		case <-st.stop:
 			return
 		case <-st.kick:
-			if err := st.catchUpAll(st.ictx, db.bolt); err != nil && st.ictx.Err() == nil {
+			err := st.catchUpAll(st.ictx, db.bolt)
+			if err != nil && st.ictx.Err() == nil {
 				db.log.Error("quarry: index update failed", "vector_store", st.id, "err", err)
 			}
+			st.progMu.Lock()
+			st.failing = err != nil && st.ictx.Err() == nil
+			st.progMu.Unlock()
 		case <-tick.C:
 		}
 		if st.ictx.Err() != nil {
@@ -596,7 +604,8 @@ func (st *vsState) publishLocked() {
 // current waits, at most indexWait, until the indexer has applied every
 // change committed before the call, so that a change whose commit a caller
 // has seen (a completed file, say) is searchable. It does no indexing
-// itself. Past the bound it returns nil and the caller goes ahead with the
+// itself. Past the bound (at once while the indexer is failing, see
+// vsState.failing) it returns nil and the caller goes ahead with the
 // indexes as they are (search results are read back from the source of
 // truth, so nothing deleted is ever returned).
 func (st *vsState) current(ctx context.Context, bdb *bolt.DB, log *slog.Logger) error {
@@ -629,12 +638,15 @@ func (st *vsState) waitApplied(ctx context.Context, seq uint64, log *slog.Logger
 	var timer *time.Timer
 	for {
 		st.progMu.Lock()
-		applied, ch := st.applied, st.advanced
+		applied, ch, failing := st.applied, st.advanced, st.failing
 		st.progMu.Unlock()
 		if applied >= seq {
 			return nil
 		}
 		st.committed()
+		if failing {
+			return nil // the indexer retries; search what is indexed
+		}
 		if timer == nil {
 			timer = time.NewTimer(indexWait)
 			defer timer.Stop()

@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -19,7 +20,8 @@ import (
 
 // Commit retries of an ingested file: after commitAttempts failed commits
 // the file fails with server_error; if even that cannot be written, the
-// file is queued again after retryDelay.
+// file is queued again after retryDelay. A commit that fails for want of
+// disk space fails nothing: the file waits for space (see spaceWait).
 var (
 	commitAttempts = 3
 	commitBackoff  = 100 * time.Millisecond
@@ -132,7 +134,8 @@ func failureMessage(err error) string {
 // ingest parses, chunks, embeds and commits one file. A crash anywhere
 // before the commit leaves the file in_progress with its blob, and the next
 // Open resumes it. A failed commit is retried, then the file fails with
-// server_error. It reports whether the file stays marked as queued (it was
+// server_error; one that found the disk full waits for space instead
+// (waitForSpace). It reports whether the file stays marked as queued (it was
 // parked or queued again).
 func (db *DB) ingest(ctx context.Context, j job) (keep bool) {
 	st, err := db.acquire(j.vsID)
@@ -186,6 +189,12 @@ func (db *DB) ingest(ctx context.Context, j job) (keep bool) {
 		case <-ctx.Done():
 		}
 	}
+	if err != nil && ctx.Err() == nil && errors.Is(err, ErrNoSpace) {
+		// The disk is full: the file waits, in_progress, for space.
+		db.log.Warn("quarry: disk full; the file waits for space", "file", f.ID)
+		db.waitForSpace(j)
+		return true
+	}
 	if err != nil && ctx.Err() == nil && status == StatusCompleted {
 		msg := fmt.Sprintf("commit failed after %d attempts: %v", commitAttempts, err)
 		seq, err = db.finish(j, StatusFailed, &FileError{Code: CodeServerError, Message: msg}, nil)
@@ -205,6 +214,7 @@ func (db *DB) ingest(ctx context.Context, j job) (keep bool) {
 	if seq > 0 {
 		db.kick(j.vsID)
 	}
+	db.spaceReturned()
 	return false
 }
 
@@ -256,7 +266,10 @@ func (db *DB) process(ctx context.Context, dim int, f *File) (res *processed, er
 		switch {
 		case errors.Is(err, parse.ErrUnsupported):
 			return nil, &failure{CodeUnsupportedFile, err}
-		case errors.Is(err, parse.ErrInvalid), errors.Is(err, context.DeadlineExceeded):
+		case errors.Is(err, context.DeadlineExceeded):
+			limit := cmp.Or(popts.Timeout, parse.DefaultTimeout)
+			return nil, &failure{CodeInvalidFile, fmt.Errorf("parsing took longer than the limit of %v (Options.Parse.Timeout): %w", limit, err)}
+		case errors.Is(err, parse.ErrInvalid):
 			return nil, &failure{CodeInvalidFile, err}
 		}
 		return nil, err

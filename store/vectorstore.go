@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -87,6 +88,10 @@ func (db *DB) CreateVectorStore(ctx context.Context, p VectorStoreParams) (*Vect
 	}
 	st, err := db.openIndexes(ctx, rec.ID)
 	if err != nil {
+		// Not created after all (a full disk, say): take the record back,
+		// so that a failed create leaves nothing behind.
+		db.bolt.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketVS).DeleteBucket([]byte(rec.ID)) })
+		os.RemoveAll(filepath.Join(db.dir, "indexes", rec.ID))
 		return nil, err
 	}
 	db.swapMu.Lock()

@@ -44,7 +44,6 @@ import (
 	pdfiumwazy "github.com/klippa-app/go-pdfium/experimental/wazy"
 	"github.com/klippa-app/go-pdfium/references"
 	"github.com/klippa-app/go-pdfium/requests"
-	"github.com/klippa-app/go-pdfium/responses"
 	"github.com/samyfodil/wazy"
 	"github.com/samyfodil/wazy/api"
 )
@@ -379,36 +378,72 @@ func extract(p gopdfium.Pdfium, data []byte, password *string, maxPages int) (_ 
 		}
 		doc.Pages = append(doc.Pages, Page{Lines: lines})
 	}
-	if bm, err := p.GetBookmarks(&requests.GetBookmarks{Document: od.Document}); err == nil {
-		doc.Outline = flatten(nil, bm.Bookmarks, 0)
-	} else {
-		clean = false
-	}
-	return doc, clean, nil
+	outline, ok := outline(p, od.Document)
+	doc.Outline = outline
+	return doc, clean && ok, nil
 }
 
-// flatten appends the outline entries bs, depth first, to out. Depth and
-// count are bounded: an outline is a few hundred entries, a hostile one
-// could be any number.
-func flatten(out []Bookmark, bs []responses.GetBookmarksBookmark, level int) []Bookmark {
-	if level > 16 {
-		return out
-	}
-	for _, b := range bs {
-		if len(out) >= 10000 {
-			return out
+// maxOutline bounds the outline entries read from a document: an outline
+// is a few hundred entries, a hostile one could be any number.
+const maxOutline = 10000
+
+// outline reads the document outline, depth first, at most maxOutline
+// entries and 17 levels, through PDFium's bookmark calls one by one.
+// go-pdfium's GetBookmarks follows /Next links for as long as they lead
+// somewhere, so a cycle (a hostile file's last bookmark pointing back to
+// the first) grew memory until the process died; the bounds here end a
+// cycle after maxOutline entries. ok is false when a call failed (the
+// instance is then retired, as after any unusual failure).
+func outline(p gopdfium.Pdfium, d references.FPDF_DOCUMENT) (out []Bookmark, ok bool) {
+	ok = true
+	var walk func(parent *references.FPDF_BOOKMARK, level int)
+	walk = func(parent *references.FPDF_BOOKMARK, level int) {
+		if level > 16 {
+			return
 		}
-		page := -1
-		switch {
-		case b.DestInfo != nil:
-			page = b.DestInfo.PageIndex
-		case b.ActionInfo != nil && b.ActionInfo.DestInfo != nil:
-			page = b.ActionInfo.DestInfo.PageIndex
+		fc, err := p.FPDFBookmark_GetFirstChild(&requests.FPDFBookmark_GetFirstChild{Document: d, Bookmark: parent})
+		if err != nil {
+			ok = false
+			return
 		}
-		out = append(out, Bookmark{Title: strings.TrimSpace(b.Title), Page: page, Level: level})
-		out = flatten(out, b.Children, level+1)
+		for b := fc.Bookmark; b != nil && len(out) < maxOutline; {
+			title := ""
+			if t, err := p.FPDFBookmark_GetTitle(&requests.FPDFBookmark_GetTitle{Bookmark: *b}); err == nil {
+				title = strings.TrimSpace(t.Title)
+			}
+			out = append(out, Bookmark{Title: title, Page: bookmarkPage(p, d, *b), Level: level})
+			walk(b, level+1)
+			ns, err := p.FPDFBookmark_GetNextSibling(&requests.FPDFBookmark_GetNextSibling{Document: d, Bookmark: *b})
+			if err != nil {
+				ok = false
+				return
+			}
+			b = ns.Bookmark
+		}
 	}
-	return out
+	walk(nil, 0)
+	return out, ok
+}
+
+// bookmarkPage is the 0-based page a bookmark leads to, through its
+// destination or its action's, or -1.
+func bookmarkPage(p gopdfium.Pdfium, d references.FPDF_DOCUMENT, b references.FPDF_BOOKMARK) int {
+	var dest *references.FPDF_DEST
+	if r, err := p.FPDFBookmark_GetDest(&requests.FPDFBookmark_GetDest{Document: d, Bookmark: b}); err == nil && r.Dest != nil {
+		dest = r.Dest
+	} else if a, err := p.FPDFBookmark_GetAction(&requests.FPDFBookmark_GetAction{Bookmark: b}); err == nil && a.Action != nil {
+		if r, err := p.FPDFAction_GetDest(&requests.FPDFAction_GetDest{Document: d, Action: *a.Action}); err == nil {
+			dest = r.Dest
+		}
+	}
+	if dest == nil {
+		return -1
+	}
+	r, err := p.FPDFDest_GetDestPageIndex(&requests.FPDFDest_GetDestPageIndex{Document: d, Dest: *dest})
+	if err != nil {
+		return -1
+	}
+	return r.Index
 }
 
 func pageLines(p gopdfium.Pdfium, d references.FPDF_DOCUMENT, index int) ([]Line, error) {

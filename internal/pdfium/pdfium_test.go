@@ -1,6 +1,7 @@
 package pdfium
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -170,5 +171,65 @@ func TestReuseBounds(t *testing.T) {
 			t.Fatalf("%d instances still idle 10 s after a 200 ms idle timeout", n)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// outlinePDF is a one-page PDF whose outline is two entries, A (to page
+// 1, with a child C) and B; with cycle, B's /Next points back to A.
+func outlinePDF(cycle bool) []byte {
+	next := ""
+	if cycle {
+		next = "/Next 4 0 R"
+	}
+	objs := []string{
+		"<< /Type /Catalog /Pages 2 0 R /Outlines 3 0 R >>",
+		"<< /Type /Pages /Count 1 /Kids [7 0 R] >>",
+		"<< /Type /Outlines /First 4 0 R /Last 5 0 R /Count 2 >>",
+		"<< /Title (A) /Parent 3 0 R /Next 5 0 R /First 6 0 R /Last 6 0 R /Count 1 /Dest [7 0 R /Fit] >>",
+		"<< /Title (B) /Parent 3 0 R /Prev 4 0 R " + next + " >>",
+		"<< /Title (C) /Parent 4 0 R >>",
+		"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] /Contents 8 0 R /Resources << /Font << /F1 9 0 R >> >> >>",
+		"<< /Length 36 >>\nstream\nBT /F1 12 Tf 20 100 Td (hello) Tj ET\nendstream",
+		"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+	}
+	var b bytes.Buffer
+	b.WriteString("%PDF-1.4\n")
+	offs := make([]int, len(objs))
+	for i, o := range objs {
+		offs[i] = b.Len()
+		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", i+1, o)
+	}
+	xref := b.Len()
+	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f \n", len(objs)+1)
+	for _, o := range offs {
+		fmt.Fprintf(&b, "%010d 00000 n \n", o)
+	}
+	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(objs)+1, xref)
+	return b.Bytes()
+}
+
+// TestOutline: outline titles, levels and pages are read; an outline whose
+// sibling links form a cycle ends at maxOutline entries instead of growing
+// memory until the process dies (go-pdfium's GetBookmarks did).
+func TestOutline(t *testing.T) {
+	e := New(Config{Instances: 1})
+	defer e.Close()
+	doc, err := e.Extract(context.Background(), outlinePDF(false), nil, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Bookmark{{"A", 0, 0}, {"C", -1, 1}, {"B", -1, 0}}
+	if fmt.Sprint(doc.Outline) != fmt.Sprint(want) {
+		t.Errorf("outline %v, want %v", doc.Outline, want)
+	}
+	doc, err = e.Extract(context.Background(), outlinePDF(true), nil, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(doc.Outline); n == 0 || n > maxOutline {
+		t.Errorf("cyclic outline: %d entries, want 1..%d", n, maxOutline)
+	}
+	if len(doc.Pages) != 1 {
+		t.Errorf("cyclic outline: %d pages, want 1", len(doc.Pages))
 	}
 }
