@@ -49,7 +49,7 @@ func setupIndex(fs *flagSet) runFunc {
 	fs.Var(&attrs, "attr", "attach attribute `KEY=VALUE` to every file (repeatable; numbers and true/false are typed)")
 	verbose := fs.Bool("verbose", false, "list skipped files and earlier failures")
 	fs.alias("v", "verbose")
-	quiet := fs.Bool("quiet", false, "no progress display and no summary; failures still go to stderr")
+	quiet := fs.Bool("quiet", false, "no progress display, even on a terminal (the summary line stays; failures still go to stderr)")
 	fs.alias("q", "quiet")
 	return func(ctx context.Context, e *env, paths []string) error {
 		if len(paths) == 0 {
@@ -95,7 +95,7 @@ func unwrapPathError(err error) error {
 
 // indexPaths syncs paths into the first named vector store and prints the
 // summary after the store is closed, so that nothing runs after it.
-func indexPaths(ctx context.Context, e *env, sf *storeFlags, paths []string, attrs map[string]any, verbose, quiet bool) (err error) {
+func indexPaths(ctx context.Context, e *env, sf *storeFlags, paths []string, attrs map[string]any, verbose, noProgress bool) (err error) {
 	db, err := sf.open(ctx, cliLogger(e.stderr), true)
 	if err != nil {
 		return err
@@ -114,7 +114,7 @@ func indexPaths(ctx context.Context, e *env, sf *storeFlags, paths []string, att
 	}
 	var bar *progressBar
 	opts := folder.Options{Attributes: attrs}
-	if e.tty && !quiet {
+	if e.tty && !noProgress {
 		bar = &progressBar{w: e.stderr}
 		opts.Progress = bar.update
 	}
@@ -148,7 +148,7 @@ func indexPaths(ctx context.Context, e *env, sf *storeFlags, paths []string, att
 	if cerr != nil {
 		return cerr
 	}
-	if !quiet {
+	{
 		what := rel(paths[0])
 		if len(paths) > 1 {
 			what = fmt.Sprintf("%d paths", len(paths))
