@@ -14,6 +14,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/quarrylabs/quarry/chunk"
 	"github.com/quarrylabs/quarry/embed"
 	"github.com/quarrylabs/quarry/parse"
 )
@@ -245,6 +246,9 @@ type processed struct {
 	chunks  []chunkRecord
 	vectors [][]float32
 	tokens  int
+	// chunking is the strategy the chunks were cut with: finish leaves
+	// alone a file attached again since with another one.
+	chunking chunk.Strategy
 }
 
 // process turns a file's bytes into chunks and vectors. Panics in any stage
@@ -278,7 +282,7 @@ func (db *DB) process(ctx context.Context, dim int, f *File) (res *processed, er
 	if err != nil {
 		return nil, err
 	}
-	res = &processed{doc: doc}
+	res = &processed{doc: doc, chunking: f.ChunkingStrategy}
 	texts := make([]string, len(chunks))
 	for i, c := range chunks {
 		texts[i] = c.Text
@@ -331,6 +335,9 @@ func (db *DB) finish(j job, status FileStatus, ferr *FileError, res *processed) 
 		f, err := b.file(j.fileID)
 		if err != nil || f == nil || f.Status != StatusInProgress {
 			return err
+		}
+		if res != nil && res.chunking != f.ChunkingStrategy {
+			return nil // attached again, with another strategy: queued again (see enqueueAttached)
 		}
 		rec, err := b.record()
 		if err != nil {

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -476,5 +477,57 @@ func TestMigrateLegacyUploads(t *testing.T) {
 	}
 	if recs, files := contentRecords(t, db); recs != 2 || files != 0 {
 		t.Errorf("after deleting the big upload: %d content records, %d blob files; want 2, 0", recs, files)
+	}
+}
+
+// TestReattachWhileIngesting: an upload detached and attached again with
+// another chunking strategy while a worker still ingests the first attach
+// ends completed, chunked with the new strategy.
+func TestReattachWhileIngesting(t *testing.T) {
+	ctx := context.Background()
+	gate := &gateEmbedder{Embedder: embed.NewLocal(0), started: make(chan struct{}, 1), release: make(chan struct{})}
+	db := openTest(t, t.TempDir(), Options{Embedder: gate, Workers: 1})
+	defer db.Close()
+	vs, err := db.CreateVectorStore(ctx, VectorStoreParams{Name: "kb"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var text strings.Builder
+	for i := range 600 {
+		fmt.Fprintf(&text, "word%d ", i)
+	}
+	up := upload(t, db, "a.txt", text.String())
+	small := chunk.Strategy{Type: chunk.Static, MaxTokens: 100, OverlapTokens: 0}
+	large := chunk.Strategy{Type: chunk.Static, MaxTokens: 1000, OverlapTokens: 0}
+	if _, err := vs.AttachFile(ctx, up.ID, nil, small); err != nil {
+		t.Fatal(err)
+	}
+	<-gate.started // the worker holds the first attach
+	if err := vs.DeleteFile(ctx, up.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := vs.AttachFile(ctx, up.ID, nil, large); err != nil {
+		t.Fatal(err)
+	}
+	close(gate.release)
+	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	f, err := vs.WaitFile(wctx, up.ID)
+	if err != nil || f.Status != StatusCompleted {
+		t.Fatalf("re-attached file = %+v, %v", f, err)
+	}
+	ref, err := db.CreateVectorStore(ctx, VectorStoreParams{Name: "ref"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := ref.AttachFile(ctx, up.ID, nil, large)
+	if err == nil {
+		want, err = ref.WaitFile(ctx, up.ID)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.ChunkingStrategy != large || f.Chunks != want.Chunks {
+		t.Errorf("re-attached file: strategy %+v, %d chunks; want %+v and %d chunks", f.ChunkingStrategy, f.Chunks, large, want.Chunks)
 	}
 }
