@@ -2,6 +2,8 @@ package embed
 
 import (
 	"context"
+	"fmt"
+	"runtime/debug"
 	"sync"
 	"time"
 )
@@ -277,20 +279,14 @@ func (b *Batcher) run(batch []span) {
 		texts = append(texts, s.c.texts[s.lo:s.hi]...)
 	}
 	if len(live) > 0 {
-		vecs, err := b.e.Embed(ctx, texts)
-		if err == nil {
-			err = CheckVectors(vecs, len(texts), -1)
-		}
+		vecs, err := b.embed(ctx, texts)
 		if err != nil && len(live) > 1 {
 			// One bad input must not fail its batch mates: each span alone.
 			b.mu.Lock()
 			b.stats.Retries += int64(len(live))
 			b.mu.Unlock()
 			for _, s := range live {
-				vs, err := b.e.Embed(s.c.ctx, s.c.texts[s.lo:s.hi])
-				if err == nil {
-					err = CheckVectors(vs, s.hi-s.lo, -1)
-				}
+				vs, err := b.embed(s.c.ctx, s.c.texts[s.lo:s.hi])
 				if err == nil {
 					copy(s.c.out[s.lo:s.hi], vs)
 				} else {
@@ -322,6 +318,21 @@ func (b *Batcher) run(batch []span) {
 	}
 	b.inflight--
 	b.dispatchLocked()
+}
+
+// embed calls the wrapped embedder; a panic in it fails the batch, not
+// the process (the batch runs on a goroutine of its own).
+func (b *Batcher) embed(ctx context.Context, texts []string) (vecs [][]float32, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			vecs, err = nil, fmt.Errorf("embed: internal error: %v\n%s", r, debug.Stack())
+		}
+	}()
+	vecs, err = b.e.Embed(ctx, texts)
+	if err == nil {
+		err = CheckVectors(vecs, len(texts), -1)
+	}
+	return vecs, err
 }
 
 func (c *call) setErr(mu *sync.Mutex, err error) {

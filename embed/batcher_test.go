@@ -19,7 +19,9 @@ type recorder struct {
 	gate  chan struct{} // when non-nil, every call waits for it to close
 }
 
-func (r *recorder) Identity() Identity { return Identity{Provider: "test", Model: "len", Dimensions: 1} }
+func (r *recorder) Identity() Identity {
+	return Identity{Provider: "test", Model: "len", Dimensions: 1}
+}
 
 func (r *recorder) Embed(ctx context.Context, texts []string) ([][]float32, error) {
 	if r.gate != nil {

@@ -496,13 +496,12 @@ func (st *vsState) rebuildLexical(ctx context.Context, bdb *bolt.DB, last uint64
 func lexDocs(b vsBuckets, f *File) ([]lexical.Doc, error) {
 	docs := make([]lexical.Doc, 0, len(f.ChunkIDs))
 	for _, id := range f.ChunkIDs {
-		v := b.chunks.Get(u64key(id))
-		if v == nil {
-			continue
-		}
-		c, err := decodeChunk(v)
+		c, err := b.chunk(u64key(id))
 		if err != nil {
 			return nil, err
+		}
+		if c == nil {
+			continue
 		}
 		docs = append(docs, lexical.Doc{
 			ID: id, Text: c.Text, Filename: f.Filename, Headings: c.Headings, Attributes: f.Attributes,
