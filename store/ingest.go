@@ -325,6 +325,9 @@ func commitFile(tx *bolt.Tx, j job, status FileStatus, ferr *FileError, res *pro
 	}
 	f.Status, f.LastError, f.ChunkIDs, f.UsageBytes = status, ferr, nil, 0
 	if res != nil {
+		// Chunk ids only grow: full pages, not the half-full ones bbolt's
+		// default split leaves behind an append.
+		b.chunks.FillPercent, b.vectors.FillPercent = 1, 1
 		seqs := tx.Bucket(bucketChunkSeq)
 		for i := range res.chunks {
 			id, err := seqs.NextSequence()
