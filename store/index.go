@@ -52,6 +52,13 @@ const (
 	// catchUpEntries is the most log entries one catch-up round reads
 	// (in one read transaction); the indexer runs rounds until caught up.
 	catchUpEntries = 1024
+	// catchUpChunks and catchUpText are about the most chunks and bytes
+	// of chunk text one catch-up round reads (a round stops after the
+	// entry that reaches either): the BM25 analysis of a round holds every
+	// token of its chunks at once (about 8 bytes per byte of text), so an
+	// indexer far behind must not take 1,024 large files in one gulp.
+	catchUpChunks = 2048
+	catchUpText   = 4 << 20
 	// rebuildBatch is how many vectors or files a rebuild reads per read
 	// transaction; rebuilds never hold more than one batch of source data.
 	rebuildBatch = 4096
@@ -687,9 +694,9 @@ func (st *vsState) catchUp(ctx context.Context, bdb *bolt.DB) (more bool, err er
 			return nil
 		}
 		c := b.log.Cursor()
-		n := 0
+		n, chunks, text := 0, 0, 0
 		for k, v := c.Seek(u64key(from)); k != nil; k, v = c.Next() {
-			if n == catchUpEntries {
+			if n == catchUpEntries || chunks >= catchUpChunks || text >= catchUpText {
 				more = true
 				break
 			}
@@ -706,6 +713,7 @@ func (st *vsState) catchUp(ctx context.Context, bdb *bolt.DB) (more bool, err er
 				st.noSave = true
 			}
 			last = seq
+			chunks += len(e.Chunks)
 			f, err := b.file(e.FileID)
 			if err != nil {
 				return err
@@ -739,6 +747,7 @@ func (st *vsState) catchUp(ctx context.Context, bdb *bolt.DB) (more bool, err er
 						return err
 					}
 					for _, d := range ds {
+						text += len(d.Text)
 						adds[d.ID] = d
 					}
 				}

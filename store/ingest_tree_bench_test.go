@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -52,6 +53,11 @@ func BenchmarkIngestTree(b *testing.B) {
 func ingestTree(b *testing.B, root string) float64 {
 	ctx := context.Background()
 	dir := b.TempDir()
+	if path := os.Getenv("QUARRY_HEAP_PROFILE"); path != "" {
+		stop := make(chan struct{})
+		defer close(stop)
+		go profilePeakHeap(path, stop)
+	}
 	start := time.Now()
 	db, err := store.Open(ctx, dir, store.Options{})
 	if err != nil {
@@ -171,6 +177,30 @@ func chunkTree(b *testing.B, root string) float64 {
 	b.ReportMetric(mbs, "MB/s")
 	b.ReportMetric(float64(chunks.Load()), "chunks")
 	return mbs
+}
+
+// profilePeakHeap writes a heap profile to path each time the heap in use
+// grows 10% past its previous peak, until stop closes.
+func profilePeakHeap(path string, stop chan struct{}) {
+	var peak uint64
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-tick.C:
+		}
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		if ms.HeapInuse > peak+peak/10 {
+			peak = ms.HeapInuse
+			if f, err := os.Create(path); err == nil {
+				pprof.WriteHeapProfile(f)
+				f.Close()
+			}
+		}
+	}
 }
 
 // peakRSS is the process's peak resident set (VmHWM), 0 where unknown.

@@ -41,6 +41,10 @@ type item struct {
 const (
 	commitGroupFiles = 1024
 	commitGroupBytes = 32 << 20
+	// dropMappedEvery is how many bytes of files are committed between
+	// two calls of dropMapped, which bounds the pages of quarry.db the
+	// process keeps resident while it ingests.
+	dropMappedEvery = 64 << 20
 )
 
 // worker is a prepare-stage goroutine.
@@ -137,6 +141,7 @@ func (db *DB) toCommit(ctx context.Context, it *item) {
 func (db *DB) committer() {
 	defer db.wg.Done()
 	ctx := db.wctx
+	var sinceDrop int64
 	for {
 		var group []*item
 		select {
@@ -158,6 +163,10 @@ func (db *DB) committer() {
 			}
 		}
 		db.commitGroup(ctx, group)
+		if sinceDrop += size; sinceDrop >= dropMappedEvery {
+			db.dropMapped()
+			sinceDrop = 0
+		}
 	}
 }
 
