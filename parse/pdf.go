@@ -22,7 +22,7 @@ const maxTreeDepth = 64
 var (
 	pdfiumOnce   sync.Once
 	pdfiumEngine *pdfium.Engine
-	pdfiumSize   = max(4, 2*runtime.NumCPU()) // the store's default ingestion workers
+	pdfiumSize   = max(4, 2*runtime.NumCPU()) // store.Open sets its ingestion workers
 )
 
 // SetPDFWorkers sets how many PDFs are read at once (one PDFium instance
@@ -30,7 +30,8 @@ var (
 // kept for the next file holds at most 128 MiB, for at most 30 s unused);
 // parsers beyond it wait. It
 // should match the ingestion workers and takes effect only before the first
-// PDF is parsed. The default, max(4, 2×CPUs), is the store's default.
+// PDF is parsed. The default is max(4, 2×CPUs); store.Open sets it to its
+// ingestion workers.
 func SetPDFWorkers(n int) {
 	if n > 0 {
 		pdfiumSize = n

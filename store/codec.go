@@ -36,11 +36,14 @@ type vsRecord struct {
 	Expired bool `json:"expired,omitempty"`
 }
 
-// chunkRecord is a chunk as persisted; its key is the chunk id.
+// chunkRecord is a chunk as persisted; its key is the chunk id. Its text
+// is stored once, in the file's text (the texts bucket): a record holds
+// the range, and vsBuckets.chunk fills Text in. Records written before
+// that hold their Text too, and are read as they are.
 type chunkRecord struct {
 	FileID    string   `json:"f"`
 	Index     int      `json:"i"`
-	Text      string   `json:"t"`           // Prefix + the file's text at Start:End
+	Text      string   `json:"t,omitempty"` // Prefix + the file's text at Start:End; see above
 	Prefix    string   `json:"p,omitempty"` // a repeated table header, not in the file's text there
 	Tokens    int      `json:"n"`
 	Start     int      `json:"bs"`
@@ -120,6 +123,38 @@ func decodeChunk(b []byte) (*chunkRecord, error) {
 		return nil, fmt.Errorf("%w: chunk record: %v", ErrCorrupt, err)
 	}
 	return &c, nil
+}
+
+// chunk returns the chunk with key k, Text filled in, or nil when there is
+// none.
+func (b vsBuckets) chunk(k []byte) (*chunkRecord, error) {
+	v := b.chunks.Get(k)
+	if v == nil {
+		return nil, nil
+	}
+	c, err := decodeChunk(v)
+	if err != nil {
+		return nil, err
+	}
+	return c, b.fillText(c)
+}
+
+// fillText sets c.Text from the file's text, unless the record carried it
+// (the format before text was stored once).
+func (b vsBuckets) fillText(c *chunkRecord) error {
+	if c.Text != "" {
+		return nil
+	}
+	if c.End <= c.Start {
+		c.Text = c.Prefix
+		return nil
+	}
+	t := b.texts.Get([]byte(c.FileID))
+	if c.Start < 0 || c.End > len(t) {
+		return fmt.Errorf("%w: chunk of %s spans %d:%d of a %d-byte text", ErrCorrupt, c.FileID, c.Start, c.End, len(t))
+	}
+	c.Text = c.Prefix + string(t[c.Start:c.End])
+	return nil
 }
 
 func putJSON(b *bolt.Bucket, key []byte, v any) error {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/quarrylabs/quarry/chunk"
 	"github.com/quarrylabs/quarry/embed"
@@ -54,6 +55,14 @@ type DB struct {
 	// embedSem bounds the Embed calls in flight DB-wide (ingestion,
 	// queries and Reembed together): Options.EmbedConcurrency.
 	embedSem chan struct{}
+	// batcher embeds the ingested chunks, merging many files' chunks into
+	// one request (see pipeline.go).
+	batcher *embed.Batcher
+	// inflight bounds the bytes held between the pipeline's prepare and
+	// commit stages: Options.IngestMemory.
+	inflight *semaphore.Weighted
+	// commitQ hands embedded files to the commit stage.
+	commitQ chan *item
 	// queryEmbedder embeds queries: the DB's embedder behind a bounded
 	// in-memory LRU (and read-only lookups in the persistent cache), so
 	// the read path never writes.
@@ -136,6 +145,8 @@ func Open(ctx context.Context, dir string, opts Options) (*DB, error) {
 		dir: dir, opts: opts, bolt: bdb, chunker: ck, log: opts.Logger, closers: closers,
 		stores: map[string]*vsState{}, queued: map[string]bool{}, again: map[string]job{}, parked: map[string]map[string]struct{}{},
 		embedSem: sem, queryEmbedder: queryEmbedder,
+		batcher:  embed.NewBatcher(opts.Embedder, embed.BatcherOptions{Concurrency: opts.EmbedConcurrency}),
+		inflight: semaphore.NewWeighted(opts.IngestMemory), commitQ: make(chan *item, commitGroupFiles),
 	}
 	db.wake = sync.NewCond(&db.mu)
 	if err := db.init(ctx); err != nil {
@@ -149,8 +160,9 @@ func Open(ctx context.Context, dir string, opts Options) (*DB, error) {
 	// One PDF engine instance per worker (it takes effect before the
 	// process's first PDF only: the pool is process-wide).
 	parse.SetPDFWorkers(opts.Workers)
+	db.wg.Add(1 + opts.Workers)
+	go db.committer()
 	for range opts.Workers {
-		db.wg.Add(1)
 		go db.worker()
 	}
 	db.wg.Add(1)

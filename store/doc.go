@@ -89,6 +89,15 @@
 //
 // # Bounds
 //
+//   - Ingestion is a pipeline across files (see pipeline.go): Workers
+//     goroutines parse and chunk; an embed.Batcher merges the chunks of
+//     many files into one Embed call of up to the provider's limits
+//     (2,048 inputs and 300,000 tokens for OpenAI; 256 inputs for
+//     embedders without limits) after a 10 ms linger, and splits a huge
+//     file's chunks across parallel calls; one committer writes every
+//     embedded file that is ready in one transaction. The bytes files hold
+//     between parsing and their commit are bounded by Options.IngestMemory
+//     (default 64 MiB), parsing by Options.Parse.Memory.
 //   - Embed calls in flight DB-wide: Options.EmbedConcurrency (default 4),
 //     whatever Options.Workers is.
 //   - The ingest queue is one small record per file in progress; no

@@ -52,6 +52,13 @@ const (
 	// catchUpEntries is the most log entries one catch-up round reads
 	// (in one read transaction); the indexer runs rounds until caught up.
 	catchUpEntries = 1024
+	// catchUpChunks and catchUpText are about the most chunks and bytes
+	// of chunk text one catch-up round reads (a round stops after the
+	// entry that reaches either): the BM25 analysis of a round holds every
+	// token of its chunks at once (about 8 bytes per byte of text), so an
+	// indexer far behind must not take 1,024 large files in one gulp.
+	catchUpChunks = 2048
+	catchUpText   = 4 << 20
 	// rebuildBatch is how many vectors or files a rebuild reads per read
 	// transaction; rebuilds never hold more than one batch of source data.
 	rebuildBatch = 4096
@@ -500,13 +507,12 @@ func (st *vsState) rebuildLexical(ctx context.Context, bdb *bolt.DB, last uint64
 func lexDocs(b vsBuckets, f *File) ([]lexical.Doc, error) {
 	docs := make([]lexical.Doc, 0, len(f.ChunkIDs))
 	for _, id := range f.ChunkIDs {
-		v := b.chunks.Get(u64key(id))
-		if v == nil {
-			continue
-		}
-		c, err := decodeChunk(v)
+		c, err := b.chunk(u64key(id))
 		if err != nil {
 			return nil, err
+		}
+		if c == nil {
+			continue
 		}
 		docs = append(docs, lexical.Doc{
 			ID: id, Text: c.Text, Filename: f.Filename, Headings: c.Headings, Attributes: f.Attributes,
@@ -700,9 +706,9 @@ func (st *vsState) catchUp(ctx context.Context, bdb *bolt.DB) (more bool, err er
 			return nil
 		}
 		c := b.log.Cursor()
-		n := 0
+		n, chunks, text := 0, 0, 0
 		for k, v := c.Seek(u64key(from)); k != nil; k, v = c.Next() {
-			if n == catchUpEntries {
+			if n == catchUpEntries || chunks >= catchUpChunks || text >= catchUpText {
 				more = true
 				break
 			}
@@ -719,6 +725,7 @@ func (st *vsState) catchUp(ctx context.Context, bdb *bolt.DB) (more bool, err er
 				st.noSave = true
 			}
 			last = seq
+			chunks += len(e.Chunks)
 			f, err := b.file(e.FileID)
 			if err != nil {
 				return err
@@ -752,6 +759,7 @@ func (st *vsState) catchUp(ctx context.Context, bdb *bolt.DB) (more bool, err er
 						return err
 					}
 					for _, d := range ds {
+						text += len(d.Text)
 						adds[d.ID] = d
 					}
 				}

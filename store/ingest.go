@@ -62,23 +62,6 @@ func (db *DB) next() (j job, ok bool) {
 	return j, true
 }
 
-func (db *DB) worker() {
-	defer db.wg.Done()
-	for {
-		j, ok := db.next()
-		if !ok {
-			return
-		}
-		keep := db.ingest(db.wctx, j)
-		if !keep {
-			db.mu.Lock()
-			delete(db.queued, j.fileID)
-			db.mu.Unlock()
-			db.released(j.fileID)
-		}
-	}
-}
-
 // park records a file that waits for its vector store's Reembed; it stays
 // marked as queued, and Reembed queues it again.
 func (db *DB) park(j job) {
@@ -132,25 +115,23 @@ func failureMessage(err error) string {
 	return err.Error()
 }
 
-// ingest parses, chunks, embeds and commits one file. A crash anywhere
-// before the commit leaves the file in_progress with its blob, and the next
-// Open resumes it. A failed commit is retried, then the file fails with
-// server_error; one that found the disk full waits for space instead
-// (waitForSpace). It reports whether the file stays marked as queued (it was
-// parked or queued again).
-func (db *DB) ingest(ctx context.Context, j job) (keep bool) {
+// prepare parses and chunks one file for the pipeline (see pipeline.go).
+// It returns nil when there is nothing to commit: the file is gone, done,
+// parked (keep reports that it stays marked as queued) or the DB closes.
+// A file that fails to parse or chunk comes back with its failure set.
+func (db *DB) prepare(ctx context.Context, j job) (it *item, keep bool) {
 	st, err := db.acquire(j.vsID)
 	if err != nil {
-		return false
+		return nil, false
 	}
 	// The reference is held for the checks only: Delete and Reembed do not
-	// wait for a file's parsing and embedding. The commit below reads the
-	// store as it is then: a deleted store or file is left alone.
+	// wait for a file's parsing and embedding. The commit reads the store
+	// as it is then: a deleted store or file is left alone.
 	mismatch, dim := st.mismatch, st.identity.Dimensions
 	st.release()
 	if mismatch != nil {
 		db.park(j)
-		return true
+		return nil, true
 	}
 	var f *File
 	db.bolt.View(func(tx *bolt.Tx) error {
@@ -160,28 +141,44 @@ func (db *DB) ingest(ctx context.Context, j job) (keep bool) {
 		return nil
 	})
 	if f == nil || f.Status != StatusInProgress {
-		return false
+		return nil, false
 	}
-	res, err := db.process(ctx, dim, f)
+	res, err := db.process(ctx, f)
 	if ctx.Err() != nil {
-		return false // closing: the file resumes at the next Open
+		return nil, false // closing: the file resumes at the next Open
 	}
-	status, ferr := StatusCompleted, (*FileError)(nil)
+	it = &item{j: j, f: f, dim: dim, res: res}
 	if err != nil {
-		var fl *failure
-		if !errors.As(err, &fl) {
-			fl = &failure{CodeServerError, err}
-		}
-		msg := failureMessage(fl.err)
-		db.log.Info("quarry: file failed", "file", f.ID, "name", f.Filename, "code", fl.code, "err", msg)
-		status, ferr, res = StatusFailed, &FileError{Code: fl.code, Message: msg}, nil
+		it.fail(db, err)
 	}
+	return it, false
+}
+
+// fail records the file's terminal error: it commits as failed.
+func (it *item) fail(db *DB, err error) {
+	var fl *failure
+	if !errors.As(err, &fl) {
+		fl = &failure{CodeServerError, err}
+	}
+	msg := failureMessage(fl.err)
+	db.log.Info("quarry: file failed", "file", it.f.ID, "name", it.f.Filename, "code", fl.code, "err", msg)
+	it.status, it.ferr, it.res = StatusFailed, &FileError{Code: fl.code, Message: msg}, nil
+}
+
+// settle commits one file's outcome on its own, for a file whose group
+// commit failed: a failed commit is retried, then the file fails with
+// server_error; one that found the disk full waits for space instead
+// (waitForSpace); if even the failure cannot be written, the whole file is
+// queued again later. It reports whether the file stays marked as queued.
+func (db *DB) settle(ctx context.Context, it *item) (keep bool) {
+	j, status, ferr, res := it.j, it.status, it.ferr, it.res
 	var seq uint64
+	var err error
 	for attempt := 1; ; attempt++ {
 		if seq, err = db.finish(j, status, ferr, res); err == nil {
 			break
 		}
-		db.log.Error("quarry: commit failed", "file", f.ID, "attempt", attempt, "err", err)
+		db.log.Error("quarry: commit failed", "file", j.fileID, "attempt", attempt, "err", err)
 		if attempt == commitAttempts || ctx.Err() != nil {
 			break
 		}
@@ -192,7 +189,7 @@ func (db *DB) ingest(ctx context.Context, j job) (keep bool) {
 	}
 	if err != nil && ctx.Err() == nil && errors.Is(err, ErrNoSpace) {
 		// The disk is full: the file waits, in_progress, for space.
-		db.log.Warn("quarry: disk full; the file waits for space", "file", f.ID)
+		db.log.Warn("quarry: disk full; the file waits for space", "file", j.fileID)
 		db.waitForSpace(j)
 		return true
 	}
@@ -243,17 +240,19 @@ func (db *DB) fileBytes(f *File) (io.ReadCloser, error) {
 // processed is a file ready to commit.
 type processed struct {
 	doc     *parse.Document
-	chunks  []chunkRecord
+	chunks  []chunkRecord // without their text: it is doc.Text's (see chunkRecord)
+	texts   []string      // the chunks' texts, to embed
+	counts  []int         // the chunks' tokens
 	vectors [][]float32
 	tokens  int
-	// chunking is the strategy the chunks were cut with: finish leaves
+	// chunking is the strategy the chunks were cut with: a commit leaves
 	// alone a file attached again since with another one.
 	chunking chunk.Strategy
 }
 
-// process turns a file's bytes into chunks and vectors. Panics in any stage
-// fail the file, never the process.
-func (db *DB) process(ctx context.Context, dim int, f *File) (res *processed, err error) {
+// process parses and chunks a file's bytes (embedding is the pipeline's
+// next stage). Panics in any stage fail the file, never the process.
+func (db *DB) process(ctx context.Context, f *File) (res *processed, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = &failure{CodeServerError, fmt.Errorf("internal error: %v\n%s", r, debug.Stack())}
@@ -282,28 +281,18 @@ func (db *DB) process(ctx context.Context, dim int, f *File) (res *processed, er
 	if err != nil {
 		return nil, err
 	}
-	res = &processed{doc: doc, chunking: f.ChunkingStrategy}
-	texts := make([]string, len(chunks))
+	res = &processed{doc: doc, chunking: f.ChunkingStrategy, texts: make([]string, len(chunks)), counts: make([]int, len(chunks))}
 	for i, c := range chunks {
-		texts[i] = c.Text
+		res.texts[i], res.counts[i] = c.Text, c.Tokens
 		res.tokens += c.Tokens
 		res.chunks = append(res.chunks, chunkRecord{
-			FileID: f.ID, Index: c.Index, Text: c.Text, Prefix: c.Prefix, Tokens: c.Tokens,
+			FileID: f.ID, Index: c.Index, Prefix: c.Prefix, Tokens: c.Tokens,
 			Start: c.Start, End: c.End, CharStart: c.CharStart, CharEnd: c.CharEnd,
 			PageStart: c.PageStart, PageEnd: c.PageEnd, Headings: c.Headings,
 		})
 	}
 	if res.tokens > db.opts.MaxFileTokens {
 		return nil, &failure{CodeInvalidFile, fmt.Errorf("file has %d tokens, more than the limit of %d", res.tokens, db.opts.MaxFileTokens)}
-	}
-	if len(texts) > 0 {
-		res.vectors, err = db.opts.Embedder.Embed(ctx, texts)
-		if err != nil {
-			return nil, fmt.Errorf("embed: %w", err)
-		}
-		if err := checkVectors(res.vectors, len(texts), dim); err != nil {
-			return nil, err
-		}
 	}
 	return res, nil
 }
@@ -322,70 +311,81 @@ func checkVectors(vs [][]float32, n, dim int) error {
 	return nil
 }
 
-// finish commits a file's outcome in one transaction: its chunks, vectors
-// and text, its status, the vector store's counts and usage, and a log
-// entry for the derived indexes. A file deleted meanwhile is left alone.
+// finish commits a file's outcome in a transaction of its own (shared
+// with concurrent callers by bolt.Batch); see commitFile.
 func (db *DB) finish(j job, status FileStatus, ferr *FileError, res *processed) (seq uint64, err error) {
 	err = db.bolt.Batch(func(tx *bolt.Tx) error {
-		seq = 0
-		b, ok := buckets(tx, j.vsID)
-		if !ok {
-			return nil
-		}
-		f, err := b.file(j.fileID)
-		if err != nil || f == nil || f.Status != StatusInProgress {
-			return err
-		}
-		if res != nil && res.chunking != f.ChunkingStrategy {
-			return nil // attached again, with another strategy: queued again (see enqueueAttached)
-		}
-		rec, err := b.record()
-		if err != nil {
-			return err
-		}
-		f.Status, f.LastError, f.ChunkIDs, f.UsageBytes = status, ferr, nil, 0
-		if res != nil {
-			seqs := tx.Bucket(bucketChunkSeq)
-			for i := range res.chunks {
-				id, err := seqs.NextSequence()
-				if err != nil {
-					return err
-				}
-				f.ChunkIDs = append(f.ChunkIDs, id)
-				if err := putJSON(b.chunks, u64key(id), &res.chunks[i]); err != nil {
-					return err
-				}
-				vec := encodeVector(res.vectors[i])
-				if err := b.vectors.Put(u64key(id), vec); err != nil {
-					return err
-				}
-				f.UsageBytes += int64(len(res.chunks[i].Text) + len(vec))
-			}
-			if err := b.texts.Put([]byte(f.ID), []byte(res.doc.Text)); err != nil {
-				return err
-			}
-			f.Type, f.Pages, f.Chunks, f.Tokens = res.doc.Type, res.doc.Pages, len(res.chunks), res.tokens
-			if len(f.ChunkIDs) > 0 {
-				if err := b.appendLog(tx, logEntry{Op: opAdd, FileID: f.ID, Chunks: f.ChunkIDs}, &seq); err != nil {
-					return err
-				}
-			}
-		}
-		if err := b.pending.Delete([]byte(f.ID)); err != nil {
-			return err
-		}
-		rec.Counts.add(StatusInProgress, -1)
-		rec.Counts.add(status, 1)
-		rec.UsageBytes += f.UsageBytes
-		db.active(rec)
-		if err := putJSON(b.root, keyRecord, rec); err != nil {
-			return err
-		}
-		return putJSON(b.files, []byte(f.ID), f)
+		var err error
+		seq, err = db.commitFile(tx, j, status, ferr, res)
+		return err
 	})
 	if err != nil {
 		return 0, err
 	}
 	db.removeBlob(db.blobPath(j.fileID))
 	return seq, nil
+}
+
+// commitFile writes a file's outcome in tx: its chunks, vectors and text,
+// its status, the vector store's counts and usage, and a log entry for the
+// derived indexes. A file deleted meanwhile is left alone. seq is the log
+// entry's sequence, 0 for none.
+func (db *DB) commitFile(tx *bolt.Tx, j job, status FileStatus, ferr *FileError, res *processed) (seq uint64, err error) {
+	b, ok := buckets(tx, j.vsID)
+	if !ok {
+		return 0, nil
+	}
+	f, err := b.file(j.fileID)
+	if err != nil || f == nil || f.Status != StatusInProgress {
+		return 0, err
+	}
+	if res != nil && res.chunking != f.ChunkingStrategy {
+		return 0, nil // attached again, with another strategy: queued again (see enqueueAttached)
+	}
+	rec, err := b.record()
+	if err != nil {
+		return 0, err
+	}
+	f.Status, f.LastError, f.ChunkIDs, f.UsageBytes = status, ferr, nil, 0
+	if res != nil {
+		// Chunk ids only grow: full pages, not the half-full ones bbolt's
+		// default split leaves behind an append.
+		b.chunks.FillPercent, b.vectors.FillPercent = 1, 1
+		seqs := tx.Bucket(bucketChunkSeq)
+		for i := range res.chunks {
+			id, err := seqs.NextSequence()
+			if err != nil {
+				return 0, err
+			}
+			f.ChunkIDs = append(f.ChunkIDs, id)
+			if err := putJSON(b.chunks, u64key(id), &res.chunks[i]); err != nil {
+				return 0, err
+			}
+			vec := encodeVector(res.vectors[i])
+			if err := b.vectors.Put(u64key(id), vec); err != nil {
+				return 0, err
+			}
+			f.UsageBytes += int64(len(res.texts[i]) + len(vec))
+		}
+		if err := b.texts.Put([]byte(f.ID), []byte(res.doc.Text)); err != nil {
+			return 0, err
+		}
+		f.Type, f.Pages, f.Chunks, f.Tokens = res.doc.Type, res.doc.Pages, len(res.chunks), res.tokens
+		if len(f.ChunkIDs) > 0 {
+			if err := b.appendLog(tx, logEntry{Op: opAdd, FileID: f.ID, Chunks: f.ChunkIDs}, &seq); err != nil {
+				return 0, err
+			}
+		}
+	}
+	if err := b.pending.Delete([]byte(f.ID)); err != nil {
+		return 0, err
+	}
+	rec.Counts.add(StatusInProgress, -1)
+	rec.Counts.add(status, 1)
+	rec.UsageBytes += f.UsageBytes
+	db.active(rec)
+	if err := putJSON(b.root, keyRecord, rec); err != nil {
+		return 0, err
+	}
+	return seq, putJSON(b.files, []byte(f.ID), f)
 }

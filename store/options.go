@@ -29,8 +29,15 @@ type Options struct {
 	EmbedCache CachePolicy
 	// Encoding is the tiktoken encoding for chunking. Default "cl100k_base".
 	Encoding string
-	// Workers is the number of ingestion workers. Default max(4, 2×CPUs).
+	// Workers is the number of ingestion workers that parse and chunk
+	// files (the pipeline's first stage; embedding and commits run in
+	// their own stages). Default max(2, CPUs).
 	Workers int
+	// IngestMemory bounds the bytes that files being ingested hold between
+	// parsing and their commit (parsed text, chunks and vectors), across
+	// files; a larger file than that is ingested alone. Parsing itself is
+	// bounded by Parse.Memory. Default DefaultIngestMemory.
+	IngestMemory int64
 	// EmbedConcurrency bounds the Embed calls in flight in the whole DB
 	// (ingestion workers, queries and Reembed together), whatever Workers
 	// is. Each call may itself send several requests (see
@@ -116,9 +123,12 @@ func (o *Options) ensureDefaults() {
 		o.Encoding = chunk.CL100K
 	}
 	if o.Workers <= 0 {
-		// Small files are bound by commit latency, not CPU: more workers
-		// share more commits.
-		o.Workers = max(4, 2*runtime.NumCPU())
+		// Parsing and chunking are CPU-bound; commits and embedding
+		// requests have stages of their own.
+		o.Workers = max(2, runtime.NumCPU())
+	}
+	if o.IngestMemory <= 0 {
+		o.IngestMemory = DefaultIngestMemory
 	}
 	if o.EmbedConcurrency <= 0 {
 		o.EmbedConcurrency = 4
@@ -159,6 +169,9 @@ func (o *Options) Validate() error {
 	if o.Encoding != "" && o.Encoding != chunk.CL100K && o.Encoding != chunk.O200K {
 		errs = append(errs, invalidf("Encoding must be %s or %s, got %q", chunk.CL100K, chunk.O200K, o.Encoding))
 	}
+	if o.IngestMemory < 0 {
+		errs = append(errs, invalidf("IngestMemory must be >= 0, got %d", o.IngestMemory))
+	}
 	if o.EmbedConcurrency < 0 {
 		errs = append(errs, invalidf("EmbedConcurrency must be >= 0, got %d", o.EmbedConcurrency))
 	}
@@ -180,3 +193,6 @@ func (o *Options) Validate() error {
 // DefaultParseMemory is the memory the ingestion workers' parsers may hold
 // at once when Options.Parse.Memory is nil (see parse.Budget).
 const DefaultParseMemory = 1 << 30
+
+// DefaultIngestMemory is Options.IngestMemory's default.
+const DefaultIngestMemory = 64 << 20

@@ -104,6 +104,9 @@ func (db *DB) stageVectors(ctx context.Context, vsID string, h *ann.HNSW) (uint6
 			}
 			for ; k != nil && len(ids) < reembedBatch; k, v = c.Next() {
 				ch, err := decodeChunk(v)
+				if err == nil {
+					err = b.fillText(ch)
+				}
 				if err != nil {
 					return err
 				}

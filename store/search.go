@@ -564,13 +564,12 @@ func (db *DB) hydrate(states []*vsState, fused []rerank.Scored, n int, seen map[
 				}
 				rec := seen[s.ID]
 				if rec == nil {
-					v := bs[si].chunks.Get(u64key(s.ID))
-					if v == nil {
-						break
-					}
 					var err error
-					if rec, err = decodeChunk(v); err != nil {
+					if rec, err = bs[si].chunk(u64key(s.ID)); err != nil {
 						return err
+					}
+					if rec == nil {
+						break
 					}
 					seen[s.ID] = rec
 				}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -65,9 +66,19 @@ func setupIndex(fs *flagSet) runFunc {
 				return fmt.Errorf("%s: %w", p, unwrapPathError(err))
 			}
 		}
+		if os.Getenv("GOMEMLIMIT") == "" {
+			debug.SetMemoryLimit(indexMemoryLimit)
+		}
 		return indexPaths(ctx, e, &sf, paths, at, *verbose, *quiet)
 	}
 }
+
+// indexMemoryLimit is the Go heap's soft limit while quarry index runs
+// (GOMEMLIMIT overrides it): the collector works harder near it rather
+// than let the heap grow to twice what is live, so indexing a large tree
+// stays within a fixed footprint. The store's own buffers are bounded by
+// its options (store.Options.IngestMemory, Parse.Memory).
+const indexMemoryLimit = 384 << 20
 
 // parseAttrs reads --attr KEY=VALUE flags.
 func parseAttrs(list []string) (map[string]any, error) {
