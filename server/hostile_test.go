@@ -103,13 +103,27 @@ func TestInFlightCap(t *testing.T) {
 	vs := ts.createVS("v")
 	addr := strings.TrimPrefix(ts.url, "http://")
 	// Two requests whose bodies never finish hold both slots.
+	var conns []net.Conn
 	for range 2 {
 		c, err := net.Dial("tcp", addr)
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer c.Close()
+		conns = append(conns, c)
 		fmt.Fprintf(c, "POST /v1/vector_stores/%s/search HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{", vs, addr)
+	}
+	// answered says what the slow requests got, if anything: a test that
+	// fails must say why.
+	answered := func() string {
+		var out []string
+		for _, c := range conns {
+			c.SetReadDeadline(time.Now().Add(time.Second))
+			b := make([]byte, 512)
+			n, err := c.Read(b)
+			out = append(out, fmt.Sprintf("%q (%v)", b[:n], err))
+		}
+		return strings.Join(out, "; ")
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -125,7 +139,7 @@ func TestInFlightCap(t *testing.T) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no 503 with both slots taken: %d", resp.StatusCode)
+			t.Fatalf("no 503 with both slots taken: %d; the slow requests got %s", resp.StatusCode, answered())
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
