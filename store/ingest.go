@@ -33,10 +33,10 @@ var (
 func (db *DB) enqueue(j job) {
 	db.mu.Lock()
 	defer db.mu.Unlock()
-	if db.closed || db.queued[j.fileID] {
+	if db.closed || db.queued[j] {
 		return
 	}
-	db.queued[j.fileID] = true
+	db.queued[j] = true
 	db.queue = append(db.queue, j)
 	db.wake.Signal()
 }
@@ -70,9 +70,9 @@ func (db *DB) worker() {
 		keep := db.ingest(db.wctx, j)
 		if !keep {
 			db.mu.Lock()
-			delete(db.queued, j.fileID)
+			delete(db.queued, j)
 			db.mu.Unlock()
-			db.released(j.fileID)
+			db.released(j)
 		}
 	}
 }
@@ -95,7 +95,7 @@ func (db *DB) unpark(vsID string) {
 	ids := db.parked[vsID]
 	delete(db.parked, vsID)
 	for id := range ids {
-		delete(db.queued, id)
+		delete(db.queued, job{vsID, id})
 	}
 	db.mu.Unlock()
 	for id := range ids {
@@ -198,7 +198,7 @@ func (db *DB) ingest(ctx context.Context, j job) (keep bool) {
 		// Not even the failure could be written (a full disk, say): try
 		// the whole file again later rather than leave it stranded.
 		db.mu.Lock()
-		delete(db.queued, j.fileID)
+		delete(db.queued, j)
 		db.mu.Unlock()
 		db.retryLater(j)
 		return true
