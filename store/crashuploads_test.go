@@ -227,7 +227,7 @@ func TestCrashUploads(t *testing.T) {
 		for k := range detaching {
 			delete(attached, k) // may have happened; either way it is not asserted
 		}
-		wctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+		wctx, cancel := context.WithTimeout(ctx, 5*time.Minute) // ingestion after a kill is slow under -race
 		for id, tm := range term {
 			_, r, err := db.OpenUpload(ctx, id)
 			if deleted[id] {

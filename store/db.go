@@ -88,8 +88,8 @@ type DB struct {
 	mu     sync.RWMutex
 	closed bool                           // guarded by mu
 	stores map[string]*vsState            // guarded by mu: open indexes per vector store
-	queued map[string]bool                // guarded by mu: file ids queued or being ingested
-	again  map[string]job                 // guarded by mu: attached while queued: queue again once let go
+	queued map[job]bool                   // guarded by mu: files queued or being ingested
+	again  map[job]bool                   // guarded by mu: attached while queued: queue again once let go
 	parked map[string]map[string]struct{} // guarded by mu: vector store -> files waiting for a Reembed
 	queue  []job                          // guarded by mu: jobs not yet taken by a worker, FIFO
 	wake   *sync.Cond                     // on mu: signalled when queue grows or the DB closes
@@ -143,7 +143,7 @@ func Open(ctx context.Context, dir string, opts Options) (*DB, error) {
 	bdb.MaxBatchDelay = 2 * time.Millisecond
 	db := &DB{
 		dir: dir, opts: opts, bolt: bdb, chunker: ck, log: opts.Logger, closers: closers,
-		stores: map[string]*vsState{}, queued: map[string]bool{}, again: map[string]job{}, parked: map[string]map[string]struct{}{},
+		stores: map[string]*vsState{}, queued: map[job]bool{}, again: map[job]bool{}, parked: map[string]map[string]struct{}{},
 		embedSem: sem, queryEmbedder: queryEmbedder,
 		batcher:  embed.NewBatcher(opts.Embedder, embed.BatcherOptions{Concurrency: opts.EmbedConcurrency}),
 		inflight: semaphore.NewWeighted(opts.IngestMemory), commitQ: make(chan *item, commitGroupFiles),

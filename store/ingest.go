@@ -35,10 +35,10 @@ var (
 func (db *DB) enqueue(j job) {
 	db.mu.Lock()
 	defer db.mu.Unlock()
-	if db.closed || db.queued[j.fileID] {
+	if db.closed || db.queued[j] {
 		return
 	}
-	db.queued[j.fileID] = true
+	db.queued[j] = true
 	db.queue = append(db.queue, j)
 	db.wake.Signal()
 }
@@ -80,7 +80,7 @@ func (db *DB) unpark(vsID string) {
 	ids := db.parked[vsID]
 	delete(db.parked, vsID)
 	for id := range ids {
-		delete(db.queued, id)
+		delete(db.queued, job{vsID, id})
 	}
 	db.mu.Unlock()
 	for id := range ids {
@@ -204,7 +204,7 @@ func (db *DB) settle(ctx context.Context, it *item) (keep bool) {
 		// Not even the failure could be written (a full disk, say): try
 		// the whole file again later rather than leave it stranded.
 		db.mu.Lock()
-		delete(db.queued, j.fileID)
+		delete(db.queued, j)
 		db.mu.Unlock()
 		db.retryLater(j)
 		return true

@@ -78,7 +78,7 @@ func (db *DB) requeue(jobs []job) {
 	}
 	db.mu.Lock()
 	for _, j := range jobs {
-		delete(db.queued, j.fileID)
+		delete(db.queued, j)
 	}
 	db.mu.Unlock()
 	for _, j := range jobs {

@@ -97,9 +97,9 @@ func (it *item) size() int64 {
 // was attached again meanwhile (see DB.released).
 func (db *DB) unqueue(j job) {
 	db.mu.Lock()
-	delete(db.queued, j.fileID)
+	delete(db.queued, j)
 	db.mu.Unlock()
-	db.released(j.fileID)
+	db.released(j)
 }
 
 // drop lets go of an item the DB will not commit (it is closing); the file

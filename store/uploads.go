@@ -635,8 +635,8 @@ func (vs *VectorStore) attach(ctx context.Context, items []BatchFile, bt *batchR
 // so that the new attach is never left unqueued.
 func (db *DB) enqueueAttached(j job) {
 	db.mu.Lock()
-	if db.queued[j.fileID] && !db.closed {
-		db.again[j.fileID] = j
+	if db.queued[j] && !db.closed {
+		db.again[j] = true
 		db.mu.Unlock()
 		return
 	}
@@ -646,10 +646,10 @@ func (db *DB) enqueueAttached(j job) {
 
 // released is called once a worker lets go of a file: a file attached
 // meanwhile under its id is queued again.
-func (db *DB) released(fileID string) {
+func (db *DB) released(j job) {
 	db.mu.Lock()
-	j, ok := db.again[fileID]
-	delete(db.again, fileID)
+	ok := db.again[j]
+	delete(db.again, j)
 	db.mu.Unlock()
 	if ok {
 		db.enqueue(j)

@@ -531,3 +531,36 @@ func TestReattachWhileIngesting(t *testing.T) {
 		t.Errorf("re-attached file: strategy %+v, %d chunks; want %+v and %d chunks", f.ChunkingStrategy, f.Chunks, large, want.Chunks)
 	}
 }
+
+// TestAttachedToTwoStoresResumes: one upload attached to two vector stores
+// is two ingestion jobs, also when both resume at Open.
+func TestAttachedToTwoStoresResumes(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	gate := &gateEmbedder{Embedder: embed.NewLocal(0), started: make(chan struct{}, 1), release: make(chan struct{})}
+	db := openTest(t, dir, Options{Embedder: gate, Workers: 1})
+	up := upload(t, db, "a.txt", "shared between two stores")
+	var ids []string
+	for _, name := range []string{"a", "b"} {
+		vs, err := db.CreateVectorStore(ctx, VectorStoreParams{Name: name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := vs.AttachFile(ctx, up.ID, nil, chunk.Strategy{}); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, vs.ID())
+	}
+	<-gate.started
+	db.Close() // both in progress
+	db = openTest(t, dir, Options{})
+	defer db.Close()
+	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	for _, id := range ids {
+		vs, _ := db.VectorStore(id)
+		if f, err := vs.WaitFile(wctx, up.ID); err != nil || f.Status != StatusCompleted {
+			t.Errorf("%s: resumed file = %+v, %v", id, f, err)
+		}
+	}
+}

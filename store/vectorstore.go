@@ -331,7 +331,7 @@ func (vs *VectorStore) Delete(ctx context.Context) error {
 	}
 	db.mu.Lock()
 	for id := range db.parked[vs.id] {
-		delete(db.queued, id)
+		delete(db.queued, job{vs.id, id})
 	}
 	delete(db.parked, vs.id)
 	db.mu.Unlock()
