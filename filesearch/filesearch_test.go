@@ -36,7 +36,7 @@ func (f *fakeSearcher) Search(ctx context.Context, vsIDs []string, req store.Sea
 	if p, ok := f.pages[key]; ok {
 		return p, nil
 	}
-	return &store.SearchResults{Object: "vector_store.search_results.page", SearchQuery: req.Query, Data: []store.SearchResult{}}, nil
+	return &store.SearchResults{SearchQuery: req.Query, Data: []store.SearchResult{}}, nil
 }
 
 func page(vs string, chunks ...string) *store.SearchResults {
@@ -44,7 +44,7 @@ func page(vs string, chunks ...string) *store.SearchResults {
 	for i, c := range chunks {
 		file, id, _ := strings.Cut(c, "/")
 		res.Data = append(res.Data, store.SearchResult{FileID: file, Filename: file + ".md", VectorStoreID: vs, Score: 1 - float64(i)/10,
-			Content: []store.ChunkResult{{Type: "text", Text: "text of " + id, ChunkID: id, Score: 1 - float64(i)/10, CharStart: 10 * i, CharEnd: 10*i + 9, Headings: []string{"H", id}}}})
+			Content: []store.ChunkResult{{Type: "text", Text: "text of " + id, ChunkID: id, Score: 1 - float64(i)/10, Rank: i, CharStart: 10 * i, CharEnd: 10*i + 9, Headings: []string{"H", id}}}})
 	}
 	return res
 }

@@ -184,7 +184,7 @@ func (t *Tool) Search(ctx context.Context, queries []string) (*Result, error) {
 }
 
 // flatten lists a result page's chunks in the search's order, best first
-// (the fusion's order: scores are absolute and need not fall in it).
+// (ChunkResult.Rank: scores are absolute and need not fall in it).
 func flatten(r *store.SearchResults) []Source {
 	var out []Source
 	for _, d := range r.Data {
@@ -193,6 +193,7 @@ func flatten(r *store.SearchResults) []Source {
 				Score: c.Score, Attributes: d.Attributes, ChunkResult: c})
 		}
 	}
+	slices.SortStableFunc(out, func(a, b Source) int { return cmp.Compare(a.Rank, b.Rank) })
 	return out
 }
 

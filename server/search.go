@@ -87,11 +87,21 @@ func (s *server) search(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, perChunk(res))
 }
 
+// searchPageJSON is OpenAI's vector_store.search_results.page.
+type searchPageJSON struct {
+	Object      string               `json:"object"` // "vector_store.search_results.page"
+	SearchQuery []string             `json:"search_query"`
+	Data        []store.SearchResult `json:"data"`
+	HasMore     bool                 `json:"has_more"`
+	NextPage    *string              `json:"next_page"`
+}
+
 // perChunk turns store's results, grouped by file, into OpenAI's page: one
-// result per chunk, best first, so max_num_results counts chunks and a file
-// with several matching chunks appears once per chunk. The page is the
-// whole answer: has_more is false and next_page null.
-func perChunk(res *store.SearchResults) *store.SearchResults {
+// result per chunk, in the search's order (ChunkResult.Rank), so
+// max_num_results counts chunks and a file with several matching chunks
+// appears once per chunk. The page is the whole answer: has_more is false
+// and next_page null.
+func perChunk(res *store.SearchResults) *searchPageJSON {
 	var out []store.SearchResult
 	for _, r := range res.Data {
 		for _, c := range r.Content {
@@ -101,11 +111,9 @@ func perChunk(res *store.SearchResults) *store.SearchResults {
 			out = append(out, one)
 		}
 	}
-	slices.SortStableFunc(out, func(a, b store.SearchResult) int { return cmp.Compare(b.Score, a.Score) })
+	slices.SortStableFunc(out, func(a, b store.SearchResult) int { return cmp.Compare(a.Content[0].Rank, b.Content[0].Rank) })
 	if out == nil {
 		out = []store.SearchResult{}
 	}
-	page := *res
-	page.Data, page.HasMore, page.NextPage = out, false, nil
-	return &page
+	return &searchPageJSON{Object: "vector_store.search_results.page", SearchQuery: res.SearchQuery, Data: out}
 }

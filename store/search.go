@@ -74,11 +74,11 @@ func validFusion(f rerank.Fusion) bool {
 
 // SearchResults is a page of results grouped by file, best file first.
 type SearchResults struct {
-	Object      string         `json:"object"` // "vector_store.search_results.page"
 	SearchQuery []string       `json:"search_query"`
 	Data        []SearchResult `json:"data"`
-	HasMore     bool           `json:"has_more"`
-	NextPage    *string        `json:"next_page"`
+	// HasMore is set when more chunks passed the threshold than
+	// MaxNumResults.
+	HasMore bool `json:"-"`
 }
 
 // SearchResult is one file and its matching chunks, best first.
@@ -122,6 +122,10 @@ type ChunkResult struct {
 	PageStart int      `json:"page_start,omitempty"` // 1-based, 0 when unpaged
 	PageEnd   int      `json:"page_end,omitempty"`
 	Headings  []string `json:"headings,omitempty"`
+	// Rank is the chunk's position among all the results (0 is the best):
+	// grouping by file keeps each file's chunks in order, Rank restores
+	// the order across files. Scores are absolute and need not fall in it.
+	Rank int `json:"-"`
 }
 
 // ChunkID formats a chunk id as it appears in results.
@@ -481,7 +485,7 @@ func (db *DB) rerank(ctx context.Context, query string, cands []hit) ([]hit, err
 // them, and groups them by file in order of each file's first (best
 // ranked) chunk; a file scores its best chunk's score.
 func group(cands []hit, queries []string, max int, threshold float64) *SearchResults {
-	res := &SearchResults{Object: "vector_store.search_results.page", SearchQuery: queries, Data: []SearchResult{}}
+	res := &SearchResults{SearchQuery: queries, Data: []SearchResult{}}
 	byFile := map[string]int{}
 	n := 0
 	for _, c := range cands {
@@ -507,7 +511,7 @@ func group(cands []hit, queries []string, max int, threshold float64) *SearchRes
 		res.Data[i].Content = append(res.Data[i].Content, ChunkResult{
 			Type: "text", Text: r.Text, Prefix: r.Prefix, Score: c.score, ChunkID: ChunkID(c.id), Index: r.Index, Tokens: r.Tokens,
 			CharStart: r.CharStart, CharEnd: r.CharEnd, ByteStart: r.Start, ByteEnd: r.End,
-			PageStart: r.PageStart, PageEnd: r.PageEnd, Headings: r.Headings,
+			PageStart: r.PageStart, PageEnd: r.PageEnd, Headings: r.Headings, Rank: n,
 		})
 		n++
 	}
