@@ -84,7 +84,9 @@
 // trimming quarry.db's change log up to what both indexes have applied
 // and persisted. After a crash, Open loads the last checkpoint and
 // replays the log from the older of the checkpoint and the BM25 index's
-// persisted sequence. Close checkpoints too. An index that is ahead of
+// persisted sequence (as scorch reports it, not guessed). Close first
+// applies what the indexes are behind on, then checkpoints, so the next
+// Open has nothing to replay. An index that is ahead of
 // quarry.db (an older quarry.db restored), behind the trimmed log, or
 // unreadable is rebuilt from scratch, which takes time proportional to
 // the store (Open honours its context meanwhile).

@@ -254,7 +254,7 @@ func (db *DB) swapVectors(ctx context.Context, vsID string, old *vsState, h *ann
 	// re-embedding leaves valid, changes hands with the sequence it is at.
 	old.stopIndexer()
 	old.mu.Lock()
-	st.lex, st.lexSeq, st.lexDurable, st.lexMarks = old.lex, old.lexSeq, old.lexDurable, old.lexMarks
+	st.lex, st.lexSeq = old.lex, old.lexSeq
 	old.ownsLex, old.noSave = false, true
 	old.mu.Unlock()
 	st.vec, st.vecSeq = h, seq
@@ -271,7 +271,7 @@ func (db *DB) swapVectors(ctx context.Context, vsID string, old *vsState, h *ann
 	db.stores[vsID] = st
 	db.mu.Unlock()
 	st.committed()
-	old.retire(false)
+	old.retire(false, nil)
 	// Save the new graph now: until then a restart rebuilds it.
 	return st.checkpoint(db, true)
 }

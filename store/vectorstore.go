@@ -94,7 +94,7 @@ func (db *DB) CreateVectorStore(ctx context.Context, p VectorStoreParams) (*Vect
 	db.mu.Lock()
 	if db.closed {
 		db.mu.Unlock()
-		st.retire(false)
+		st.retire(false, nil)
 		return nil, ErrClosed
 	}
 	db.stores[rec.ID] = st
@@ -275,7 +275,7 @@ func (vs *VectorStore) Delete(ctx context.Context) error {
 	if !ok {
 		return notFound("vector store", vs.id)
 	}
-	st.retire(false)
+	st.retire(false, nil)
 	var blobs []string
 	err := db.bolt.Update(func(tx *bolt.Tx) error {
 		b, ok := buckets(tx, vs.id)
@@ -294,7 +294,7 @@ func (vs *VectorStore) Delete(ctx context.Context) error {
 			db.mu.Lock()
 			if db.closed {
 				db.mu.Unlock()
-				st.retire(true)
+				st.retire(true, nil)
 			} else {
 				db.stores[vs.id] = st
 				db.mu.Unlock()
