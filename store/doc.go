@@ -59,7 +59,8 @@
 //   - Rebuilds read the source of truth 4,096 vectors or files per read
 //     transaction and insert in parallel (GOMAXPROCS); BM25 batches hold
 //     2,000 chunks. Reembed holds 256 texts and vectors at a time plus the
-//     new graph. Catch-up reads 1,024 log entries per transaction.
+//     new graph. Catch-up reads 1,024 log entries, or entries naming
+//     8,192 chunks, per transaction.
 //   - A search waits at most 10 s for the indexer; past that it searches
 //     what is indexed.
 //   - Query embeddings: an in-memory LRU of 4,096; the persistent

@@ -46,6 +46,10 @@ const (
 	// catchUpEntries is the most log entries one catch-up round reads
 	// (in one read transaction); the indexer runs rounds until caught up.
 	catchUpEntries = 1024
+	// catchUpChunks ends a round once its entries name this many chunks:
+	// a round holds their texts and vectors in memory (1,024 entries of
+	// 100-chunk files held 1.7 GB at once).
+	catchUpChunks = 8192
 	// rebuildBatch is how many vectors or files a rebuild reads per read
 	// transaction; rebuilds never hold more than one batch of source data.
 	rebuildBatch = 4096
@@ -649,8 +653,8 @@ func (st *vsState) catchUpAll(ctx context.Context, bdb *bolt.DB) error {
 	}
 }
 
-// catchUp applies up to catchUpEntries log entries the derived indexes
-// have not seen, in sequence order, and reports whether more remain. It
+// catchUp applies up to catchUpEntries log entries (or catchUpChunks
+// chunks, whichever comes first) the derived indexes have not seen, in sequence order, and reports whether more remain. It
 // reads chunks and vectors as they are now, so an add whose file was
 // deleted since adds nothing.
 func (st *vsState) catchUp(ctx context.Context, bdb *bolt.DB) (more bool, err error) {
@@ -672,9 +676,9 @@ func (st *vsState) catchUp(ctx context.Context, bdb *bolt.DB) (more bool, err er
 			return nil
 		}
 		c := b.log.Cursor()
-		n := 0
+		n, chunks := 0, 0
 		for k, v := c.Seek(u64key(from)); k != nil; k, v = c.Next() {
-			if n == catchUpEntries {
+			if n == catchUpEntries || chunks >= catchUpChunks {
 				more = true
 				break
 			}
@@ -684,6 +688,7 @@ func (st *vsState) catchUp(ctx context.Context, bdb *bolt.DB) (more bool, err er
 			if err := json.Unmarshal(v, &e); err != nil {
 				return fmt.Errorf("%w: log entry %d: %v", ErrCorrupt, seq, err)
 			}
+			chunks += len(e.Chunks)
 			if e.Op == opVectors && seq > st.vecSeq {
 				// Re-embedded: Reembed is about to replace this state. It
 				// serves until then, but its graph, holding the old
