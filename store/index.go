@@ -807,9 +807,8 @@ func (st *vsState) checkpoint(db *DB, force bool) error {
 		}
 	}
 	// The BM25 index persists on its own after each Apply (seconds later
-	// under load): trim only what it reports on disk. (A guess of 10 s
-	// here trimmed past it on a loaded machine, and every restart after
-	// kill -9 then rebuilt BM25 from scratch.)
+	// under load): trim only what it reports on disk, or a crash would
+	// leave it behind the log and Open would rebuild it from scratch.
 	upTo := min(st.savedSeq, st.lex.PersistedSeq())
 	if upTo <= st.trimmed || st.noSave {
 		st.mu.Unlock()
