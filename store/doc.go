@@ -98,7 +98,9 @@
 //
 // Searches see every change committed before they began once the indexer
 // has applied it; they wait for that (bounded) rather than index
-// themselves. Results are read back from quarry.db, so a chunk deleted
+// themselves. Under sustained ingestion faster than the indexer applies
+// it, every search waits the full bound (10 s): measured on 2 loaded cores
+// with four writers of small files, 1,000 to 100,000 chunks. Results are read back from quarry.db, so a chunk deleted
 // meanwhile is never returned.
 //
 // # Embedders

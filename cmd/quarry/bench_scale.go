@@ -63,6 +63,7 @@ func setupBenchScale(fs *flagSet) runFunc {
 	chunks := fs.Int("chunks", 100_000, "chunks `N` in the store")
 	dirFlag := fs.String("dir", "", "build the store in `DIR` (default a temporary folder, removed after)")
 	keep := fs.Bool("keep", false, "keep the store folder")
+	reuse := fs.Bool("reuse", false, "measure the store already in --dir (from a run with --keep) instead of building one; implies --keep")
 	searches := fs.Int("searches", 300, "searches `N` per latency figure")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	child := fs.String("child", "", "internal: run as the benchmark's child `MODE` (reopen or ingest) over --dir")
@@ -97,10 +98,13 @@ func setupBenchScale(fs *flagSet) runFunc {
 		} else if err := os.MkdirAll(dir, 0o700); err != nil {
 			return err
 		}
-		if !*keep {
+		if *reuse && *dirFlag == "" {
+			return errors.New("--reuse needs --dir")
+		}
+		if !*keep && !*reuse {
 			defer os.RemoveAll(dir)
 		}
-		r, err := runScale(ctx, e, dir, *chunks, *searches, sents, queries)
+		r, err := runScale(ctx, e, dir, *chunks, *searches, *reuse, sents, queries)
 		if err != nil {
 			return err
 		}
@@ -206,9 +210,12 @@ func (r *scaleResult) print(w io.Writer) {
 	fmt.Fprintf(w, "  default pipeline p99: idle %.2f ms, during heavy ingestion %.2f ms (%.1fx; %d files ingested meanwhile)\n", r.IdleP99MS, r.IngestP99MS, r.IngestP99MS/r.IdleP99MS, r.IngestFilesDuring)
 }
 
-func runScale(ctx context.Context, e *env, dir string, chunks, searches int, sents, queries []string) (*scaleResult, error) {
+func runScale(ctx context.Context, e *env, dir string, chunks, searches int, reuse bool, sents, queries []string) (*scaleResult, error) {
 	r := &scaleResult{}
 	logf := func(format string, a ...any) { fmt.Fprintf(e.stderr, "quarry: bench scale: "+format+"\n", a...) }
+	if reuse {
+		return r, measureScale(ctx, logf, dir, searches, r, sents, queries)
+	}
 	db, err := store.Open(ctx, dir, store.Options{})
 	if err != nil {
 		return nil, err
@@ -278,33 +285,67 @@ func runScale(ctx context.Context, e *env, dir string, chunks, searches int, sen
 	r.IndexedSeconds = time.Since(start).Seconds()
 	r.IndexedMBps = r.TextMB / r.IndexedSeconds
 	logf("indexes caught up and closed at %.0f s", r.IndexedSeconds)
+	return r, measureScale(ctx, logf, dir, searches, r, sents, queries)
+}
+
+// measureScale measures the closed store in dir: disk, reopens, search
+// latency idle and during heavy ingestion.
+func measureScale(ctx context.Context, logf func(string, ...any), dir string, searches int, r *scaleResult, sents, queries []string) error {
+	var err error
 	if r.DiskBytes, err = diskBytes(dir); err != nil {
-		return nil, err
+		return err
+	}
+	if r.Chunks == 0 {
+		// A reused store: count its chunks.
+		db, err := store.Open(ctx, dir, store.Options{})
+		if err != nil {
+			return err
+		}
+		vs, err := db.VectorStoreByName(ctx, "scale")
+		if err == nil {
+			var files []store.File
+			if files, err = vs.AllFiles(ctx); err == nil {
+				for _, f := range files {
+					r.Chunks += f.Chunks
+					r.Files++
+				}
+			}
+		}
+		if cerr := db.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return err
+		}
 	}
 	r.DiskBytesPerChunk = float64(r.DiskBytes) / float64(r.Chunks)
 
 	exe, err := os.Executable()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if r.Clean, err = scaleRunReopen(ctx, exe, dir, queries[0]); err != nil {
-		return nil, err
+		return err
 	}
 	logf("clean reopen: %.0f ms to the first search", r.Clean.FirstSearchMS)
 	if r.KillIngestedFiles, err = scaleKillIngest(ctx, exe, dir); err != nil {
-		return nil, err
+		return err
 	}
 	if r.AfterKill, err = scaleRunReopen(ctx, exe, dir, queries[0]); err != nil {
-		return nil, err
+		return err
 	}
 	logf("reopen after kill -9: %.0f ms to the first search", r.AfterKill.FirstSearchMS)
 
-	if db, err = store.Open(ctx, dir, store.Options{}); err != nil {
-		return nil, err
+	db, err := store.Open(ctx, dir, store.Options{})
+	if err != nil {
+		return err
 	}
-	if vs, err = db.VectorStoreByName(ctx, "scale"); err != nil {
-		return nil, err
+	defer db.Close()
+	vs, err := db.VectorStoreByName(ctx, "scale")
+	if err != nil {
+		return err
 	}
+	var mu sync.Mutex
 	qs := queries[:min(len(queries), searches)]
 	for _, m := range []struct {
 		out *scaleLatency
@@ -312,7 +353,7 @@ func runScale(ctx context.Context, e *env, dir string, chunks, searches int, sen
 	}{{&r.Default, nil}, {&r.BM25, &store.HybridWeights{TextWeight: 1}}, {&r.Dense, &store.HybridWeights{EmbeddingWeight: 1}}} {
 		l, err := bench.MeasureLatency(ctx, vs, qs, store.SearchRequest{Ranking: store.RankingOptions{Hybrid: m.h}}, 1)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		*m.out = toScaleLatency(l)
 	}
@@ -341,15 +382,17 @@ func runScale(ctx context.Context, e *env, dir string, chunks, searches int, sen
 		}()
 	}
 	time.Sleep(time.Second)
-	l, err := bench.MeasureLatency(ctx, vs, qs, store.SearchRequest{}, 1)
+	// At most 50 searches: each may wait up to the store's 10 s bound for
+	// the indexer.
+	l, err := bench.MeasureLatency(ctx, vs, qs[:min(len(qs), 50)], store.SearchRequest{}, 1)
 	stop()
 	wg.Wait()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	r.IngestP99MS = toScaleLatency(l).P99MS
 	r.IngestFilesDuring = during
-	return r, nil
+	return nil
 }
 
 // diskBytes sums the allocated size of every file under dir.
