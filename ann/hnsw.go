@@ -18,7 +18,7 @@ const (
 	slotDeleted   = 3 // tombstone: still routes searches, never returned
 )
 
-const nStripes = 1024 // striped locks over the neighbour lists
+const lockPage = 4096 // slot locks are allocated in pages that never move
 
 const noNode = math.MaxUint32
 
@@ -69,10 +69,14 @@ type HNSW struct {
 	rngMu sync.Mutex
 	rng   *rand.Rand // guarded by rngMu
 
-	stripes [nStripes]sync.Mutex // stripes[i%nStripes] serializes writers of slot i's lists
-	pool    sync.Pool            // *searchCtx
-	seq     atomic.Uint64
-	live    atomic.Int64
+	// locks[i/lockPage][i%lockPage] is slot i's lock: writers of i's
+	// lists hold it, and so does i's inserter for the whole insert, so
+	// that an insert walking the graph never reads i's lists before they
+	// are complete (see Add). Grown with the capacity under mu.Lock.
+	locks []*[lockPage]sync.Mutex
+	pool  sync.Pool // *searchCtx
+	seq   atomic.Uint64
+	live  atomic.Int64
 }
 
 // searchCtx is the per-search scratch space, reused through a sync.Pool so
@@ -88,6 +92,11 @@ type searchCtx struct {
 	shSel  []cand
 	q      []float32
 	qc     []int8
+
+	// inserting is set while the context serves Add for slot self: links
+	// then locks each slot it reads (except self, whose lock Add holds).
+	inserting bool
+	self      uint32
 }
 
 // NewHNSW returns an empty graph over dim-dimensional vectors. Zero fields
@@ -147,11 +156,21 @@ func (h *HNSW) block(i uint32, l int) []uint32 {
 	return h.upper[i][o : o+1+h.m : o+1+h.m]
 }
 
-// links copies slot i's neighbours at layer l into sc.nb without locking:
-// writers (holding i's stripe) store every word atomically, so a reader
-// racing a rewrite may see a mix of the old and new list, but every word it
-// sees names a slot that stays allocated while h.mu is read-locked.
+// slotLock returns slot i's lock. REQUIRES: h.mu held (read).
+func (h *HNSW) slotLock(i uint32) *sync.Mutex { return &h.locks[i/lockPage][i%lockPage] }
+
+// links copies slot i's neighbours at layer l into sc.nb. A search reads
+// without locking: writers (holding i's lock) store every word atomically,
+// so a reader racing a rewrite may see a mix of the old and new list, but
+// every word it sees names a slot that stays allocated while h.mu is
+// read-locked. An insert locks i while it reads, which waits for i's own
+// insert to finish if it is still running.
 func (h *HNSW) links(sc *searchCtx, i uint32, l int) []uint32 {
+	if sc.inserting && i != sc.self {
+		mu := h.slotLock(i)
+		mu.Lock()
+		defer mu.Unlock()
+	}
 	b := h.block(i, l)
 	n := min(int(atomic.LoadUint32(&b[0])), len(b)-1)
 	nb := sc.nb[:0]
@@ -163,7 +182,7 @@ func (h *HNSW) links(sc *searchCtx, i uint32, l int) []uint32 {
 }
 
 // storeList writes list into b atomically word by word.
-// REQUIRES: the stripe of b's slot held, or h.mu held (write).
+// REQUIRES: the lock of b's slot held, or h.mu held (write).
 func storeList(b []uint32, list []cand) {
 	for k, c := range list {
 		atomic.StoreUint32(&b[1+k], c.i)
@@ -246,9 +265,17 @@ func (h *HNSW) resizeLocked(nc int) {
 	h.upper = append(h.upper, make([][]uint32, nc-len(h.upper))...)
 	h.vecs = append(h.vecs, make([]float32, nc*h.dim-len(h.vecs))...)
 	h.links0 = append(h.links0, make([]uint32, nc*(1+h.m0)-len(h.links0))...)
+	h.growLocks(nc)
 	if h.cfg.Quantize {
 		h.codes = append(h.codes, make([]int8, nc*h.dim-len(h.codes))...)
 		h.corr = append(h.corr, make([]float32, nc-len(h.corr))...)
+	}
+}
+
+// growLocks allocates slot locks for n slots. REQUIRES: h.mu held (write).
+func (h *HNSW) growLocks(n int) {
+	for len(h.locks)*lockPage < n {
+		h.locks = append(h.locks, new([lockPage]sync.Mutex))
 	}
 }
 
@@ -265,10 +292,12 @@ func (h *HNSW) Reserve(n int) {
 
 // Add implements Index. Adding an id that is present replaces its vector
 // (the old node becomes a tombstone). Add is safe to call from several
-// goroutines at once; inserts run in parallel. Known defect: a graph built
-// by concurrent inserts of near-duplicate vectors can leave about one node
-// in a thousand unreachable (a sequential build leaves none), so builds
-// that must find every vector insert from one goroutine.
+// goroutines at once; inserts run in parallel. As in hnswlib, an insert
+// holds its node's lock from before the node can be reached until all its
+// lists are written, and inserts lock each node whose lists they read: an
+// insert that reaches a node still being inserted waits for it instead of
+// routing through its empty lower layers, which left near-duplicate nodes
+// unreachable.
 func (h *HNSW) Add(id uint64, vec []float32) error {
 	if h.cfgErr != nil {
 		return h.cfgErr
@@ -303,7 +332,10 @@ func (h *HNSW) Add(id uint64, vec []float32) error {
 			h.mu.RUnlock()
 			return fmt.Errorf("ann: graph full (%d nodes)", noNode)
 		}
-		// The slot is ours until it is linked.
+		// The slot is ours until it is linked; its lock keeps concurrent
+		// inserts out of its lists until all of them are written.
+		own := h.slotLock(i)
+		own.Lock()
 		h.prepare(h.vec(i)[:0], vec)
 		if h.quant != nil {
 			h.encodeSlot(i)
@@ -317,7 +349,10 @@ func (h *HNSW) Add(id uint64, vec []float32) error {
 			h.upper[i] = nil
 		}
 		atomic.StoreUint32(&h.state[i], slotLive)
+		sc.inserting, sc.self = true, i
 		h.link(sc, i, level)
+		sc.inserting = false
+		own.Unlock()
 		train := h.cfg.Quantize && h.quant == nil && h.live.Load() >= quantTrain
 		h.mu.RUnlock()
 		if train {
@@ -331,7 +366,8 @@ func (h *HNSW) Add(id uint64, vec []float32) error {
 	}
 }
 
-// link connects slot i into the graph. REQUIRES: h.mu held (read).
+// link connects slot i into the graph. REQUIRES: h.mu held (read), i's
+// lock held, sc.inserting.
 func (h *HNSW) link(sc *searchCtx, i uint32, level int) {
 	q := h.vec(i)
 	h.epMu.Lock()
@@ -354,7 +390,8 @@ func (h *HNSW) link(sc *searchCtx, i uint32, level int) {
 			continue
 		}
 		sc.sel = h.heuristic(sc.sorted, h.m, sc.sel[:0])
-		h.setLinks(sc, i, l, q)
+		// i's lists are written by nobody else while its lock is held.
+		storeList(h.block(i, l), sc.sel)
 		for _, c := range sc.sel {
 			h.addLink(sc, c.i, i, c.d, l)
 		}
@@ -369,42 +406,11 @@ func (h *HNSW) link(sc *searchCtx, i uint32, level int) {
 	}
 }
 
-// setLinks stores sc.sel as i's list at layer l. i is visible from the
-// moment its slot is live, so inserts running beside this one may already
-// have linked themselves to it (addLink): their links are kept, merged with
-// sc.sel and pruned with the heuristic when over the limit. Overwriting
-// them would drop the only link some concurrent neighbour has to i's region
-// and leave it unreachable.
-func (h *HNSW) setLinks(sc *searchCtx, i uint32, l int, q []float32) {
-	mu := &h.stripes[i%nStripes]
-	mu.Lock()
-	defer mu.Unlock()
-	b := h.block(i, l)
-	n := int(b[0])
-	if n == 0 {
-		storeList(b, sc.sel)
-		return
-	}
-	sc.shrink = append(sc.shrink[:0], sc.sel...)
-	for _, j := range b[1 : 1+n] {
-		if !slices.ContainsFunc(sc.sel, func(c cand) bool { return c.i == j }) {
-			sc.shrink = append(sc.shrink, cand{distance(h.cfg.Metric, q, h.vec(j)), j})
-		}
-	}
-	if limit := h.maxLinks(l); len(sc.shrink) > limit {
-		sortCands(sc.shrink)
-		sc.shSel = h.heuristic(sc.shrink, limit, sc.shSel[:0])
-		storeList(b, sc.shSel)
-		return
-	}
-	storeList(b, sc.shrink)
-}
-
 // addLink adds i to s's list at layer l, pruning it with the heuristic when
 // full. d is the distance between s and i.
 func (h *HNSW) addLink(sc *searchCtx, s, i uint32, d float32, l int) {
 	limit := h.maxLinks(l)
-	mu := &h.stripes[s%nStripes]
+	mu := h.slotLock(s)
 	mu.Lock()
 	defer mu.Unlock()
 	b := h.block(s, l)
@@ -438,7 +444,8 @@ func sortCands(c []cand) {
 
 // heuristic picks up to m of cands (sorted nearest first) that are nearer
 // to the base than to any already picked neighbour, as hnswlib's
-// getNeighborsByHeuristic2: it keeps links spread in all directions.
+// getNeighborsByHeuristic2: it keeps links spread in all directions. Up to
+// m, the rest of the list is the nearest candidates it passed over.
 func (h *HNSW) heuristic(cands []cand, m int, out []cand) []cand {
 	if len(cands) <= m {
 		return append(out, cands...)
@@ -456,6 +463,17 @@ func (h *HNSW) heuristic(cands []cand, m int, out []cand) []cand {
 			}
 		}
 		if good {
+			out = append(out, c)
+		}
+	}
+	// keepPrunedConnections (the paper's Algorithm 4): fill the list up to
+	// m with the nearest candidates the heuristic passed over.
+	picked := len(out)
+	for _, c := range cands {
+		if len(out) >= m {
+			break
+		}
+		if !slices.ContainsFunc(out[:picked], func(r cand) bool { return r.i == c.i }) {
 			out = append(out, c)
 		}
 	}

@@ -430,6 +430,7 @@ func ReadHNSW(rd io.Reader) (*HNSW, error) {
 	h.state = make([]uint32, n)
 	h.upper = make([][]uint32, n)
 	h.n = n
+	h.growLocks(n)
 	h.tomb = int(tombs)
 	h.live.Store(int64(live))
 	h.seq.Store(seq)

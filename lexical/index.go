@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"sync"
 	"syscall"
+	"sync/atomic"
 
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/analysis"
@@ -55,6 +56,8 @@ type Index struct {
 
 	wmu sync.Mutex // serializes Apply
 
+	persisted atomic.Uint64 // the highest sequence known to be on disk
+
 	ids idTables // internal document numbers to ids, per segment
 }
 
@@ -98,10 +101,12 @@ func OpenMem(opts Options) (*Index, error) {
 func newIndex(bi bleve.Index, opts Options) (*Index, error) {
 	ix := &Index{opts: opts.withDefaults(), analyzer: newAnalyzer(), bi: bi}
 	// Read the stats once so a corrupt index fails at Open.
-	if _, err := ix.Seq(); err != nil {
+	seq, err := ix.Seq()
+	if err != nil {
 		bi.Close()
 		return nil, err
 	}
+	ix.persisted.Store(seq)
 	return ix, nil
 }
 
@@ -231,7 +236,7 @@ type analyzed struct {
 // replaced. seq must not be lower than Seq().
 //
 // Apply returns once the batch is visible to searches; scorch persists it to
-// disk shortly after (Close waits for that).
+// disk in the background, and PersistedSeq tells when.
 func (ix *Index) Apply(ctx context.Context, seq uint64, add []Doc, del []uint64) error {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
@@ -300,11 +305,27 @@ func (ix *Index) Apply(ctx context.Context, seq uint64, add []Doc, del []uint64)
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	// Scorch persists batches in order: this one on disk means every
+	// earlier one is.
+	b.SetPersistedCallback(func(err error) {
+		for err == nil {
+			old := ix.persisted.Load()
+			if seq <= old || ix.persisted.CompareAndSwap(old, seq) {
+				return
+			}
+		}
+	})
 	if err := ix.bi.Batch(b); err != nil {
 		return fmt.Errorf("lexical: apply seq %d: %w", seq, translate(err))
 	}
 	return nil
 }
+
+// PersistedSeq returns the highest sequence whose Apply scorch has written
+// to disk (or that was on disk at Open): a crash after it loses no batch up
+// to it. Under load scorch may persist many seconds after Apply returns.
+// An index held in memory (OpenMem) never persists.
+func (ix *Index) PersistedSeq() uint64 { return ix.persisted.Load() }
 
 // storedLengths returns the field lengths recorded for id, or nil when id is
 // not indexed.

@@ -26,7 +26,7 @@ import (
 // changes, so kills land after checkpoints and between them.
 func mixedChild(dir string) {
 	if os.Getenv("QUARRY_CRASH_CHECKPOINT") == "fast" {
-		checkpointChanges, checkpointInterval, lexDurableAfter = 10, 50*time.Millisecond, 100*time.Millisecond
+		checkpointChanges, checkpointInterval = 10, 50*time.Millisecond
 	}
 	cycle := os.Getenv("QUARRY_CRASH_CYCLE")
 	ctx := context.Background()

@@ -271,8 +271,9 @@ func (db *DB) resume() error {
 }
 
 // Close stops the ingestion workers, waits for them and for the searches
-// and other calls in flight, checkpoints the derived indexes and closes the
-// database. Files still in progress resume at the next Open. Calls made
+// and other calls in flight, applies the changes the derived indexes are
+// behind on (so that the next Open has nothing to catch up), checkpoints
+// them and closes the database. Files still in progress resume at the next Open. Calls made
 // after Close has begun return ErrClosed.
 func (db *DB) Close() error {
 	db.swapMu.Lock()
@@ -293,7 +294,7 @@ func (db *DB) Close() error {
 	db.wg.Wait()
 	var errs []error
 	for _, st := range stores {
-		errs = append(errs, st.retire(true))
+		errs = append(errs, st.retire(true, db.bolt))
 	}
 	errs = append(errs, db.bolt.Close())
 	for _, c := range db.closers {

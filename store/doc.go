@@ -105,7 +105,8 @@
 //   - Rebuilds read the source of truth 4,096 vectors or files per read
 //     transaction and insert in parallel (GOMAXPROCS); BM25 batches hold
 //     2,000 chunks. Reembed holds 256 texts and vectors at a time plus the
-//     new graph. Catch-up reads 1,024 log entries per transaction.
+//     new graph. Catch-up reads 1,024 log entries, or entries naming
+//     8,192 chunks, per transaction.
 //   - A search waits at most 10 s for the indexer; past that it searches
 //     what is indexed.
 //   - Query embeddings: an in-memory LRU of 4,096; the persistent
@@ -130,7 +131,9 @@
 // trimming quarry.db's change log up to what both indexes have applied
 // and persisted. After a crash, Open loads the last checkpoint and
 // replays the log from the older of the checkpoint and the BM25 index's
-// persisted sequence. Close checkpoints too. An index that is ahead of
+// persisted sequence (as scorch reports it, not guessed). Close first
+// applies what the indexes are behind on, then checkpoints, so the next
+// Open has nothing to replay. An index that is ahead of
 // quarry.db (an older quarry.db restored), behind the trimmed log, or
 // unreadable is rebuilt from scratch, which takes time proportional to
 // the store (Open honours its context meanwhile).
@@ -168,7 +171,9 @@
 //
 // Searches see every change committed before they began once the indexer
 // has applied it; they wait for that (bounded) rather than index
-// themselves. Results are read back from quarry.db, so a chunk deleted
+// themselves. Under sustained ingestion faster than the indexer applies
+// it, every search waits the full bound (10 s): measured on 2 loaded cores
+// with four writers of small files, 1,000 to 100,000 chunks. Results are read back from quarry.db, so a chunk deleted
 // meanwhile is never returned.
 //
 // # Embedders

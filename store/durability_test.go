@@ -165,9 +165,9 @@ func TestRestoreOlderDB(t *testing.T) {
 
 // withCheckpoints makes checkpoints and log trims happen at once.
 func withCheckpoints(t *testing.T) {
-	c, i, l := checkpointChanges, checkpointInterval, lexDurableAfter
-	checkpointChanges, checkpointInterval, lexDurableAfter = 1, 10*time.Millisecond, 0
-	t.Cleanup(func() { checkpointChanges, checkpointInterval, lexDurableAfter = c, i, l })
+	c, i := checkpointChanges, checkpointInterval
+	checkpointChanges, checkpointInterval = 1, 10*time.Millisecond
+	t.Cleanup(func() { checkpointChanges, checkpointInterval = c, i })
 }
 
 // logState returns where the vector store's log starts and how many

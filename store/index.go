@@ -35,12 +35,6 @@ var (
 	// checkpointInterval is the longest a change waits before the graph
 	// holding it is saved.
 	checkpointInterval = time.Minute
-	// lexDurableAfter is how long after an Apply the BM25 index is taken to
-	// have persisted it (scorch persists in the background, within
-	// milliseconds); the log is trimmed only up to such a sequence. A BM25
-	// index found behind the trimmed log at Open is rebuilt, so the guess
-	// costs time, never correctness.
-	lexDurableAfter = 10 * time.Second
 	// indexWait bounds how long a search, DeleteFile or
 	// UpdateFileAttributes waits for the indexer to apply the changes
 	// committed before it; past it, the call goes ahead with the indexes
@@ -98,18 +92,16 @@ type vsState struct {
 	refs    int        // guarded by refMu: references held
 	retired bool       // guarded by refMu: no new references
 
-	mu         sync.Mutex // serializes catchUp, checkpoints and close
-	vecSeq     uint64     // guarded by mu: last log sequence applied to vec
-	savedSeq   uint64     // guarded by mu: the sequence of the saved graph
-	lexSeq     uint64     // guarded by mu: last log sequence applied to lex
-	unsaved    int        // guarded by mu: chunk changes in vec since the save
-	lastSave   time.Time  // guarded by mu
-	ownsLex    bool       // guarded by mu: close closes lex (false once handed over)
-	noSave     bool       // guarded by mu: close and checkpoints leave the graph file alone
-	lexMarks   []lexMark  // guarded by mu: recent (time, lexSeq) pairs, oldest first
-	gone       bool       // guarded by mu: the vector store was deleted
-	lexDurable uint64     // guarded by mu: a lexSeq taken to be persisted
-	trimmed    uint64     // guarded by mu: the log is trimmed up to here
+	mu       sync.Mutex // serializes catchUp, checkpoints and close
+	vecSeq   uint64     // guarded by mu: last log sequence applied to vec
+	savedSeq uint64     // guarded by mu: the sequence of the saved graph
+	lexSeq   uint64     // guarded by mu: last log sequence applied to lex
+	unsaved  int        // guarded by mu: chunk changes in vec since the save
+	lastSave time.Time  // guarded by mu
+	ownsLex  bool       // guarded by mu: close closes lex (false once handed over)
+	noSave   bool       // guarded by mu: close and checkpoints leave the graph file alone
+	gone     bool       // guarded by mu: the vector store was deleted
+	trimmed  uint64     // guarded by mu: the log is trimmed up to here
 
 	progMu   sync.Mutex
 	applied  uint64        // guarded by progMu: min(vecSeq, lexSeq), published
@@ -125,11 +117,6 @@ type vsState struct {
 	fileNames map[string]string         // guarded by attrMu: file id -> filename
 	lastTouch int64                     // guarded by attrMu: unix time of the last recorded activity
 	touchDue  int64                     // guarded by attrMu: activity the indexer is to write, 0 for none
-}
-
-type lexMark struct {
-	at  time.Time
-	seq uint64
 }
 
 func newState(dir, vsID string) *vsState {
@@ -232,9 +219,6 @@ func (db *DB) openIndexes(ctx context.Context, vsID string) (*vsState, error) {
 		if err := st.rebuildLexical(ctx, db.bolt, last); err != nil {
 			return fail(err)
 		}
-		st.lexMarks = append(st.lexMarks, lexMark{time.Now(), last})
-	} else {
-		st.lexDurable = st.lexSeq
 	}
 	if err := st.catchUpAll(ctx, db.bolt); err != nil {
 		return fail(err)
@@ -683,8 +667,8 @@ func (st *vsState) catchUpAll(ctx context.Context, bdb *bolt.DB) error {
 	}
 }
 
-// catchUp applies up to catchUpEntries log entries the derived indexes
-// have not seen, in sequence order, and reports whether more remain. It
+// catchUp applies up to catchUpEntries log entries (or catchUpChunks
+// chunks, whichever comes first) the derived indexes have not seen, in sequence order, and reports whether more remain. It
 // reads chunks and vectors as they are now, so an add whose file was
 // deleted since adds nothing.
 func (st *vsState) catchUp(ctx context.Context, bdb *bolt.DB) (more bool, err error) {
@@ -718,6 +702,7 @@ func (st *vsState) catchUp(ctx context.Context, bdb *bolt.DB) (more bool, err er
 			if err := json.Unmarshal(v, &e); err != nil {
 				return fmt.Errorf("%w: log entry %d: %v", ErrCorrupt, seq, err)
 			}
+			chunks += len(e.Chunks)
 			if e.Op == opVectors && seq > st.vecSeq {
 				// Re-embedded: Reembed is about to replace this state. It
 				// serves until then, but its graph, holding the old
@@ -819,7 +804,6 @@ func (st *vsState) catchUp(ctx context.Context, bdb *bolt.DB) (more bool, err er
 	}
 	if !lexDone {
 		st.lexSeq = last
-		st.lexMarks = append(st.lexMarks, lexMark{time.Now(), last})
 	}
 	return more, nil
 }
@@ -838,14 +822,10 @@ func (st *vsState) checkpoint(db *DB, force bool) error {
 			return err
 		}
 	}
-	// The BM25 index persists on its own shortly after each Apply; trust
-	// the newest sequence applied at least lexDurableAfter ago.
-	i := 0
-	for ; i < len(st.lexMarks) && time.Since(st.lexMarks[i].at) >= lexDurableAfter; i++ {
-		st.lexDurable = st.lexMarks[i].seq
-	}
-	st.lexMarks = append(st.lexMarks[:0], st.lexMarks[i:]...)
-	upTo := min(st.savedSeq, st.lexDurable)
+	// The BM25 index persists on its own after each Apply (seconds later
+	// under load): trim only what it reports on disk, or a crash would
+	// leave it behind the log and Open would rebuild it from scratch.
+	upTo := min(st.savedSeq, st.lex.PersistedSeq())
 	if upTo <= st.trimmed || st.noSave {
 		st.mu.Unlock()
 		return nil
@@ -917,10 +897,12 @@ func (st *vsState) allow(f *filter.Filter) ann.Filter {
 }
 
 // retire ends the state's lifetime: no new references, wait for the held
-// ones (searches in flight finish on this state), stop the indexer, save
-// the graph (unless save is false: the store was deleted or the graph
-// handed over) and close the BM25 index unless it was handed over.
-func (st *vsState) retire(save bool) error {
+// ones (searches in flight finish on this state), stop the indexer, apply
+// what the log holds beyond the indexes when drain is set (DB.Close: the
+// next Open then has nothing to catch up), save the graph (unless save is
+// false: the store was deleted or the graph handed over) and close the
+// BM25 index unless it was handed over.
+func (st *vsState) retire(save bool, drain *bolt.DB) error {
 	st.refMu.Lock()
 	st.retired = true
 	for st.refs > 0 {
@@ -928,9 +910,12 @@ func (st *vsState) retire(save bool) error {
 	}
 	st.refMu.Unlock()
 	st.stopIndexer()
+	var errs []error
+	if drain != nil && !st.noSave {
+		errs = append(errs, st.catchUpAll(context.Background(), drain))
+	}
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	var errs []error
 	if save {
 		errs = append(errs, st.saveVectorsLocked())
 	}

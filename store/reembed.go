@@ -144,10 +144,7 @@ func (db *DB) stageVectors(ctx context.Context, vsID string, h *ann.HNSW) (uint6
 		if err != nil {
 			return 0, err
 		}
-		// One inserter: the new graph is built beside the serving one, at
-		// the embedder's pace, and concurrent HNSW inserts can still leave
-		// a near-duplicate node unreachable (see ann.HNSW.Add).
-		if err := addSerial(ctx, h, ids, vecs); err != nil {
+		if err := addParallel(ctx, h, ids, vecs); err != nil {
 			return 0, err
 		}
 	}
@@ -229,7 +226,7 @@ func (db *DB) stageVectors(ctx context.Context, vsID string, h *ann.HNSW) (uint6
 	}
 	// Committed: from here on the new vectors are the source of truth, so
 	// the graph is finished whatever ctx says.
-	if err := addSerial(context.Background(), h, added, addedVecs); err != nil {
+	if err := addParallel(context.Background(), h, added, addedVecs); err != nil {
 		return 0, err
 	}
 	return seq, nil
@@ -260,7 +257,7 @@ func (db *DB) swapVectors(ctx context.Context, vsID string, old *vsState, h *ann
 	// re-embedding leaves valid, changes hands with the sequence it is at.
 	old.stopIndexer()
 	old.mu.Lock()
-	st.lex, st.lexSeq, st.lexDurable, st.lexMarks = old.lex, old.lexSeq, old.lexDurable, old.lexMarks
+	st.lex, st.lexSeq = old.lex, old.lexSeq
 	old.ownsLex, old.noSave = false, true
 	old.mu.Unlock()
 	st.vec, st.vecSeq = h, seq
@@ -277,21 +274,7 @@ func (db *DB) swapVectors(ctx context.Context, vsID string, old *vsState, h *ann
 	db.stores[vsID] = st
 	db.mu.Unlock()
 	st.committed()
-	old.retire(false)
+	old.retire(false, nil)
 	// Save the new graph now: until then a restart rebuilds it.
 	return st.checkpoint(db, true)
-}
-
-// addSerial inserts ids with their vectors into h one at a time, checking
-// ctx between inserts.
-func addSerial(ctx context.Context, h *ann.HNSW, ids []uint64, vecs [][]float32) error {
-	for i, id := range ids {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if err := h.Add(id, vecs[i]); err != nil {
-			return err
-		}
-	}
-	return nil
 }

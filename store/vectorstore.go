@@ -99,7 +99,7 @@ func (db *DB) CreateVectorStore(ctx context.Context, p VectorStoreParams) (*Vect
 	db.mu.Lock()
 	if db.closed {
 		db.mu.Unlock()
-		st.retire(false)
+		st.retire(false, nil)
 		return nil, ErrClosed
 	}
 	db.stores[rec.ID] = st
@@ -292,7 +292,7 @@ func (vs *VectorStore) Delete(ctx context.Context) error {
 	if !ok {
 		return notFound("vector store", vs.id)
 	}
-	st.retire(false)
+	st.retire(false, nil)
 	var blobs []string
 	err := db.bolt.Update(func(tx *bolt.Tx) error {
 		b, ok := buckets(tx, vs.id)
@@ -321,7 +321,7 @@ func (vs *VectorStore) Delete(ctx context.Context) error {
 			db.mu.Lock()
 			if db.closed {
 				db.mu.Unlock()
-				st.retire(true)
+				st.retire(true, nil)
 			} else {
 				db.stores[vs.id] = st
 				db.mu.Unlock()

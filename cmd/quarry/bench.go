@@ -71,6 +71,7 @@ data folder (--shared).`,
 				},
 				setup: setupBenchReport,
 			},
+			benchScaleCommand,
 		},
 	})
 }
