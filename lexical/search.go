@@ -581,16 +581,17 @@ func luceneLength(dl uint64) uint64 {
 	return free + (enc&7|8)<<shift
 }
 
-// ScoreBound is the BM25 score, for a query of weighted terms, of a
-// document whose text holds every term with unbounded frequency:
-// the sum over terms of weight · idf(t) · (k1+1), idf as in Search over the
-// text field (a term no document holds has the idf of df = 0). It depends
-// only on the terms and the collection, so score/ScoreBound compares
-// across queries: the share of the query's attainable evidence a document
-// holds. A document's text alone always scores below it; matches in the
-// title, filename or headings (boosted) can take a score above it.
-// It is 0 for no terms or an empty index.
-func (ix *Index) ScoreBound(ctx context.Context, terms []WeightedTerm) (float64, error) {
+// FullMatchScore is the BM25 score, for a query of weighted terms, of a
+// document of the collection's average length whose text holds every term
+// once: the sum over terms of weight · idf(t), idf as in Search over the
+// text field (a term no document holds has the idf of df = 0), since at
+// tf = 1 and average length BM25's saturation (k1+1)·tf/(tf+k1·(1-b+b·dl/avgdl))
+// is exactly 1. It depends only on the terms and the collection, so
+// score/FullMatchScore compares across queries: about the idf-weighted
+// share of the query's terms a document holds, 1 for a full match (more
+// for repeated terms or a short document; callers cap it). It is 0 for no
+// terms or an empty index.
+func (ix *Index) FullMatchScore(ctx context.Context, terms []WeightedTerm) (float64, error) {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
 	r, st, err := ix.reader()
@@ -617,7 +618,7 @@ func (ix *Index) ScoreBound(ctx context.Context, terms []WeightedTerm) (float64,
 		df := float64(dict.Count())
 		dict.Close()
 		idf := math.Log(1 + (n-df+0.5)/(df+0.5))
-		bound += qt.Weight * idf * (ix.opts.K1 + 1)
+		bound += qt.Weight * idf
 	}
 	return bound, nil
 }

@@ -40,8 +40,9 @@
 // and the collection's statistics, never on which other candidates were
 // fused, so score_threshold means the same for every query. It is the
 // hybrid-weighted mean of the chunk's cosine similarity to the query and
-// its BM25 score as a share of the best the query can score (every query
-// term, with unbounded frequency: lexical.Index.ScoreBound), the latter
+// its BM25 score as a share of a full match's (a chunk of average length
+// holding every query term once: lexical.Index.FullMatchScore; capped at
+// 1), the latter
 // averaged with the same share for the feedback-expanded query when
 // feedback ran (see SearchResult.Score). The fusion orders results; the
 // scores need not fall in that order. On the shared IR collections,

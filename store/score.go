@@ -18,9 +18,9 @@ import (
 //
 //   - dense: the cosine similarity of the query's and the chunk's vectors,
 //     0 when negative;
-//   - keyword: the chunk's BM25 score over the query's bound (see
-//     lexical.Index.ScoreBound: what a chunk whose text held every query
-//     term with unbounded frequency would score), at most 1; with
+//   - keyword: the chunk's BM25 score over a full match's (see
+//     lexical.Index.FullMatchScore: what a chunk of average length holding
+//     every query term once scores), at most 1; with
 //     pseudo-relevance feedback, the mean of that and the same ratio for the
 //     feedback-expanded query (RM3's interpolation of the two).
 //
@@ -104,7 +104,7 @@ func (db *DB) absolute(ctx context.Context, states []*vsState, queries []string,
 }
 
 // keywordScores sets, through set, every candidate's BM25 score over the
-// query's bound (see lexical.Index.ScoreBound), at most 1, for each of the
+// query's full-match score (see lexical.Index.FullMatchScore), at most 1, for each of the
 // queries of weighted terms, in each store.
 func keywordScores(ctx context.Context, states []*vsState, terms [][]lexical.WeightedTerm, ids [][]uint64, byID map[uint64]*absCand, set func(*absCand, int, float64)) error {
 	type result struct {
@@ -120,7 +120,7 @@ func keywordScores(ctx context.Context, states []*vsState, terms [][]lexical.Wei
 				continue
 			}
 			g.Go(func() error {
-				bound, err := st.lex.ScoreBound(gctx, ts)
+				bound, err := st.lex.FullMatchScore(gctx, ts)
 				if err != nil || bound <= 0 {
 					return err
 				}

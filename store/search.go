@@ -90,9 +90,9 @@ type SearchResult struct {
 	// it depends only on the query, the chunk and the collection's
 	// statistics, not on the other candidates. It is the weighted mean
 	// (HybridWeights) of the chunk's cosine similarity to the query (0 when
-	// negative) and its BM25 score over the query's attainable BM25 (see
-	// lexical.Index.ScoreBound: 1 would be a chunk holding every query term
-	// with unbounded frequency), itself averaged with the same ratio for the
+	// negative) and its BM25 score over a full match's (see
+	// lexical.Index.FullMatchScore: a chunk of average length holding every
+	// query term once; capped at 1), itself averaged with the same ratio for the
 	// feedback-expanded query when feedback ran; with several queries, the
 	// mean over them. Feedback needs chunks holding a query term, so when
 	// none does (a nonsense query) every chunk scores at most
