@@ -106,10 +106,10 @@ func TestServeLoad(t *testing.T) {
 	stop := time.Now().Add(dur)
 	var wg sync.WaitGroup
 	run := func(f func(r *rand.Rand, i int)) {
+		r := rand.New(rand.NewPCG(seed.Uint64(), 3)) // seed is not safe for concurrent use: draw here
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r := rand.New(rand.NewPCG(seed.Uint64(), 3))
 			for i := 0; time.Now().Before(stop); i++ {
 				f(r, i)
 			}
