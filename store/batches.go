@@ -235,16 +235,10 @@ func (vs *VectorStore) CancelFile(ctx context.Context, id string) (*File, error)
 	}
 	var f *File
 	err := vs.db.bolt.Update(func(tx *bolt.Tx) error {
-		b, ok := buckets(tx, vs.id)
-		if !ok {
-			return notFound("vector store", vs.id)
-		}
+		var b vsBuckets
 		var err error
-		if f, err = b.file(id); err != nil {
+		if b, f, err = fileIn(tx, vs.id, id); err != nil {
 			return err
-		}
-		if f == nil {
-			return notFound("file", id)
 		}
 		if f.Status != StatusInProgress {
 			return nil

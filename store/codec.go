@@ -179,6 +179,20 @@ type vsBuckets struct {
 
 // buckets returns the vector store's buckets, or ok == false when the
 // vector store does not exist.
+// fileIn returns the buckets of vector store vsID and its file id, or
+// ErrNotFound naming the one that is missing.
+func fileIn(tx *bolt.Tx, vsID, id string) (vsBuckets, *File, error) {
+	b, ok := buckets(tx, vsID)
+	if !ok {
+		return b, nil, notFound("vector store", vsID)
+	}
+	f, err := b.file(id)
+	if err == nil && f == nil {
+		err = notFound("file", id)
+	}
+	return b, f, err
+}
+
 func buckets(tx *bolt.Tx, vsID string) (vsBuckets, bool) {
 	root := tx.Bucket(bucketVS).Bucket([]byte(vsID))
 	if root == nil {

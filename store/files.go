@@ -206,18 +206,9 @@ func (vs *VectorStore) File(ctx context.Context, id string) (*File, error) {
 	}
 	var f *File
 	err := vs.db.bolt.View(func(tx *bolt.Tx) error {
-		b, ok := buckets(tx, vs.id)
-		if !ok {
-			return notFound("vector store", vs.id)
-		}
 		var err error
-		if f, err = b.file(id); err != nil {
-			return err
-		}
-		if f == nil {
-			return notFound("file", id)
-		}
-		return nil
+		_, f, err = fileIn(tx, vs.id, id)
+		return err
 	})
 	return f, err
 }
@@ -307,15 +298,9 @@ func (vs *VectorStore) UpdateFileAttributes(ctx context.Context, id string, attr
 	var f *File
 	var seq uint64
 	err = vs.db.bolt.Update(func(tx *bolt.Tx) error {
-		b, ok := buckets(tx, vs.id)
-		if !ok {
-			return notFound("vector store", vs.id)
-		}
-		if f, err = b.file(id); err != nil {
+		var b vsBuckets
+		if b, f, err = fileIn(tx, vs.id, id); err != nil {
 			return err
-		}
-		if f == nil {
-			return notFound("file", id)
 		}
 		f.Attributes = attrs
 		if err := putJSON(b.files, []byte(id), f); err != nil {
@@ -351,16 +336,9 @@ func (vs *VectorStore) DeleteFile(ctx context.Context, id string) error {
 	}
 	var seq uint64
 	err = vs.db.bolt.Update(func(tx *bolt.Tx) error {
-		b, ok := buckets(tx, vs.id)
-		if !ok {
-			return notFound("vector store", vs.id)
-		}
-		f, err := b.file(id)
+		b, f, err := fileIn(tx, vs.id, id)
 		if err != nil {
 			return err
-		}
-		if f == nil {
-			return notFound("file", id)
 		}
 		if f.Attached {
 			if err := tx.Bucket(bucketLinks).Delete(linkKey(id, vs.id)); err != nil {
