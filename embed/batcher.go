@@ -217,6 +217,12 @@ func (b *Batcher) sealLocked() {
 	if b.openIn > 0 {
 		b.full = append(b.full, b.open)
 	}
+	b.resetOpenLocked()
+}
+
+// resetOpenLocked starts a new, empty open batch (its linger timer, if
+// any, no longer applies).
+func (b *Batcher) resetOpenLocked() {
 	b.open, b.openIn, b.openTok, b.expired = nil, 0, 0, false
 	b.gen++
 }
@@ -246,8 +252,7 @@ func (b *Batcher) dispatchLocked() {
 			b.full = b.full[1:]
 		case b.openIn > 0 && b.expired:
 			batch = b.open
-			b.sealLocked()
-			b.full = b.full[:len(b.full)-1]
+			b.resetOpenLocked()
 			b.stats.Lingered++
 		default:
 			return

@@ -148,7 +148,7 @@ func translate(err error) error {
 		errors.Is(err, bleve.ErrorUnknownIndexType):
 		return fmt.Errorf("%w: %v", ErrCorrupt, err)
 	case errors.Is(err, syscall.ENOSPC):
-		return err // a full disk stays recognizable (store.ErrNoSpace)
+		return fmt.Errorf("%w: %v", syscall.ENOSPC, err) // a full disk stays recognizable (store.ErrNoSpace)
 	}
 	return errors.New(err.Error())
 }

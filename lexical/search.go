@@ -246,7 +246,7 @@ func (ix *Index) clauses(ctx context.Context, r bindex.IndexReader, st stats, te
 				tfr.Close()
 				continue
 			}
-			idf := math.Log(1 + (n-float64(df)+0.5)/(float64(df)+0.5))
+			idf := bm25IDF(n, float64(df))
 			w := boosts[fi] * qt.Weight * idf * (k1 + 1)
 			cls = append(cls, clause{tfr: tfr, df: df, w: w, ub: w / (1 + lift) * (1 + slack), avgdl: avgdl})
 		}
@@ -581,6 +581,10 @@ func luceneLength(dl uint64) uint64 {
 	return free + (enc&7|8)<<shift
 }
 
+// bm25IDF is BM25's idf of a term in df of n documents (Lucene's, never
+// negative).
+func bm25IDF(n, df float64) float64 { return math.Log(1 + (n-df+0.5)/(df+0.5)) }
+
 // FullMatchScore is the BM25 score, for a query of weighted terms, of a
 // document of the collection's average length whose text holds every term
 // once: the sum over terms of weight · idf(t), idf as in Search over the
@@ -617,7 +621,7 @@ func (ix *Index) FullMatchScore(ctx context.Context, terms []WeightedTerm) (floa
 		}
 		df := float64(dict.Count())
 		dict.Close()
-		idf := math.Log(1 + (n-df+0.5)/(df+0.5))
+		idf := bm25IDF(n, df)
 		bound += qt.Weight * idf
 	}
 	return bound, nil

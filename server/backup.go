@@ -12,27 +12,16 @@ import (
 func (s *server) backup(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/x-tar")
 	w.Header().Set("Content-Disposition", `attachment; filename="quarry-backup.tar"`)
-	cw := &startedWriter{w: w}
+	cw := &statusWriter{ResponseWriter: w} // status stays 0 until the first byte
 	err := s.db.Backup(r.Context(), cw)
 	if err == nil {
 		return
 	}
-	if !cw.started {
+	if cw.status == 0 {
 		w.Header().Del("Content-Disposition")
 		s.fail(w, r, err)
 		return
 	}
 	s.log.Error("backup failed midway", "request_id", requestID(r.Context()), "err", err)
 	panic(http.ErrAbortHandler)
-}
-
-// startedWriter records whether anything was written.
-type startedWriter struct {
-	w       http.ResponseWriter
-	started bool
-}
-
-func (s *startedWriter) Write(p []byte) (int, error) {
-	s.started = true
-	return s.w.Write(p)
 }

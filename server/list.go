@@ -35,7 +35,7 @@ func paginate[T any](items []T, o listOptions, key func(T) (string, int64)) (pag
 	default:
 		return nil, "", "", false, invalid("order", "invalid 'order': must be \"asc\" or \"desc\", got %q", o.Order)
 	}
-	slices.SortStableFunc(items, func(a, b T) int {
+	order := func(a, b T) int {
 		ida, ta := key(a)
 		idb, tb := key(b)
 		c := 0
@@ -51,7 +51,11 @@ func paginate[T any](items []T, o listOptions, key func(T) (string, int64)) (pag
 			c = -c
 		}
 		return c
-	})
+	}
+	// The store lists newest first already: sort only what is not in order.
+	if !slices.IsSortedFunc(items, order) {
+		slices.SortStableFunc(items, order)
+	}
 	start, end := 0, len(items)
 	if o.After != "" {
 		i := slices.IndexFunc(items, func(t T) bool { id, _ := key(t); return id == o.After })

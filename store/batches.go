@@ -47,6 +47,17 @@ func (vs *VectorStore) CreateFileBatch(ctx context.Context, files []BatchFile) (
 	return vs.FileBatch(ctx, bt.ID)
 }
 
+// batchIn returns the buckets of vector store vsID and its batch id, or
+// ErrNotFound naming the one that is missing.
+func batchIn(tx *bolt.Tx, vsID, id string) (vsBuckets, *batchRecord, error) {
+	b, ok := buckets(tx, vsID)
+	if !ok {
+		return b, nil, notFound("vector store", vsID)
+	}
+	r, err := getBatch(b, id)
+	return b, r, err
+}
+
 func getBatch(b vsBuckets, id string) (*batchRecord, error) {
 	bb := b.root.Bucket(bucketBatches)
 	if bb == nil {
@@ -107,11 +118,7 @@ func (vs *VectorStore) FileBatch(ctx context.Context, id string) (*FileBatch, er
 	}
 	var fb *FileBatch
 	err := vs.db.bolt.View(func(tx *bolt.Tx) error {
-		b, ok := buckets(tx, vs.id)
-		if !ok {
-			return notFound("vector store", vs.id)
-		}
-		r, err := getBatch(b, id)
+		b, r, err := batchIn(tx, vs.id, id)
 		if err != nil {
 			return err
 		}
@@ -133,11 +140,7 @@ func (vs *VectorStore) FileBatchFiles(ctx context.Context, id string, status Fil
 	}
 	var files []File
 	err := vs.db.bolt.View(func(tx *bolt.Tx) error {
-		b, ok := buckets(tx, vs.id)
-		if !ok {
-			return notFound("vector store", vs.id)
-		}
-		r, err := getBatch(b, id)
+		b, r, err := batchIn(tx, vs.id, id)
 		if err != nil {
 			return err
 		}
@@ -156,11 +159,7 @@ func (vs *VectorStore) CancelFileBatch(ctx context.Context, id string) (*FileBat
 	var fb *FileBatch
 	var blobs []string
 	err := vs.db.bolt.Update(func(tx *bolt.Tx) error {
-		b, ok := buckets(tx, vs.id)
-		if !ok {
-			return notFound("vector store", vs.id)
-		}
-		r, err := getBatch(b, id)
+		b, r, err := batchIn(tx, vs.id, id)
 		if err != nil {
 			return err
 		}
@@ -177,17 +176,13 @@ func (vs *VectorStore) CancelFileBatch(ctx context.Context, id string) (*FileBat
 			if files[i].Status != StatusInProgress {
 				continue
 			}
-			f, err := b.file(files[i].ID)
-			if err != nil {
-				return err
-			}
+			f := &files[i] // in progress: no chunk ids for batchFiles to have cleared
 			if err := cancelFileTx(b, rec, f); err != nil {
 				return err
 			}
 			if !f.Attached {
 				blobs = append(blobs, f.ID)
 			}
-			files[i].Status = StatusCancelled
 			n++
 		}
 		if n > 0 || files == nil {

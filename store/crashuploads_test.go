@@ -333,7 +333,7 @@ func checkUploadRecords(t *testing.T, db *DB, cycle int) {
 				t.Errorf("cycle %d: content %s counts %d references, %d uploads hold it", cycle, k, c.refs, refs[string(k)])
 			}
 			delete(refs, string(k))
-			if _, err := os.Stat(db.contentPath(string(k))); (err == nil) != (c.inline == nil) {
+			if _, err := os.Stat(db.blobPath(string(k))); (err == nil) != (c.inline == nil) {
 				t.Errorf("cycle %d: content %s (inline %v): blob file: %v", cycle, k, c.inline != nil, err)
 			}
 			return nil

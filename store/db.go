@@ -120,7 +120,7 @@ func Open(ctx context.Context, dir string, opts Options) (*DB, error) {
 	bdb, err := bolt.Open(filepath.Join(dir, "quarry.db"), 0o600, &bolt.Options{Timeout: time.Second})
 	if err != nil {
 		if errors.Is(err, bolt.ErrTimeout) {
-			return nil, fmt.Errorf("store: %s is open in another process", dir)
+			return nil, fmt.Errorf("store: %s is %w", dir, ErrLocked)
 		}
 		return nil, fmt.Errorf("store: open %s: %w", dir, err)
 	}
@@ -335,16 +335,37 @@ func (db *DB) acquire(id string) (*vsState, error) {
 	return st, nil
 }
 
-// acquireCurrent acquires the vector store's state once its indexes hold
-// every change committed before the call (see vsState.current). A state
-// replaced while it waits (Reembed) is exchanged for the new one.
+// acquireCurrent acquires a vector store's state for a search: an expired
+// store fails with ErrExpired; otherwise it waits, at most indexWait, until
+// the indexer has applied every change committed before the call, so that
+// a change whose commit a caller has seen (a completed file, say) is
+// searchable. It does no indexing itself. Past the bound (at once while
+// the indexer is failing, see vsState.failing) the search goes ahead with
+// the indexes as they are (results are read back from the source of
+// truth, so nothing deleted is ever returned). A state replaced while it
+// waits (Reembed) is exchanged for the new one.
 func (db *DB) acquireCurrent(ctx context.Context, id string) (*vsState, error) {
 	for {
 		st, err := db.acquire(id)
 		if err != nil {
 			return nil, err
 		}
-		err = st.current(ctx, db.bolt, db.log)
+		var last uint64
+		err = db.bolt.View(func(tx *bolt.Tx) error {
+			b, ok := buckets(tx, id)
+			if !ok {
+				return notFound("vector store", id)
+			}
+			rec, l, _, err := logBounds(b)
+			if err != nil {
+				return fmt.Errorf("store: %w", err)
+			}
+			last = l
+			return db.live(id, rec)
+		})
+		if err == nil {
+			err = st.waitApplied(ctx, last, db.log)
+		}
 		if err == nil {
 			return st, nil
 		}

@@ -21,6 +21,10 @@ var (
 	// ErrExpired is returned by searches and new files on a vector store
 	// that has expired (see VectorStoreParams.ExpiresAfter).
 	ErrExpired = errors.New("store: vector store expired")
+	// ErrLocked is returned by Open when another process has the directory
+	// open (one process per
+	// directory).
+	ErrLocked = errors.New("open in another process")
 )
 
 func invalidf(format string, a ...any) error {

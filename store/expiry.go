@@ -76,21 +76,6 @@ func (db *DB) live(vsID string, rec *vsRecord) error {
 	return nil
 }
 
-// checkLive returns ErrExpired if the vector store has expired.
-func (db *DB) checkLive(vsID string) error {
-	return db.bolt.View(func(tx *bolt.Tx) error {
-		b, ok := buckets(tx, vsID)
-		if !ok {
-			return notFound("vector store", vsID)
-		}
-		rec, err := b.record()
-		if err != nil {
-			return err
-		}
-		return db.live(vsID, rec)
-	})
-}
-
 // reclaimer runs reclaimExpired at once and then every reclaimInterval,
 // until Close.
 func (db *DB) reclaimer() {
@@ -209,10 +194,7 @@ func (db *DB) reclaimUploads(ctx context.Context) error {
 func (db *DB) uploadDueBy(at int64) {
 	for {
 		due := db.uploadsDue.Load()
-		if (due == 0 || due <= at) && due != math.MaxInt64 {
-			return
-		}
-		if due <= at || db.uploadsDue.CompareAndSwap(due, at) {
+		if due == 0 || due <= at || db.uploadsDue.CompareAndSwap(due, at) {
 			return
 		}
 	}

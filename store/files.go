@@ -75,7 +75,10 @@ func validateAttributes(a map[string]any) (map[string]any, error) {
 	return out, errors.Join(errs...)
 }
 
-func (db *DB) blobPath(fileID string) string { return filepath.Join(db.dir, "blobs", fileID) }
+// blobPath is where blobs/<name> lives: a vector-store file's own bytes under
+// its id, an upload's content under its SHA-256, a staged upload under
+// .stage-*.
+func (db *DB) blobPath(name string) string { return filepath.Join(db.dir, "blobs", name) }
 
 // AddFile stores the file durably and queues it for ingestion; it returns
 // the file with status in_progress. Parsing, chunking, embedding and
@@ -120,7 +123,8 @@ func (vs *VectorStore) AddFile(ctx context.Context, in FileInput) (*File, error)
 		sum := sha256.Sum256(head)
 		f.Bytes, f.SHA256 = int64(len(head)), hex.EncodeToString(sum[:])
 	} else {
-		n, sum, err := writeBlob(ctx, db.blobPath(f.ID), io.MultiReader(bytes.NewReader(head), in.Body))
+		n, sum, err := writeBlob(ctx, db.blobPath(f.ID), io.MultiReader(bytes.NewReader(head), in.Body),
+			MaxFileBytes, invalidf("file is larger than %d bytes", MaxFileBytes))
 		if err != nil {
 			return nil, err
 		}
@@ -161,19 +165,19 @@ func (vs *VectorStore) AddFile(ctx context.Context, in FileInput) (*File, error)
 }
 
 // writeBlob copies r to path durably (see durable.WriteFile) and returns
-// its size and SHA-256.
-func writeBlob(ctx context.Context, path string, r io.Reader) (int64, string, error) {
+// its size and SHA-256; more than limit bytes fail with tooLarge.
+func writeBlob(ctx context.Context, path string, r io.Reader, limit int64, tooLarge error) (int64, string, error) {
 	h := sha256.New()
 	var (
 		n    int64
 		ferr error // the reading's own error, returned as it is
 	)
 	err := durable.WriteFile(path, func(w io.Writer) error {
-		n, ferr = io.Copy(io.MultiWriter(w, h), io.LimitReader(ctxReader{ctx, r}, MaxFileBytes+1))
+		n, ferr = io.Copy(io.MultiWriter(w, h), io.LimitReader(ctxReader{ctx, r}, limit+1))
 		if ferr != nil {
 			ferr = fmt.Errorf("store: read file: %w", ferr)
-		} else if n > MaxFileBytes {
-			ferr = invalidf("file is larger than %d bytes", MaxFileBytes)
+		} else if n > limit {
+			ferr = tooLarge
 		}
 		return ferr
 	})

@@ -591,36 +591,6 @@ func (st *vsState) publishLocked() {
 	}
 }
 
-// current waits, at most indexWait, until the indexer has applied every
-// change committed before the call, so that a change whose commit a caller
-// has seen (a completed file, say) is searchable. It does no indexing
-// itself. Past the bound (at once while the indexer is failing, see
-// vsState.failing) it returns nil and the caller goes ahead with the
-// indexes as they are (search results are read back from the source of
-// truth, so nothing deleted is ever returned).
-func (st *vsState) current(ctx context.Context, bdb *bolt.DB, log *slog.Logger) error {
-	var last uint64
-	err := bdb.View(func(tx *bolt.Tx) error {
-		b, ok := buckets(tx, st.id)
-		if !ok {
-			return nil
-		}
-		// Every entry left after a trim is past LogStart-1, so the last
-		// key is the last sequence; only an empty log needs the record.
-		if k, _ := b.log.Cursor().Last(); k != nil {
-			last = keyU64(k)
-			return nil
-		}
-		var err error
-		_, last, _, err = logBounds(b)
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("store: %w", err)
-	}
-	return st.waitApplied(ctx, last, log)
-}
-
 // errRetired is returned by waitApplied when the state's indexer stopped.
 var errRetired = errors.New("store: index state retired")
 

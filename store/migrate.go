@@ -78,9 +78,8 @@ func (db *DB) migrateUploads() error {
 		return fail(fmt.Errorf("%w: index.json has version %d, this build migrates 1", ErrCorrupt, idx.Version))
 	}
 	type blob struct {
-		sha    string
-		size   int64
-		inline []byte
+		sha string
+		content
 	}
 	blobs := map[string]blob{}
 	for id := range idx.Uploads {
@@ -94,19 +93,20 @@ func (db *DB) migrateUploads() error {
 			return fail(err)
 		}
 		h := sha256.New()
-		var buf bytes.Buffer
-		n, err := io.Copy(io.MultiWriter(h, &limitedBuffer{&buf, uploadInlineMax}), f)
+		head, err := io.ReadAll(io.LimitReader(f, uploadInlineMax+1))
+		h.Write(head)
+		var rest int64
+		if err == nil {
+			rest, err = io.Copy(h, f)
+		}
 		f.Close()
 		if err != nil {
 			return fail(err)
 		}
-		b := blob{sha: hex.EncodeToString(h.Sum(nil)), size: n}
-		if n <= uploadInlineMax {
-			b.inline = buf.Bytes()
-			if b.inline == nil {
-				b.inline = []byte{}
-			}
-		} else if err := linkOrCopy(path, db.contentPath(b.sha)); err != nil {
+		b := blob{sha: hex.EncodeToString(h.Sum(nil)), content: content{size: int64(len(head)) + rest}}
+		if len(head) <= uploadInlineMax {
+			b.inline = append([]byte{}, head...) // inline, even when empty
+		} else if err := linkOrCopy(path, db.blobPath(b.sha)); err != nil {
 			return fail(err)
 		}
 		blobs[id] = b
@@ -120,16 +120,7 @@ func (db *DB) migrateUploads() error {
 			if !ok {
 				continue
 			}
-			cb := tx.Bucket(bucketContent)
-			c := content{size: b.size, inline: b.inline}
-			if v := cb.Get([]byte(b.sha)); v != nil {
-				var err error
-				if c, err = decodeContent(v); err != nil {
-					return err
-				}
-			}
-			c.refs++
-			if err := cb.Put([]byte(b.sha), c.encode()); err != nil {
+			if _, err := addContentRef(tx.Bucket(bucketContent), b.sha, b.content); err != nil {
 				return err
 			}
 			up := Upload{ID: id, Filename: u.Filename, Purpose: u.Purpose, Bytes: b.size, CreatedAt: u.CreatedAt,
@@ -271,20 +262,6 @@ func renameFiles(tx *bolt.Tx, b vsBuckets, vsID string, m map[string]string) err
 		}
 	}
 	return nil
-}
-
-// limitedBuffer keeps the first max bytes written to it and discards the
-// rest.
-type limitedBuffer struct {
-	b   *bytes.Buffer
-	max int
-}
-
-func (l *limitedBuffer) Write(p []byte) (int, error) {
-	if room := l.max + 1 - l.b.Len(); room > 0 {
-		l.b.Write(p[:min(room, len(p))])
-	}
-	return len(p), nil
 }
 
 // linkOrCopy makes dst hold src's bytes: a hard link, or a durable copy

@@ -65,12 +65,11 @@ func (db *DB) worker() {
 		if it.status == "" {
 			it.status = StatusCompleted
 		}
-		it.cost = it.size()
-		if err := db.inflight.Acquire(ctx, min(it.cost, db.opts.IngestMemory)); err != nil {
+		it.cost = min(it.size(), db.opts.IngestMemory)
+		if err := db.inflight.Acquire(ctx, it.cost); err != nil {
 			db.unqueue(j) // closing: the file resumes at the next Open
 			continue
 		}
-		it.cost = min(it.cost, db.opts.IngestMemory)
 		if it.res == nil || len(it.res.texts) == 0 {
 			db.toCommit(ctx, it)
 			continue
@@ -93,13 +92,18 @@ func (it *item) size() int64 {
 	return n
 }
 
-// unqueue marks j's file as no longer queued, and queues it again if it
-// was attached again meanwhile (see DB.released).
+// unqueue is called once a worker lets go of a file: it is no longer
+// queued, and a file attached again meanwhile under its id is queued again
+// (see DB.enqueueAttached).
 func (db *DB) unqueue(j job) {
 	db.mu.Lock()
 	delete(db.queued, j)
+	again := db.again[j]
+	delete(db.again, j)
 	db.mu.Unlock()
-	db.released(j)
+	if again {
+		db.enqueue(j)
+	}
 }
 
 // drop lets go of an item the DB will not commit (it is closing); the file

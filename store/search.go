@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"strings"
 
@@ -218,9 +219,6 @@ func (db *DB) Search(ctx context.Context, vsIDs []string, req SearchRequest) (*S
 			return nil, err
 		}
 		states = append(states, st)
-		if err := db.checkLive(id); err != nil {
-			return nil, err
-		}
 		if st.mismatch != nil {
 			return nil, st.mismatch
 		}
@@ -304,9 +302,8 @@ func (db *DB) Search(ctx context.Context, vsIDs []string, req SearchRequest) (*S
 		}
 		if scores == nil {
 			scores = more
-		}
-		for id, s := range more {
-			scores[id] = s
+		} else {
+			maps.Copy(scores, more)
 		}
 	}
 	for i := range cands {

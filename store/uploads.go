@@ -114,8 +114,6 @@ func decodeContent(v []byte) (content, error) {
 	return c, nil
 }
 
-func (db *DB) contentPath(sha string) string { return filepath.Join(db.dir, "blobs", sha) }
-
 // contentLocks serialize, per content hash, what creates or removes a blob
 // file together with the transaction that counts its references, so that
 // an upload never counts on a blob a concurrent delete removes.
@@ -142,9 +140,6 @@ type StagedFile struct {
 	tmp      string // otherwise: a durable temporary file under blobs/
 	done     bool
 }
-
-// Bytes returns the staged file's size.
-func (s *StagedFile) Bytes() int64 { return s.size }
 
 // StageFile reads p.Body to the end and stores the bytes durably, without
 // recording an upload; p.Purpose is ignored (Commit sets it).
@@ -173,25 +168,10 @@ func (db *DB) StageFile(ctx context.Context, p UploadParams) (*StagedFile, error
 		s.inline, s.size, s.sha = head, int64(len(head)), hex.EncodeToString(sum[:])
 		return s, nil
 	}
-	s.tmp = filepath.Join(db.dir, "blobs", newID(".stage-"))
-	h := sha256.New()
-	var ferr error
-	err = durable.WriteFile(s.tmp, func(w io.Writer) error {
-		s.size, ferr = io.Copy(io.MultiWriter(w, h), io.LimitReader(io.MultiReader(bytes.NewReader(head), r), limit+1))
-		if ferr != nil {
-			ferr = fmt.Errorf("store: read file: %w", ferr)
-		} else if s.size > limit {
-			ferr = ErrTooLarge
-		}
-		return ferr
-	})
-	if ferr != nil {
-		return nil, ferr
+	s.tmp = db.blobPath(newID(".stage-"))
+	if s.size, s.sha, err = writeBlob(ctx, s.tmp, io.MultiReader(bytes.NewReader(head), r), limit, ErrTooLarge); err != nil {
+		return nil, err
 	}
-	if err != nil {
-		return nil, fmt.Errorf("store: %w", err)
-	}
-	s.sha = hex.EncodeToString(h.Sum(nil))
 	return s, nil
 }
 
@@ -224,18 +204,14 @@ func (s *StagedFile) Commit(ctx context.Context, p CommitParams) (*Upload, error
 	defer unlock()
 	created := false // this commit put the blob file in place
 	err := db.bolt.Batch(func(tx *bolt.Tx) error {
-		cb := tx.Bucket(bucketContent)
-		c := content{size: s.size, inline: s.inline}
-		if v := cb.Get([]byte(s.sha)); v != nil {
-			old, err := decodeContent(v)
-			if err != nil {
-				return err
-			}
-			c = old
-		} else if s.tmp != "" && !created {
+		isNew, err := addContentRef(tx.Bucket(bucketContent), s.sha, content{size: s.size, inline: s.inline})
+		if err != nil {
+			return err
+		}
+		if isNew && s.tmp != "" && !created {
 			// REQUIRES: the content lock, so that no delete removes the
 			// blob between the rename and the commit.
-			if err := os.Rename(s.tmp, db.contentPath(s.sha)); err != nil {
+			if err := os.Rename(s.tmp, db.blobPath(s.sha)); err != nil {
 				return err
 			}
 			if err := durable.SyncDir(filepath.Dir(s.tmp)); err != nil {
@@ -243,15 +219,11 @@ func (s *StagedFile) Commit(ctx context.Context, p CommitParams) (*Upload, error
 			}
 			created = true
 		}
-		c.refs++
-		if err := cb.Put([]byte(s.sha), c.encode()); err != nil {
-			return err
-		}
 		return putJSON(tx.Bucket(bucketUploads), []byte(up.ID), up)
 	})
 	if err != nil {
 		if created {
-			os.Remove(db.contentPath(s.sha))
+			os.Remove(db.blobPath(s.sha))
 		}
 		return nil, fmt.Errorf("store: upload %s: %w", s.filename, err)
 	}
@@ -259,6 +231,20 @@ func (s *StagedFile) Commit(ctx context.Context, p CommitParams) (*Upload, error
 		db.uploadDueBy(up.ExpiresAt)
 	}
 	return up, nil
+}
+
+// addContentRef adds a reference to the content sha, recording c (its size
+// and inline bytes) when the content is new, which isNew reports.
+func addContentRef(cb *bolt.Bucket, sha string, c content) (isNew bool, err error) {
+	if v := cb.Get([]byte(sha)); v != nil {
+		if c, err = decodeContent(v); err != nil {
+			return false, err
+		}
+	} else {
+		isNew = true
+	}
+	c.refs++
+	return isNew, cb.Put([]byte(sha), c.encode())
 }
 
 // UploadFile stores p.Body as a new upload. Its bytes are written durably
@@ -359,7 +345,7 @@ func (db *DB) OpenUpload(ctx context.Context, id string) (*Upload, io.ReadSeekCl
 	if c.inline != nil {
 		return up, nopSeekCloser{bytes.NewReader(c.inline)}, nil
 	}
-	f, err := os.Open(db.contentPath(up.SHA256))
+	f, err := os.Open(db.blobPath(up.SHA256))
 	if errors.Is(err, fs.ErrNotExist) {
 		// Deleted since the transaction above.
 		return nil, nil, notFound("file", id)
@@ -403,8 +389,6 @@ func (db *DB) deleteUpload(ctx context.Context, up *Upload) error {
 	seqs := map[string]uint64{}
 	removeBlob := false
 	err := db.bolt.Update(func(tx *bolt.Tx) error {
-		clear(seqs)
-		removeBlob = false
 		up, err := getUpload(tx, id)
 		if err != nil {
 			return err
@@ -466,7 +450,7 @@ func (db *DB) deleteUpload(ctx context.Context, up *Upload) error {
 		return err
 	}
 	if removeBlob {
-		db.removeBlob(db.contentPath(up.SHA256))
+		db.removeBlob(db.blobPath(up.SHA256))
 	}
 	var errs []error
 	for vsID, seq := range seqs {
@@ -631,7 +615,7 @@ func (vs *VectorStore) attach(ctx context.Context, items []BatchFile, bt *batchR
 
 // enqueueAttached queues an attached file. Its id may still be queued or
 // held by a worker for an earlier attach of the same upload, detached
-// since: then it is queued again once the worker lets it go (released),
+// since: then it is queued again once the worker lets it go (unqueue),
 // so that the new attach is never left unqueued.
 func (db *DB) enqueueAttached(j job) {
 	db.mu.Lock()
@@ -642,16 +626,4 @@ func (db *DB) enqueueAttached(j job) {
 	}
 	db.mu.Unlock()
 	db.enqueue(j)
-}
-
-// released is called once a worker lets go of a file: a file attached
-// meanwhile under its id is queued again.
-func (db *DB) released(j job) {
-	db.mu.Lock()
-	ok := db.again[j]
-	delete(db.again, j)
-	db.mu.Unlock()
-	if ok {
-		db.enqueue(j)
-	}
 }

@@ -189,7 +189,7 @@ func (r *vsRecord) info(now int64) VectorStoreInfo {
 		v.Status = "in_progress"
 	}
 	if r.ExpiresAfter != nil {
-		at := r.LastActiveAt + int64(r.ExpiresAfter.Days)*86400
+		at := r.expiresAt()
 		v.ExpiresAt = &at
 	}
 	if r.expiredAt(now) {

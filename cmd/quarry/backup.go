@@ -96,7 +96,7 @@ func runBackup(ctx context.Context, e *env, sf *storeFlags, srv, apiKey, path st
 	} else {
 		db, err := sf.open(ctx, cliLogger(e.stderr), false)
 		if err != nil {
-			if strings.Contains(err.Error(), "open in another process") {
+			if errors.Is(err, store.ErrLocked) {
 				err = fmt.Errorf("%w (while 'quarry serve' runs on it, use --server URL)", err)
 			}
 			return err

@@ -90,6 +90,9 @@ func setupBenchScale(fs *flagSet) runFunc {
 		if *chunks < 1000 {
 			return fmt.Errorf("--chunks %d: want at least 1000", *chunks)
 		}
+		if *reuse && *dirFlag == "" {
+			return errors.New("--reuse needs --dir")
+		}
 		dir := *dirFlag
 		if dir == "" {
 			if dir, err = os.MkdirTemp("", "quarry-scale-"); err != nil {
@@ -97,9 +100,6 @@ func setupBenchScale(fs *flagSet) runFunc {
 			}
 		} else if err := os.MkdirAll(dir, 0o700); err != nil {
 			return err
-		}
-		if *reuse && *dirFlag == "" {
-			return errors.New("--reuse needs --dir")
 		}
 		if !*keep && !*reuse {
 			defer os.RemoveAll(dir)
@@ -141,7 +141,7 @@ func scaleText(shared string) (sents, queries []string, err error) {
 	return sents, queries, nil
 }
 
-// scaleFile returns file i's text: sentences drawn in a shuffled order
+// scaleSource hands out files' texts: sentences drawn in a shuffled order
 // (a fresh permutation per pass over them) until about n bytes.
 type scaleSource struct {
 	sents []string

@@ -159,18 +159,16 @@ func indexPaths(ctx context.Context, e *env, sf *storeFlags, paths []string, att
 	if cerr != nil {
 		return cerr
 	}
-	{
-		what := rel(paths[0])
-		if len(paths) > 1 {
-			what = fmt.Sprintf("%d paths", len(paths))
-		}
-		earlier := ""
-		if n := len(rep.EarlierFailures); n > 0 && !verbose {
-			earlier = fmt.Sprintf(" (%d failed earlier: -v lists them)", n)
-		}
-		fmt.Fprintf(e.stdout, "indexed %s: %d added, %d unchanged, %d removed, %d skipped, %d failed%s; %d chunks (%.1fs)\n",
-			what, rep.Added, rep.Unchanged, rep.Removed, rep.Skipped, rep.Failed, earlier, rep.Chunks, rep.Elapsed.Seconds())
+	what := rel(paths[0])
+	if len(paths) > 1 {
+		what = fmt.Sprintf("%d paths", len(paths))
 	}
+	earlier := ""
+	if n := len(rep.EarlierFailures); n > 0 && !verbose {
+		earlier = fmt.Sprintf(" (%d failed earlier: -v lists them)", n)
+	}
+	fmt.Fprintf(e.stdout, "indexed %s: %d added, %d unchanged, %d removed, %d skipped, %d failed%s; %d chunks (%.1fs)\n",
+		what, rep.Added, rep.Unchanged, rep.Removed, rep.Skipped, rep.Failed, earlier, rep.Chunks, rep.Elapsed.Seconds())
 	return nil
 }
 

@@ -20,7 +20,7 @@ type crashBook struct {
 	// file completed; deleted: the delete returned 2xx. uncertain: a delete
 	// whose request was cut by the kill (either outcome is right).
 	attached, completed, deleted, uncertain map[string]string // file id -> token
-	adds, deletes, searches, searchFails    int
+	adds, deletes, searches                 int
 }
 
 func (b *crashBook) live() []string {

@@ -33,12 +33,14 @@ func StopWords() []string { return append([]string(nil), stopWords[:]...) }
 // IsStopWord reports whether a lower-cased, folded token is a stop word.
 func IsStopWord(w string) bool { return stopSet[w] }
 
-var stopSet = func() map[string]bool {
-	m := make(map[string]bool, len(stopWords))
+// stopSet is the stop words as a set, shared by IsStopWord and the
+// analyzer's stop filter (which only reads it).
+var stopSet = func() bleve.TokenMap {
+	tm := bleve.NewTokenMap()
 	for _, w := range stopWords {
-		m[w] = true
+		tm.AddToken(w)
 	}
-	return m
+	return tm
 }()
 
 // foldTable maps the lower-cased letters of U+00C0..U+024F (Latin-1
@@ -202,10 +204,6 @@ func (wordFilter) Filter(in bleve.TokenStream) bleve.TokenStream {
 // registry, so nothing is looked up by name or registered at import time.
 // The analyzer is safe for concurrent use.
 func NewAnalyzer() bleve.Analyzer {
-	tm := bleve.NewTokenMap()
-	for _, w := range stopWords {
-		tm.AddToken(w)
-	}
 	return &bleve.DefaultAnalyzer{
 		Tokenizer: uniseg.NewUnicodeTokenizer(),
 		TokenFilters: []bleve.TokenFilter{
@@ -214,7 +212,7 @@ func NewAnalyzer() bleve.Analyzer {
 			en.NewPossessiveFilter(),
 			lowercase.NewLowerCaseFilter(),
 			foldFilter{},
-			stop.NewStopTokensFilter(tm),
+			stop.NewStopTokensFilter(stopSet),
 			cjk.NewCJKBigramFilter(false),
 			porter.NewPorterStemmer(),
 		},
