@@ -680,7 +680,6 @@ func (st *vsState) catchUp(ctx context.Context, bdb *bolt.DB) (more bool, err er
 				st.noSave = true
 			}
 			last = seq
-			chunks += len(e.Chunks)
 			f, err := b.file(e.FileID)
 			if err != nil {
 				return err
