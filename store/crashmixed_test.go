@@ -92,6 +92,21 @@ func mixedChild(dir string) {
 	}
 }
 
+// crashCycles is how many kill -9 cycles the crash tests run:
+// QUARRY_CRASH_CYCLES, default 3. A value that is not a positive number
+// fails the test rather than check nothing.
+func crashCycles(t *testing.T) int {
+	s := os.Getenv("QUARRY_CRASH_CYCLES")
+	if s == "" {
+		return 3
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 {
+		t.Fatalf("QUARRY_CRASH_CYCLES=%q: want a positive number", s)
+	}
+	return n
+}
+
 // TestCrashMixed kills a child running concurrent ingest, deletes and
 // searches at a random moment, QUARRY_CRASH_CYCLES times (default 3;
 // the README figures use 100), reopening the same directory each time
@@ -103,10 +118,7 @@ func TestCrashMixed(t *testing.T) {
 	if testing.Short() {
 		t.Skip("slow: spawns processes")
 	}
-	cycles := 3
-	if s := os.Getenv("QUARRY_CRASH_CYCLES"); s != "" {
-		cycles, _ = strconv.Atoi(s)
-	}
+	cycles := crashCycles(t)
 	ctx := context.Background()
 	dir := t.TempDir()
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))

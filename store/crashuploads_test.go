@@ -139,10 +139,7 @@ func TestCrashUploads(t *testing.T) {
 	if testing.Short() {
 		t.Skip("slow: spawns processes")
 	}
-	cycles := 3
-	if s := os.Getenv("QUARRY_CRASH_CYCLES"); s != "" {
-		cycles, _ = strconv.Atoi(s)
-	}
+	cycles := crashCycles(t)
 	ctx := context.Background()
 	dir := t.TempDir()
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))

@@ -141,6 +141,7 @@ func TestUploadAttachDelete(t *testing.T) {
 	if err := b.Delete(ctx); err != nil {
 		t.Fatal(err)
 	}
+	checkUploadRecords(t, db, 0) // a link left behind is "a link without its file"
 	if err := db.DeleteUpload(ctx, small.ID); err != nil {
 		t.Fatalf("DeleteUpload after its vector store was deleted = %v", err)
 	}
@@ -409,7 +410,13 @@ func TestMigrateLegacyUploads(t *testing.T) {
 	writeLegacyUploads(t, dir, idx, bodies)
 
 	for round := range 2 { // the second Open finds nothing to migrate
+		if round == 1 {
+			// As if the first Open crashed after its commit and before
+			// removing uploads/: the migration must not run twice.
+			writeLegacyUploads(t, dir, idx, bodies)
+		}
 		db = openTest(t, dir, Options{})
+		checkUploadRecords(t, db, round)
 		vs, err := db.VectorStore(vsID)
 		if err != nil {
 			t.Fatal(err)

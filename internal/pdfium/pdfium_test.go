@@ -119,6 +119,9 @@ func (e *Engine) idleState() (n int, maxMem uint64) {
 func TestReuseSameText(t *testing.T) {
 	dir := shareddata.Path(t, "datasets/docs")
 	files, _ := filepath.Glob(filepath.Join(dir, "*.pdf"))
+	if len(files) == 0 {
+		t.Fatalf("no PDFs in %s", dir)
+	}
 	fresh := New(Config{Instances: 1, Reuse: 1})
 	defer fresh.Close()
 	reused := New(Config{Instances: 1, ReuseMemory: 512 << 20})
