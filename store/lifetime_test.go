@@ -36,7 +36,8 @@ type history struct {
 	mu      sync.Mutex
 	added   map[string]string // file id -> vector store id
 	term    map[string]string // file id -> its unique term
-	deleted map[string]bool   // file id -> DeleteFile acknowledged
+	deleted map[string]int64  // file id -> when DeleteFile was acknowledged (clock)
+	clock   int64             // counts acknowledged deletes
 	dropped map[string]bool   // vector store id -> Delete acknowledged
 }
 
@@ -49,13 +50,25 @@ func (h *history) add(vsID, fileID, term string) {
 func (h *history) del(fileID string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.deleted[fileID] = true
+	h.clock++
+	h.deleted[fileID] = h.clock
 }
 
-func (h *history) isDeleted(fileID string) bool {
+// now is the delete clock: a search begun at now must not return a file
+// whose delete was acknowledged at or before it. A file deleted while a
+// search runs may still appear in it (the search reads the state it began
+// with), so a check taken after the search would fail correct code.
+func (h *history) now() int64 {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return h.deleted[fileID]
+	return h.clock
+}
+
+func (h *history) deletedBy(fileID string, at int64) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	c, ok := h.deleted[fileID]
+	return ok && c <= at
 }
 
 // TestConcurrentHistory runs adders (who search their own files after
@@ -77,7 +90,7 @@ func TestConcurrentHistory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &history{added: map[string]string{}, term: map[string]string{}, deleted: map[string]bool{}, dropped: map[string]bool{}}
+	h := &history{added: map[string]string{}, term: map[string]string{}, deleted: map[string]int64{}, dropped: map[string]bool{}}
 	var churn sync.Map // vector store id -> *VectorStore, stores that may be deleted
 	deadline := time.Now().Add(stressDuration(t))
 	var errs sync.Map
@@ -94,12 +107,13 @@ func TestConcurrentHistory(t *testing.T) {
 		if f != nil {
 			req.Filter = mustFilter(f)
 		}
+		at := h.now()
 		res, err := vs.Search(ctx, req)
 		if err != nil {
 			return false, err
 		}
 		for _, r := range res.Data {
-			if h.isDeleted(r.FileID) {
+			if h.deletedBy(r.FileID, at) {
 				fail("search %q returned deleted file %s", term, r.FileID)
 			}
 			if r.FileID == fileID {
@@ -188,6 +202,7 @@ func TestConcurrentHistory(t *testing.T) {
 			for time.Now().Before(deadline) {
 				ids := []string{main.ID()}
 				churn.Range(func(k, _ any) bool { ids = append(ids, k.(string)); return rng.IntN(2) == 0 })
+				at := h.now()
 				res, err := db.Search(ctx, ids, SearchRequest{Query: []string{"quick brown fox", fmt.Sprintf("uniq%dx", rng.IntN(int(n.Load())+1))}, RewriteQuery: rng.IntN(4) == 0})
 				ops.Add(1)
 				if err != nil {
@@ -197,7 +212,7 @@ func TestConcurrentHistory(t *testing.T) {
 					continue
 				}
 				for _, r := range res.Data {
-					if h.isDeleted(r.FileID) {
+					if h.deletedBy(r.FileID, at) {
 						fail("search returned deleted file %s", r.FileID)
 					}
 				}
@@ -308,7 +323,8 @@ func TestConcurrentHistory(t *testing.T) {
 		if vsID != main.ID() {
 			continue
 		}
-		want := !h.deleted[id]
+		_, gone := h.deleted[id]
+		want := !gone
 		if listed[id] != want {
 			t.Errorf("file %s (%s): listed = %v, want %v", id, h.term[id], listed[id], want)
 		}
