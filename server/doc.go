@@ -11,7 +11,13 @@
 //
 // OpenAI clients work with base URL http://127.0.0.1:8080/v1. With
 // Options.APIKey set, every request but GET /healthz needs
-// "Authorization: Bearer KEY".
+// "Authorization: Bearer KEY". Without one, the server defends itself
+// against the web pages its user visits: it answers only requests whose
+// Host is a loopback name or address (or one of Options.AllowedHosts),
+// refuses cross-site browser requests, and takes no simple-request writes
+// (text/plain or form bodies); with Options.LocalPeersOnly, which quarry
+// serve sets on a non-loopback address without a key, it also answers only
+// peers on this machine (403 forbidden_peer to others).
 //
 // # Endpoints
 //
@@ -95,16 +101,19 @@
 //
 // # Search results
 //
-// As OpenAI's, a search answers one result per chunk, best first:
-// max_num_results (1..50, default 10) counts chunks, not files, each
-// result's content holds that one chunk, and a file with several matching
-// chunks appears once for each of them (with its own score). Scores are
+// Results are grouped per file, as the OpenAI contract describes them:
+// max_num_results (1..50, default 10) counts files, each result carries
+// its best chunk and, while the page holds fewer than max_num_results
+// chunks, its further matching chunks in ranking order (so a page holds at
+// most 2·max_num_results−1 chunks), and a file appears once. A result's
+// score is its best chunk's; each chunk in content carries its own score,
+// chunk id, position and citation (see store.ChunkResult). Scores are
 // absolute, 0..1, comparable across queries (see store.SearchResult.Score):
 // score_threshold 0.1 drops chunks sharing no keyword with the query, with
 // the default weights; results come in ranking order, which their scores
-// need not follow exactly. The page is
-// the whole answer: has_more is false and next_page null. The Go API
-// (store.VectorStore.Search) groups the same chunks by file instead.
+// need not follow exactly. The page is the whole answer: has_more is false
+// and next_page null. store.SearchRequest.CountFiles selects this in the
+// Go API, whose MaxResults counts chunks otherwise.
 //
 // # Headers
 //

@@ -35,6 +35,12 @@ const (
 // guard applies the request bounds and, without an API key, the browser
 // defenses to r. It reports false after answering r itself.
 func (s *server) guard(w http.ResponseWriter, r *http.Request) bool {
+	if s.opts.LocalPeersOnly && !loopbackPeer(r.RemoteAddr) {
+		s.log.Info("request refused", "method", r.Method, "path", r.URL.Path, "peer", r.RemoteAddr, "reason", "not a local peer")
+		writeError(w, &apiError{Status: http.StatusForbidden, Type: "invalid_request_error", Code: "forbidden_peer",
+			Message: "this server has no API key and answers only requests from its own machine: its operator can set an API key to serve the network"})
+		return false
+	}
 	if s.opts.APIKey == "" {
 		if e := s.browserCheck(r); e != nil {
 			s.log.Info("request refused", "method", r.Method, "path", r.URL.Path, "host", r.Host, "origin", r.Header.Get("Origin"), "reason", e.Message)
@@ -76,6 +82,20 @@ func (s *server) browserCheck(r *http.Request) *apiError {
 		}
 	}
 	return nil
+}
+
+// loopbackPeer reports whether a request's RemoteAddr is a loopback
+// address (a Unix socket's empty or "@" address counts as local).
+func loopbackPeer(remote string) bool {
+	h, _, err := net.SplitHostPort(remote)
+	if err != nil {
+		h = remote
+	}
+	if h == "" || h == "@" {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
 }
 
 // allowedHost reports whether host (a Host header, with or without port)

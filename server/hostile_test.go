@@ -2,16 +2,21 @@ package server
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"runtime"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/quarrylabs/quarry/store"
 )
 
 // allocated runs f and returns the bytes the process allocated meanwhile:
@@ -279,5 +284,45 @@ func TestNoSpaceIs507(t *testing.T) {
 	}
 	if ae := multipartError(err); toAPIError(ae).Status != 507 {
 		t.Fatalf("ENOSPC through multipartError -> %+v", toAPIError(ae))
+	}
+}
+
+// TestLocalPeersOnly: with LocalPeersOnly, a request from another machine
+// is refused 403 forbidden_peer and changes nothing; this machine's
+// requests are served.
+func TestLocalPeersOnly(t *testing.T) {
+	db, err := store.Open(context.Background(), t.TempDir(), store.Options{Workers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	h := New(db, Options{LocalPeersOnly: true, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	for _, tc := range []struct {
+		peer string
+		want int
+	}{
+		{"192.0.2.1:1234", http.StatusForbidden},
+		{"10.1.2.3:80", http.StatusForbidden},
+		{"[2001:db8::1]:443", http.StatusForbidden},
+		{"127.0.0.1:5000", http.StatusOK},
+		{"127.9.9.9:5000", http.StatusOK},
+		{"[::1]:5000", http.StatusOK},
+	} {
+		req := httptest.NewRequest("POST", "http://localhost:8080/v1/vector_stores", strings.NewReader(`{"name":"x"}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.RemoteAddr = tc.peer
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != tc.want {
+			t.Errorf("peer %s: status %d, want %d (%s)", tc.peer, rec.Code, tc.want, rec.Body)
+		}
+		if tc.want == http.StatusForbidden && !strings.Contains(rec.Body.String(), "forbidden_peer") {
+			t.Errorf("peer %s: body %s, want code forbidden_peer", tc.peer, rec.Body)
+		}
+	}
+	// Only the three local creates happened.
+	vss, err := db.VectorStores(context.Background())
+	if err != nil || len(vss) != 3 {
+		t.Errorf("%d vector stores after the requests (%v), want 3 (the local ones)", len(vss), err)
 	}
 }

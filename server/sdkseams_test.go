@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"encoding/json"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -130,10 +131,10 @@ func TestPollAfter(t *testing.T) {
 	}
 }
 
-func TestSearchPerChunk(t *testing.T) {
+func TestSearchPerFile(t *testing.T) {
 	ts := newTestServer(t, Options{})
 	vs := ts.createVS("kb")
-	// One file with several matching chunks, one with a single chunk.
+	// One file with many matching chunks, two with a single one.
 	var long strings.Builder
 	for i := range 40 {
 		long.WriteString("## Rotation step\n\nRotate the signing keys, step " + strings.Repeat("x", i%3) +
@@ -142,38 +143,55 @@ func TestSearchPerChunk(t *testing.T) {
 	}
 	a := ts.upload("runbook.md", long.String())
 	b := ts.upload("keys.md", docKeys)
-	body := obj{"file_ids": []string{a, b}, "chunking_strategy": obj{"type": "static",
+	c := ts.upload("signing.md", "Signing keys are rotated yearly; the signing ceremony keeps keys offline.")
+	body := obj{"file_ids": []string{a, b, c}, "chunking_strategy": obj{"type": "static",
 		"static": obj{"max_chunk_size_tokens": 100, "chunk_overlap_tokens": 0}}}
 	bt := ts.must("POST", "/v1/vector_stores/"+vs+"/file_batches", body)
 	for bt["status"] == "in_progress" {
 		bt = ts.must("GET", "/v1/vector_stores/"+vs+"/file_batches/"+bt["id"].(string), nil)
 	}
-	out := ts.must("POST", "/v1/vector_stores/"+vs+"/search", obj{"query": "rotate the signing keys", "max_num_results": 5})
-	data := out["data"].([]any)
-	if len(data) != 5 {
-		t.Fatalf("search with max_num_results 5 = %d results, want 5 (one per chunk)", len(data))
-	}
-	perFile := map[string]int{}
-	last := 2.0
-	for _, d := range data {
-		r := d.(obj)
-		if n := len(r["content"].([]any)); n != 1 {
-			t.Errorf("result %v has %d content items, want 1", r["file_id"], n)
+	for _, max := range []int{1, 2, 5} {
+		out := ts.must("POST", "/v1/vector_stores/"+vs+"/search", obj{"query": "rotate the signing keys", "max_num_results": max})
+		data := out["data"].([]any)
+		if want := min(max, 3); len(data) != want {
+			t.Fatalf("max_num_results %d: %d results, want %d (one per file)", max, len(data), want)
 		}
-		sc := r["score"].(float64)
-		if sc > last {
-			t.Errorf("scores not in descending order: %v after %v", sc, last)
+		seen := map[string]bool{}
+		chunks := 0
+		for _, d := range data {
+			r := d.(obj)
+			id := r["file_id"].(string)
+			if seen[id] {
+				t.Errorf("max_num_results %d: file %s appears twice", max, id)
+			}
+			seen[id] = true
+			content := r["content"].([]any)
+			best := 0.0
+			for _, c := range content {
+				best = math.Max(best, c.(obj)["score"].(float64))
+			}
+			if sc := r["score"].(float64); len(content) == 0 || sc != best {
+				t.Errorf("result %s: score %v, best chunk %v over %d chunks", id, sc, best, len(content))
+			}
+			chunks += len(content)
 		}
-		if cs := r["content"].([]any)[0].(obj)["score"].(float64); cs != sc {
-			t.Errorf("result score %v != its chunk's %v", sc, cs)
+		if chunks > 2*max-1 {
+			t.Errorf("max_num_results %d: %d chunks, want at most %d", max, chunks, 2*max-1)
 		}
-		last = sc
-		perFile[r["file_id"].(string)]++
-	}
-	if perFile[a] < 2 {
-		t.Errorf("runbook.md appears %d times, want several (one per matching chunk): %v", perFile[a], perFile)
-	}
-	if out["has_more"] != false || out["next_page"] != nil {
-		t.Errorf("has_more %v, next_page %v; want false, null", out["has_more"], out["next_page"])
+		if max == 5 {
+			// The budget is 5 chunks: the two one-chunk files leave three
+			// to runbook.md, wherever it ranks.
+			for _, d := range data {
+				if r := d.(obj); r["file_id"] == a && len(r["content"].([]any)) != 3 {
+					t.Errorf("runbook.md has %d chunks, want 3", len(r["content"].([]any)))
+				}
+			}
+			if chunks != 5 {
+				t.Errorf("max_num_results 5: %d chunks, want 5", chunks)
+			}
+		}
+		if out["has_more"] != false || out["next_page"] != nil {
+			t.Errorf("has_more %v, next_page %v; want false, null", out["has_more"], out["next_page"])
+		}
 	}
 }

@@ -2,10 +2,8 @@ package server
 
 import (
 	"bytes"
-	"cmp"
 	"encoding/json"
 	"net/http"
-	"slices"
 
 	"github.com/quarrylabs/quarry/filter"
 	"github.com/quarrylabs/quarry/store"
@@ -50,6 +48,7 @@ func (b *searchBody) request() (store.SearchRequest, error) {
 		}
 		req.MaxResults = *n
 	}
+	req.CountFiles = true // max_num_results counts files (see the package doc)
 	req.RewriteQuery = b.RewriteQuery
 	req.Filter = b.Filters
 	if b.RankingOptions != nil {
@@ -84,7 +83,7 @@ func (s *server) search(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, perChunk(res))
+	writeJSON(w, http.StatusOK, page(res))
 }
 
 // searchPageJSON is OpenAI's vector_store.search_results.page.
@@ -96,24 +95,8 @@ type searchPageJSON struct {
 	NextPage    *string              `json:"next_page"`
 }
 
-// perChunk turns store's results, grouped by file, into OpenAI's page: one
-// result per chunk, in the search's order (ChunkResult.Rank), so
-// max_num_results counts chunks and a file with several matching chunks
-// appears once per chunk. The page is the whole answer: has_more is false
-// and next_page null.
-func perChunk(res *store.SearchResults) *searchPageJSON {
-	var out []store.SearchResult
-	for _, r := range res.Data {
-		for _, c := range r.Content {
-			one := r
-			one.Score = c.Score
-			one.Content = []store.ChunkResult{c}
-			out = append(out, one)
-		}
-	}
-	slices.SortStableFunc(out, func(a, b store.SearchResult) int { return cmp.Compare(a.Content[0].Rank, b.Content[0].Rank) })
-	if out == nil {
-		out = []store.SearchResult{}
-	}
-	return &searchPageJSON{Object: "vector_store.search_results.page", SearchQuery: res.SearchQuery, Data: out}
+// page turns store's results into OpenAI's page. The page is the whole
+// answer: has_more is false and next_page null.
+func page(res *store.SearchResults) *searchPageJSON {
+	return &searchPageJSON{Object: "vector_store.search_results.page", SearchQuery: res.SearchQuery, Data: res.Data}
 }

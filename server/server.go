@@ -37,6 +37,11 @@ type Options struct {
 	// besides the loopback names and addresses. With APIKey set every
 	// Host is served.
 	AllowedHosts []string
+	// LocalPeersOnly answers only requests from this machine (a loopback
+	// peer address) and every other 403 forbidden_peer: what quarry serve
+	// does on a non-loopback address without an API key, so that nothing
+	// is served to the network unauthenticated unless asked for.
+	LocalPeersOnly bool
 	// MaxInFlight bounds the requests served at once (GET /healthz aside);
 	// beyond it requests are answered 503 server_overloaded with
 	// Retry-After. Default DefaultMaxInFlight.

@@ -30,8 +30,15 @@ type SearchRequest struct {
 	// RewriteQuery rewrites each query before search (see Options.Rewriter);
 	// the queries actually run come back in SearchResults.SearchQuery.
 	RewriteQuery bool `json:"rewrite_query,omitempty"`
-	// MaxResults caps the number of chunks returned: 1..50, default 10.
+	// MaxResults caps the number of chunks returned: 1..50, default 10
+	// (with CountFiles, the number of files).
 	MaxResults int `json:"max_num_results,omitempty"`
+	// CountFiles makes MaxResults count files, as the HTTP API's
+	// max_num_results does: the results are the first MaxResults files in
+	// ranking order, each carrying its best chunk and, while the page holds
+	// fewer than MaxResults chunks, its further chunks in ranking order. A
+	// page holds at most MaxResults files and 2·MaxResults−1 chunks.
+	CountFiles bool `json:"-"`
 	// Filter keeps only chunks of files whose attributes match. It applies
 	// before retrieval in both indexes.
 	Filter  *filter.Filter `json:"filters,omitempty"`
@@ -259,6 +266,10 @@ func (db *DB) Search(ctx context.Context, vsIDs []string, req SearchRequest) (*S
 	}
 	rerankOn := ranked && db.opts.Reranker != nil
 	keep := req.MaxResults + 1 // one more than shown tells has_more
+	if req.CountFiles {
+		// Files, not chunks: look down the candidates for enough of them.
+		keep = depth
+	}
 	if rerankOn {
 		keep = max(keep, db.opts.RerankDepth)
 	}
@@ -312,7 +323,7 @@ func (db *DB) Search(ctx context.Context, vsIDs []string, req SearchRequest) (*S
 	for _, st := range states {
 		db.touch(st)
 	}
-	return group(cands, queries, req.MaxResults, req.Ranking.ScoreThreshold), nil
+	return group(cands, queries, req.MaxResults, req.CountFiles, req.Ranking.ScoreThreshold), nil
 }
 
 // firstStage returns the candidate lists: for each store and query, the
@@ -481,19 +492,27 @@ func (db *DB) rerank(ctx context.Context, query string, cands []hit) ([]hit, err
 // group keeps the candidates scoring at least threshold, at most max of
 // them, and groups them by file in order of each file's first (best
 // ranked) chunk; a file scores its best chunk's score.
-func group(cands []hit, queries []string, max int, threshold float64) *SearchResults {
+// group groups the candidates above threshold by file, in ranking order,
+// up to max chunks, or with files up to max files (see
+// SearchRequest.CountFiles).
+func group(cands []hit, queries []string, max int, files bool, threshold float64) *SearchResults {
 	res := &SearchResults{SearchQuery: queries, Data: []SearchResult{}}
 	byFile := map[string]int{}
-	n := 0
+	n := 0 // chunks in the page
 	for _, c := range cands {
 		if c.score < threshold {
 			continue
 		}
-		if n == max {
+		i, ok := byFile[c.rec.FileID]
+		switch {
+		case !files && n == max, files && !ok && len(res.Data) == max:
 			res.HasMore = true
+		case files && ok && n >= max:
+			continue // the chunk budget is spent; more files may follow
+		}
+		if res.HasMore {
 			break
 		}
-		i, ok := byFile[c.rec.FileID]
 		if !ok {
 			i = len(res.Data)
 			byFile[c.rec.FileID] = i

@@ -45,7 +45,7 @@ func setupServe(fs *flagSet) runFunc {
 	maxUpload := fs.Int64("max-upload-bytes", 0, "largest upload in `BYTES` (default 512 MB)")
 	grace := fs.Duration("shutdown-timeout", 30*time.Second, "how long in-flight requests may run after a signal")
 	pprof := fs.Bool("pprof", false, "serve Go's profiler under /debug/pprof/ (behind the API key)")
-	insecure := fs.Bool("insecure-no-auth", false, "allow listening on a non-loopback address without --api-key")
+	insecure := fs.Bool("insecure-no-auth", false, "without --api-key on a non-loopback address, answer other machines too (default: only this one)")
 	var hosts stringList
 	fs.Var(&hosts, "allow-host", "without --api-key, also serve requests whose Host is `NAME` (repeatable; loopback names always)")
 	// POST /v1/responses: the upstream chat model (see server.LLM).
@@ -57,11 +57,16 @@ func setupServe(fs *flagSet) runFunc {
 		if len(args) > 0 {
 			return usagef(lookup(commands, "serve"), "serve takes no arguments")
 		}
+		// Without a key on a non-loopback address, only this machine's
+		// requests are answered unless --insecure-no-auth says otherwise.
+		localOnly := false
 		if *apiKey == "" && !loopbackAddr(*addr) {
-			if !*insecure {
-				return fmt.Errorf("refusing to serve %s without --api-key: anyone who reaches it could read and change every document; set --api-key (or $QUARRY_API_KEY), or pass --insecure-no-auth", *addr)
+			if *insecure {
+				fmt.Fprintf(e.stderr, "quarry: warning: serving %s to the network with no API key (--insecure-no-auth): anyone who reaches it can read and change every document\n", *addr)
+			} else {
+				localOnly = true
+				fmt.Fprintf(e.stderr, "quarry: warning: listening on %s with no API key: requests from other machines are refused (403); set --api-key (or $QUARRY_API_KEY) to serve them, or --insecure-no-auth to serve them unauthenticated\n", *addr)
 			}
-			fmt.Fprintf(e.stderr, "quarry: warning: serving %s with no API key (--insecure-no-auth)\n", *addr)
 		}
 		logger := slog.New(slog.NewTextHandler(e.stderr, nil))
 		db, err := sf.open(ctx, logger, true)
@@ -69,7 +74,7 @@ func setupServe(fs *flagSet) runFunc {
 			return err
 		}
 		srv := &http.Server{
-			Handler:           server.New(db, server.Options{APIKey: *apiKey, MaxUploadBytes: *maxUpload, Logger: logger, LLM: &llm, Pprof: *pprof, AllowedHosts: hosts}),
+			Handler:           server.New(db, server.Options{APIKey: *apiKey, MaxUploadBytes: *maxUpload, Logger: logger, LLM: &llm, Pprof: *pprof, AllowedHosts: hosts, LocalPeersOnly: localOnly}),
 			ReadHeaderTimeout: 10 * time.Second,
 			// Uploads of large files take long: no overall read or write
 			// timeout, but idle connections are closed.

@@ -72,10 +72,11 @@ func quarryExe(t testing.TB, race bool) (string, []string) {
 	return exe, []string{"QUARRY_TEST_RUN_MAIN=1"}
 }
 
-// startServe starts `quarry serve` over dir on a free loopback port and
-// waits, up to within, for it to announce its address.
-func startServe(exe string, env []string, dir string, within time.Duration) (*served, error) {
-	cmd := exec.Command(exe, "serve", "--store", dir, "--addr", "127.0.0.1:0")
+// startServe starts `quarry serve` over dir on a free loopback port (or
+// as the extra flags say) and waits, up to within, for it to announce its
+// address.
+func startServe(exe string, env []string, dir string, within time.Duration, extra ...string) (*served, error) {
+	cmd := exec.Command(exe, append([]string{"serve", "--store", dir, "--addr", "127.0.0.1:0"}, extra...)...)
 	cmd.Env = append(append(os.Environ(), env...), "GORACE=halt_on_error=0 exitcode=66")
 	s := &served{cmd: cmd, stderr: &syncBuffer{}, done: make(chan struct{})}
 	cmd.Stderr = s.stderr
