@@ -43,6 +43,9 @@ served behind the server's API key); the server keeps serving meanwhile.`,
 				if len(args) != 1 {
 					return usagef(lookup(commands, "backup"), "backup takes one FILE (- for stdout)")
 				}
+				if *srv != "" && fs.given("store") {
+					return usagef(lookup(commands, "backup"), "give --store or --server, not both")
+				}
 				return runBackup(ctx, e, &sf, *srv, *apiKey, args[0])
 			}
 		},
@@ -87,9 +90,7 @@ func backupTo(e *env, path string, fill func(w io.Writer) error) error {
 
 func runBackup(ctx context.Context, e *env, sf *storeFlags, srv, apiKey, path string) error {
 	if srv != "" {
-		if sf.dir != "" {
-			return usagef(lookup(commands, "backup"), "give --store or --server, not both")
-		}
+		// $QUARRY_STORE does not conflict with --server: only --store does.
 		if err := backupTo(e, path, func(w io.Writer) error { return backupFromServer(ctx, srv, apiKey, w) }); err != nil {
 			return err
 		}

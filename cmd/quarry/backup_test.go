@@ -86,9 +86,14 @@ func TestBackupRestoreCLI(t *testing.T) {
 	if _, errOut, code := quarryCode(t, "backup", "--server", srv.URL, "--api-key", "wrong", filepath.Join(root, "y.tar")); code != 2 || !strings.Contains(errOut, "401") {
 		t.Errorf("backup with a wrong key: exit %d %q", code, errOut)
 	}
+	if _, errOut, code := quarryCode(t, "backup", "--store", st, "--server", srv.URL, "--api-key", "k", filepath.Join(root, "z.tar")); code != 2 || !strings.Contains(errOut, "not both") {
+		t.Errorf("backup with --store and --server: exit %d %q, want a usage error", code, errOut)
+	}
+	// $QUARRY_STORE is a default, not a --store: it does not conflict.
+	t.Setenv("QUARRY_STORE", st)
 	bk2 := filepath.Join(root, "live.tar")
 	if out, errOut, err := quarry(t, "backup", "--server", srv.URL, "--api-key", "k", bk2); err != nil || !strings.Contains(out, "backed up") {
-		t.Fatalf("backup --server: %v\n%s%s", err, out, errOut)
+		t.Fatalf("backup --server with $QUARRY_STORE set: %v\n%s%s", err, out, errOut)
 	}
 	dst2 := filepath.Join(root, "restored2")
 	if _, errOut, err := quarry(t, "restore", bk2, dst2); err != nil {

@@ -136,6 +136,17 @@ func (fs *flagSet) alias(short, long string) {
 	fs.isAlias[short] = true
 }
 
+// given reports whether the flag long (or its short alias) was on the
+// command line, as opposed to holding its default or its environment
+// variable's value.
+func (fs *flagSet) given(long string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) {
+		set = set || f.Name == long || (fs.shorts[long] != "" && f.Name == fs.shorts[long])
+	})
+	return set
+}
+
 // dashed is a flag as written: "-n" for one letter, else "--name".
 func dashed(name string) string {
 	if len(name) == 1 {
