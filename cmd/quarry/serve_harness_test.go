@@ -110,6 +110,26 @@ func startServe(exe string, env []string, dir string, within time.Duration, extr
 	}
 }
 
+// exitCode waits, up to within, for the process to exit and returns its
+// exit status (killing it and failing t past within).
+func (s *served) exitCode(t *testing.T, within time.Duration) int {
+	t.Helper()
+	select {
+	case <-s.done:
+	case <-time.After(within):
+		s.kill()
+		t.Fatalf("quarry did not exit within %v", within)
+	}
+	var ee *exec.ExitError
+	if errors.As(s.err, &ee) {
+		return ee.ExitCode()
+	}
+	if s.err != nil {
+		t.Fatal(s.err)
+	}
+	return 0
+}
+
 // kill sends SIGKILL and waits for the process to be gone.
 func (s *served) kill() {
 	s.cmd.Process.Kill()

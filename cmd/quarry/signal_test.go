@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -148,19 +147,14 @@ func TestServeSignals(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs quarry serve in a child process")
 	}
-	start := func(t *testing.T, st string) (*exec.Cmd, *strings.Builder, string) {
-		cmd, stderr, stdout := child(t, "serve", "--store", st, "--addr", "127.0.0.1:0")
-		line, err := bufio.NewReader(stdout).ReadString('\n')
+	start := func(t *testing.T, st string) (*served, string) {
+		exe, env := quarryExe(t, false)
+		s, err := startServe(exe, env, st, time.Minute)
 		if err != nil {
-			t.Fatalf("serve: %v\n%s", err, stderr)
+			t.Fatal(err)
 		}
-		i := strings.Index(line, "http://")
-		if i < 0 {
-			t.Fatalf("serve printed %q", line)
-		}
-		base := strings.TrimSuffix(strings.Fields(line[i:])[0], "/v1")
-		go io.Copy(io.Discard, stdout)
-		return cmd, stderr, base
+		t.Cleanup(s.kill)
+		return s, s.base
 	}
 	// slowRequest starts creating a vector store, its body sent in two
 	// halves; it returns the writer of the second half and the response.
@@ -189,9 +183,9 @@ func TestServeSignals(t *testing.T) {
 	}{{syscall.SIGTERM, "SIGTERM"}, {syscall.SIGINT, "SIGINT"}} {
 		t.Run(tc.name, func(t *testing.T) {
 			st := t.TempDir()
-			cmd, stderr, base := start(t, st)
+			s, base := start(t, st)
 			pw, resc := slowRequest(t, base, "drained")
-			if err := cmd.Process.Signal(tc.sig); err != nil {
+			if err := s.cmd.Process.Signal(tc.sig); err != nil {
 				t.Fatal(err)
 			}
 			time.Sleep(300 * time.Millisecond)
@@ -203,11 +197,11 @@ func TestServeSignals(t *testing.T) {
 				t.Fatalf("in-flight request after %s: %v", tc.name, res)
 			}
 			res.Body.Close()
-			if code := exitCode(t, cmd, 30*time.Second); code != 0 {
-				t.Errorf("exit status %d after a clean stop, want 0; stderr:\n%s", code, stderr)
+			if code := s.exitCode(t, 30*time.Second); code != 0 {
+				t.Errorf("exit status %d after a clean stop, want 0; stderr:\n%s", code, s.stderr)
 			}
-			if !strings.Contains(stderr.String(), "stopped: store closed") {
-				t.Errorf("no clean close in stderr:\n%s", stderr)
+			if !strings.Contains(s.stderr.String(), "stopped: store closed") {
+				t.Errorf("no clean close in stderr:\n%s", s.stderr)
 			}
 			// Acknowledged before the stop, so in the store after it.
 			db, err := store.Open(context.Background(), st, store.Options{})
@@ -221,17 +215,17 @@ func TestServeSignals(t *testing.T) {
 		})
 	}
 	t.Run("second signal", func(t *testing.T) {
-		cmd, stderr, base := start(t, t.TempDir())
+		s, base := start(t, t.TempDir())
 		pw, _ := slowRequest(t, base, "never")
 		defer pw.Close()
-		cmd.Process.Signal(syscall.SIGTERM)
+		s.cmd.Process.Signal(syscall.SIGTERM)
 		time.Sleep(300 * time.Millisecond)
-		cmd.Process.Signal(syscall.SIGTERM)
-		if code := exitCode(t, cmd, 10*time.Second); code != 143 {
-			t.Errorf("exit status %d after a second SIGTERM, want 143; stderr:\n%s", code, stderr)
+		s.cmd.Process.Signal(syscall.SIGTERM)
+		if code := s.exitCode(t, 10*time.Second); code != 143 {
+			t.Errorf("exit status %d after a second SIGTERM, want 143; stderr:\n%s", code, s.stderr)
 		}
-		if !strings.Contains(stderr.String(), "SIGTERM again: exiting now") {
-			t.Errorf("stderr:\n%s", stderr)
+		if !strings.Contains(s.stderr.String(), "SIGTERM again: exiting now") {
+			t.Errorf("stderr:\n%s", s.stderr)
 		}
 	})
 }
