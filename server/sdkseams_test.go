@@ -161,7 +161,9 @@ func TestSearchPerChunk(t *testing.T) {
 			t.Errorf("result %v has %d content items, want 1", r["file_id"], n)
 		}
 		sc := r["score"].(float64)
-		if sc > last {
+		// Results come in ranking order, which scores need not follow
+		// exactly (doc.go): near-equal chunks may swap by rounding.
+		if sc > last+1e-6 {
 			t.Errorf("scores not in descending order: %v after %v", sc, last)
 		}
 		if cs := r["content"].([]any)[0].(obj)["score"].(float64); cs != sc {
