@@ -24,14 +24,19 @@ type embedderCandidate struct {
 	size string
 }
 
-// embedderCandidates are the offline embedders issue 20 compares: today's
-// hashing embedder, GloVe made static with SIF weights (when converted: see
-// tools/convert-glove), USE-lite (when converted: see tools/convert-use)
-// and, with QUARRY_EMBEDDER_QUALITY_STATIC=1, USE-lite's static
-// distillation. QUARRY_EMBEDDER_QUALITY_EMBEDDERS=a,b keeps only those.
+// embedderCandidates are the offline embedders issue 20 compares: the
+// hashing embedder (hash-v3), the default (GloVe-SIF, int8, embedded in
+// package embed: "default"), GloVe-SIF as a directory (float16 unless
+// converted with -int8; when converted: see tools/convert-glove; -words
+// changes how many words it keeps), USE-lite (when converted: see
+// tools/convert-use) and, with QUARRY_EMBEDDER_QUALITY_STATIC=1, USE-lite's
+// static distillation. QUARRY_EMBEDDER_QUALITY_EMBEDDERS=a,b keeps only
+// those.
 func embedderCandidates(t *testing.T) []embedderCandidate {
 	local := embed.NewLocal(0)
-	out := []embedderCandidate{{local.Identity().Model, local, "0 (no file)"}}
+	def := embed.NewDefault()
+	out := []embedderCandidate{{local.Identity().Model, local, "0 (no file)"},
+		{"default", def, "13 MB (int8, embedded: model.safetensors 10.8 MB + tokenizer.json 2.1 MB)"}}
 	g := os.Getenv("QUARRY_GLOVE")
 	if g == "" {
 		g = filepath.Join("..", "embed", "testdata", "glove")
@@ -41,7 +46,7 @@ func embedderCandidates(t *testing.T) []embedderCandidate {
 	} else if m, err := embed.LoadModel2Vec(g); err != nil {
 		t.Fatal(err)
 	} else {
-		out = append(out, embedderCandidate{"glove-sif", m, fmt.Sprintf("%.1f MB (float16)", float64(st.Size())/1e6)})
+		out = append(out, embedderCandidate{"glove-sif", m, fmt.Sprintf("%.1f MB (model.safetensors)", float64(st.Size())/1e6)})
 	}
 	p := os.Getenv("QUARRY_USE_LITE")
 	if p == "" {

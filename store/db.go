@@ -55,6 +55,9 @@ type DB struct {
 	// embedSem bounds the Embed calls in flight DB-wide (ingestion,
 	// queries and Reembed together): Options.EmbedConcurrency.
 	embedSem chan struct{}
+	// builtins embed for the stores built by another builtin embedder
+	// than the DB's (builtin.go).
+	builtins builtinEmbedders
 	// batcher embeds the ingested chunks, merging many files' chunks into
 	// one request (see pipeline.go).
 	batcher *embed.Batcher

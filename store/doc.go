@@ -181,5 +181,10 @@
 //
 // A vector store records the embedder (provider, model, dimensions) that
 // built it. Opening it with another embedder makes its AddFile and Search
-// return ErrEmbedderMismatch until DB.Reembed rebuilds its vectors.
+// return ErrEmbedderMismatch until DB.Reembed rebuilds its vectors. One
+// exception: a DB with the offline default (embed.NewDefault) serves a
+// store built by the earlier default, the hashing embedder (hash-v3), with
+// that embedder, which it can still make (embed.Builtin): its searches and
+// new files keep working unchanged, and only DB.Reembed moves it to the
+// default. A search over several stores needs them built by one embedder.
 package store

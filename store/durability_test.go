@@ -50,6 +50,23 @@ func keywordFound(t *testing.T, vs *VectorStore, term, fileID string) bool {
 	return false
 }
 
+// hashOptions are the options of the tests that find files by vector
+// with made-up words ("term3x text"): the hashing embedder tells such
+// texts apart by their trigrams, while the default, which knows whole
+// English words only, gives them all the vector of "text".
+func hashOptions() Options { return Options{Embedder: embed.NewLocal(0)} }
+
+// openHashStore is openWithStore with hashOptions.
+func openHashStore(t *testing.T, dir string) (*DB, *VectorStore) {
+	t.Helper()
+	db := openTest(t, dir, hashOptions())
+	vs, err := db.CreateVectorStore(context.Background(), VectorStoreParams{Name: "kb"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db, vs
+}
+
 func vectorFound(t *testing.T, vs *VectorStore, text, fileID string) bool {
 	t.Helper()
 	res, err := vs.Search(context.Background(), SearchRequest{Query: []string{text}, MaxResults: 3,
@@ -108,7 +125,7 @@ func copyDir(t *testing.T, dst, src string) {
 func TestRestoreOlderDB(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	db, vs := openWithStore(t, dir)
+	db, vs := openHashStore(t, dir)
 	var early []*File
 	for i := range 3 {
 		early = append(early, addText(t, vs, fmt.Sprintf("e%d.txt", i), fmt.Sprintf("early%dx document", i), nil))
@@ -119,7 +136,7 @@ func TestRestoreOlderDB(t *testing.T) {
 	backup := filepath.Join(t.TempDir(), "quarry.db")
 	copyFile(t, backup, filepath.Join(dir, "quarry.db"))
 
-	db = openTest(t, dir, Options{})
+	db = openTest(t, dir, hashOptions())
 	vs, _ = db.VectorStore(vs.ID())
 	var late []*File
 	for i := range 3 {
@@ -211,7 +228,7 @@ func waitTrimmed(t *testing.T, db *DB, vsID string, past uint64) {
 func TestCheckpointTrimsLog(t *testing.T) {
 	withCheckpoints(t)
 	dir := t.TempDir()
-	db, vs := openWithStore(t, dir)
+	db, vs := openHashStore(t, dir)
 	var files []*File
 	for i := range 10 {
 		files = append(files, addText(t, vs, fmt.Sprintf("f%d.txt", i), fmt.Sprintf("term%dx text", i), nil))
@@ -232,7 +249,7 @@ func TestCheckpointTrimsLog(t *testing.T) {
 		t.Errorf("log trimmed to %d past the saved graph at %d", start, h.Seq())
 	}
 	db.Close()
-	db = openTest(t, dir, Options{})
+	db = openTest(t, dir, hashOptions())
 	defer db.Close()
 	vs, _ = db.VectorStore(vs.ID())
 	for i, f := range files {
@@ -252,7 +269,7 @@ func TestCheckpointTrimsLog(t *testing.T) {
 func TestStaleIndexesBehindTrimmedLog(t *testing.T) {
 	withCheckpoints(t)
 	dir := t.TempDir()
-	db, vs := openWithStore(t, dir)
+	db, vs := openHashStore(t, dir)
 	victim := addText(t, vs, "victim.txt", "victimx text", nil)
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
@@ -261,7 +278,7 @@ func TestStaleIndexesBehindTrimmedLog(t *testing.T) {
 	idx := filepath.Join(dir, "indexes", vs.ID())
 	copyDir(t, old, idx)
 
-	db = openTest(t, dir, Options{})
+	db = openTest(t, dir, hashOptions())
 	vs, _ = db.VectorStore(vs.ID())
 	if err := vs.DeleteFile(context.Background(), victim.ID); err != nil {
 		t.Fatal(err)
@@ -285,7 +302,7 @@ func TestStaleIndexesBehindTrimmedLog(t *testing.T) {
 	}
 	copyDir(t, idx, old)
 
-	db = openTest(t, dir, Options{})
+	db = openTest(t, dir, hashOptions())
 	defer db.Close()
 	vs, _ = db.VectorStore(vs.ID())
 	if keywordFound(t, vs, "victimx", victim.ID) || vectorFound(t, vs, "victimx text", victim.ID) {

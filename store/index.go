@@ -76,6 +76,9 @@ type vsState struct {
 	// mismatch is set when the DB's embedder differs from the one that
 	// built the store; it is fixed at open.
 	mismatch error
+	// own, fixed at open, embeds for a store built by a builtin embedder
+	// the DB serves it with (see builtin.go); nil: the DB's embedder.
+	own *ownEmbedder
 
 	vec *ann.HNSW
 	lex *lexical.Index
@@ -188,10 +191,7 @@ func (db *DB) openIndexes(ctx context.Context, vsID string) (*vsState, error) {
 		return nil, err
 	}
 	st.identity = rec.Embedder
-	if cur := db.opts.Embedder.Identity(); cur != rec.Embedder {
-		st.mismatch = fmt.Errorf("%w: vector store %s was built with %s, this DB embeds with %s; use the same embedder or re-embed the store (DB.Reembed)",
-			ErrEmbedderMismatch, vsID, rec.Embedder, cur)
-	}
+	st.own, st.mismatch = db.storeEmbedder(vsID, rec.Embedder)
 	if err := os.MkdirAll(st.dir, 0o700); err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}

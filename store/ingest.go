@@ -127,7 +127,7 @@ func (db *DB) prepare(ctx context.Context, j job) (it *item, keep bool) {
 	// The reference is held for the checks only: Delete and Reembed do not
 	// wait for a file's parsing and embedding. The commit reads the store
 	// as it is then: a deleted store or file is left alone.
-	mismatch, dim := st.mismatch, st.identity.Dimensions
+	mismatch, dim, own := st.mismatch, st.identity.Dimensions, st.own
 	st.release()
 	if mismatch != nil {
 		db.park(j)
@@ -147,7 +147,7 @@ func (db *DB) prepare(ctx context.Context, j job) (it *item, keep bool) {
 	if ctx.Err() != nil {
 		return nil, false // closing: the file resumes at the next Open
 	}
-	it = &item{j: j, f: f, dim: dim, res: res}
+	it = &item{j: j, f: f, dim: dim, res: res, own: own}
 	if err != nil {
 		it.fail(db, err)
 	}

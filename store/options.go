@@ -18,7 +18,10 @@ import (
 // Options configures a DB. The zero value gives the embedded defaults: the
 // offline embedder, cl100k_base, as many ingestion workers as CPUs.
 type Options struct {
-	// Embedder computes vectors. Default: embed.NewLocal(0), offline.
+	// Embedder computes vectors. Default: embed.NewDefault(), offline
+	// (GloVe-SIF, shipped inside the module). A DB with the default serves
+	// the vector stores built by the earlier default (embed.NewLocal,
+	// hash-v3) with that embedder until DB.Reembed moves them.
 	Embedder Embedder
 	// EmbedCache controls the embedding cache: vectors from a remote
 	// embedder are kept in embeddings.db in the DB's directory, keyed by
@@ -65,8 +68,9 @@ type Options struct {
 	// vocabulary (no network).
 	Rewriter Rewriter
 	// Hybrid is the default weighting of the dense and keyword rankings.
-	// Default: 1 and 1, except for the offline local embedder, whose
-	// vectors are weaker than BM25 on real collections: 0.1 and 1, and
+	// Default: 1 and 1, except for the offline embedders (provider
+	// "local": the default and hash-v3), whose vectors are weaker than BM25
+	// on real collections: 0.1 and 1, and
 	// USE-lite (embed.USELite, embed.USEStatic): 0.2 and 1.
 	Hybrid HybridWeights
 	// Fusion is the default fusion method: rerank.NormalizedScore (the
@@ -117,7 +121,7 @@ type Rewriter interface {
 
 func (o *Options) ensureDefaults() {
 	if o.Embedder == nil {
-		o.Embedder = embed.NewLocal(0)
+		o.Embedder = embed.NewDefault()
 	}
 	if o.Encoding == "" {
 		o.Encoding = chunk.CL100K

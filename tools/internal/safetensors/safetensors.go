@@ -13,13 +13,15 @@ import (
 	"strings"
 )
 
-// Tensor is one named tensor of float values, stored as F16 when Half is
-// set and as F32 otherwise.
+// Tensor is one named tensor: of float values, stored as F16 when Half is
+// set and as F32 otherwise, or, when Int8 is set, of those int8 values
+// (stored as I8; Values and Half are ignored).
 type Tensor struct {
 	Name   string
 	Shape  []int
 	Values []float32
 	Half   bool
+	Int8   []int8
 }
 
 // Encode returns the file holding tensors (in name order) and metadata.
@@ -38,17 +40,27 @@ func Encode(tensors []Tensor, metadata map[string]string) ([]byte, error) {
 		for _, d := range t.Shape {
 			n *= d
 		}
-		if len(t.Values) != n {
-			return nil, fmt.Errorf("tensor %s: %d values for shape %v", t.Name, len(t.Values), t.Shape)
+		count := len(t.Values)
+		if t.Int8 != nil {
+			count = len(t.Int8)
+		}
+		if count != n {
+			return nil, fmt.Errorf("tensor %s: %d values for shape %v", t.Name, count, t.Shape)
 		}
 		start := len(body)
 		dtype := "F32"
-		if t.Half {
+		switch {
+		case t.Int8 != nil:
+			dtype = "I8"
+			for _, x := range t.Int8 {
+				body = append(body, byte(x))
+			}
+		case t.Half:
 			dtype = "F16"
 			for _, x := range t.Values {
 				body = binary.LittleEndian.AppendUint16(body, FloatToHalf(x))
 			}
-		} else {
+		default:
 			for _, x := range t.Values {
 				body = binary.LittleEndian.AppendUint32(body, math.Float32bits(x))
 			}
