@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/quarrylabs/quarry/filter"
@@ -68,6 +69,46 @@ func TestAbsoluteScores(t *testing.T) {
 		}
 		if got := scores(SearchRequest{Query: []string{q}, Ranking: RankingOptions{ScoreThreshold: 0.1}}); len(got) != 0 {
 			t.Errorf("nonsense query %q with threshold 0.1: %v", q, got)
+		}
+	}
+}
+
+// TestUnknownWordsNoVectorNoise: with the default embedder a CJK text is a
+// zero vector (no word of its vocabulary), so the vector side has nothing
+// to say: a chunk sharing a keyword with the query ranks above every chunk
+// that shares none, and the ones that share none score 0.
+func TestUnknownWordsNoVectorNoise(t *testing.T) {
+	ctx := context.Background()
+	db, vs := openWithStore(t, t.TempDir())
+	defer db.Close()
+	// Those sharing no keyword come first, so that ties among zero
+	// vectors cannot happen to leave tokyo.txt second.
+	docs := [][2]string{
+		{"shanghai.txt", "上海是一个国际大都市，以金融和贸易闻名。"},
+		{"panda.txt", "熊猫是中国的国宝，主要生活在四川的竹林里。"},
+		{"tea.txt", "绿茶产自杭州，龙井茶最有名。"},
+		{"river.txt", "长江是亚洲最长的河流，流经许多省份。"},
+		{"fox.txt", "The quick brown fox jumps over the lazy dog in the park."},
+		{"beijing.txt", "北京是中国的首都，有很多历史古迹，比如故宫和长城。"},
+		{"tokyo.txt", "东京是日本的首都，人口众多，交通发达。"},
+	}
+	for _, d := range docs {
+		addText(t, vs, d[0], d[1], nil)
+	}
+	res, err := vs.Search(ctx, SearchRequest{Query: []string{"首都 故宫"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range res.Data {
+		got = append(got, fmt.Sprintf("%s %.3f", r.Filename, r.Score))
+	}
+	if len(res.Data) < 2 || res.Data[0].Filename != "beijing.txt" || res.Data[1].Filename != "tokyo.txt" {
+		t.Fatalf("results %v, want beijing.txt then tokyo.txt (the two holding 首都)", got)
+	}
+	for _, r := range res.Data[2:] {
+		if r.Score != 0 {
+			t.Errorf("results %v: %s shares no keyword and has no vector, yet scores %v", got, r.Filename, r.Score)
 		}
 	}
 }

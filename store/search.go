@@ -347,15 +347,23 @@ func (db *DB) firstStage(ctx context.Context, states []*vsState, queries []strin
 		allow := st.allow(f)
 		for qi, q := range queries {
 			slot := 2 * (si*len(queries) + qi)
-			if w.EmbeddingWeight > 0 {
+			// A query the embedder knows nothing of (a zero vector: no
+			// word of a static model's vocabulary, such as CJK text for the
+			// default) has no vector ranking: every chunk would tie.
+			if w.EmbeddingWeight > 0 && !zeroVector(vecs[qi]) {
 				g.Go(func() error {
 					res, err := st.vec.Search(vecs[qi], depth, allow)
 					if err != nil {
 						return err
 					}
-					items := make([]rerank.Scored, len(res))
-					for i, r := range res {
-						items[i] = rerank.Scored{ID: r.ID, Score: float64(1 - r.Distance)}
+					// Only chunks similar to the query are evidence: one at
+					// cosine 0 or below (a chunk with no known word is a
+					// zero vector) joins no fusion.
+					items := make([]rerank.Scored, 0, len(res))
+					for _, r := range res {
+						if sim := float64(1 - r.Distance); sim > 0 {
+							items = append(items, rerank.Scored{ID: r.ID, Score: sim})
+						}
 					}
 					lists[slot] = rerank.List{Items: items, Weight: w.EmbeddingWeight}
 					return nil
@@ -374,6 +382,16 @@ func (db *DB) firstStage(ctx context.Context, states []*vsState, queries []strin
 		return nil, fmt.Errorf("store: search: %w", err)
 	}
 	return lists, nil
+}
+
+// zeroVector reports whether v has no non-zero component.
+func zeroVector(v []float32) bool {
+	for _, x := range v {
+		if x != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // feedback is pseudo-relevance feedback: the best fused chunks so far are
