@@ -448,44 +448,50 @@ const (
 
 // talking reports which clauses or sentences (gs, normalized words) of a
 // query are about the exchange rather than the topic. The topic, which
-// never talks, is the one that tells most about the collection
-// (words.infoOf; the longest of equals) among those that do not address
-// the reader (addresses), or among all when every one does; nor does one
-// of more than maxTalk words talk. Another talks when it holds a personal
-// pronoun or a modal, or opens with "if" ("where do I start", "any
-// material you could share", "can someone point me at the docs", "if
-// that's alright"), or when it has at most short words and its most
-// informative word (words.maxInfo) tells less than the query's most
-// informative one ("Dear assistant", "recommendations welcome", "Ideas?").
+// never talks, is the one with the most open-class words (not isClosed),
+// counted half for one that addresses the reader (addresses: a pronoun
+// marks a request), and of equals the one that tells most about the
+// collection (words.infoOf). Another of at most maxTalk words talks when
+// it addresses the reader ("where do I start", "any material you could
+// share", "can someone point me at the docs", "if that's alright"), or when it has at most short open-class
+// words, fewer than the topic, and none tells as much as the topic's most
+// informative word ("Dear assistant", "recommendations welcome", "Ideas?").
 func (s *words) talking(gs [][]string, short int) []bool {
-	main, best, most := 0, 0.0, -1.0
+	main, most, mostInfo := 0, -1.0, -1.0
 	addressed := make([]bool, len(gs))
+	open := make([]int, len(gs))
 	for i, g := range gs {
 		addressed[i] = addresses(g)
-		v := s.infoOf(g)
-		if !addressed[i] {
-			v += 1e9 // a clause that does not address the reader first
+		for _, w := range g {
+			if !isClosed(w) {
+				open[i]++
+			}
 		}
-		if v > most || (v == most && len(g) > len(gs[main])) {
-			main, most = i, v
+		v, info := float64(open[i]), s.infoOf(g)
+		if addressed[i] {
+			v /= 2
 		}
-		best = max(best, s.maxInfo(g))
+		if v > most || (v == most && info > mostInfo) {
+			main, most, mostInfo = i, v, info
+		}
 	}
+	best := s.maxInfo(gs[main])
 	out := make([]bool, len(gs))
 	for i, g := range gs {
 		if i == main || len(g) > maxTalk {
 			continue
 		}
-		out[i] = addressed[i] || (len(g) <= short && s.maxInfo(g) < best)
+		out[i] = addressed[i] || (open[i] <= short && open[i] < open[main] && s.maxInfo(g) < best)
 	}
 	return out
 }
 
 // addresses reports whether normalized words ws address the reader: they
-// hold a personal pronoun or a modal, or open with "if".
+// hold a personal or indefinite pronoun, or open with "if" ("what can
+// contour plowing reduce" does not).
 func addresses(ws []string) bool {
 	for j, w := range ws {
-		if isPronoun(w) || isModal(w) || (j == 0 && w == "if") {
+		if isPronoun(w) || (j == 0 && w == "if") {
 			return true
 		}
 	}
@@ -572,8 +578,12 @@ func (s *words) frameCut(ws []string, weak bool, limit int) int {
 		if weak && i <= maxShortFrame {
 			return i + 1
 		}
-		sign := len(ws[0]) >= 6 && strings.HasSuffix(ws[0], "ing")
-		for _, w := range ws[:min(3, i)] {
+		lead := 0
+		if isConjunction(ws[0]) {
+			lead = 1 // "but what have we got regarding X"
+		}
+		sign := len(ws[lead]) >= 6 && strings.HasSuffix(ws[lead], "ing")
+		for _, w := range ws[lead:min(lead+3, i)] {
 			sign = sign || isPronoun(w)
 		}
 		if sign && (s.vocab == nil || s.infoOf(ws[:i]) < s.infoOf(ws[i+1:])) {
