@@ -159,8 +159,8 @@ func sentenceEnd(w, next string) bool {
 	core := strings.TrimRight(w, ".")
 	n := utf8.RuneCountInString(core)
 	first, _ := utf8.DecodeRuneInString(core)
-	if n == 0 {
-		return true // a detached "."
+	if n == 0 || isClosed(strings.ToLower(core)) {
+		return true // a detached ".", or "of." "me." closing a sentence
 	}
 	if n <= 2 || (n == 3 && !unicode.IsLower(first)) || strings.ContainsRune(core, '.') {
 		return false
@@ -286,6 +286,7 @@ func (s *words) stripFiller(words []string) (core []string, request bool) {
 		c.ws = append(c.ws, n)
 		c.kept = append(c.kept, w)
 		c.end = append(c.end, isClauseMark(w))
+		c.topic = append(c.topic, false)
 	}
 	f := fillers()
 	stripped, connector, peeled, framed := false, false, false, false
@@ -345,17 +346,20 @@ func (s *words) stripFiller(words []string) (core []string, request bool) {
 }
 
 // clause is a run of a query's words: normalized (ws), as typed (kept),
-// and whether a clause ends after each (end: a comma, colon, semicolon or
-// dash follows it).
+// whether a clause ends after each (end: a comma, colon, semicolon or dash
+// follows it), and whether each followed a request frame in its clause
+// (topic: what a frame introduces is the topic).
 type clause struct {
-	ws, kept []string
-	end      []bool
+	ws, kept   []string
+	end, topic []bool
 }
 
-func (c clause) from(i int) clause { return clause{c.ws[i:], c.kept[i:], c.end[i:]} }
+func (c clause) from(i int) clause {
+	return clause{c.ws[i:], c.kept[i:], c.end[i:], c.topic[i:]}
+}
 
 func (c clause) upto(i int) clause {
-	c = clause{c.ws[:i], c.kept[:i], c.end[:i]}
+	c = clause{c.ws[:i], c.kept[:i], c.end[:i], c.topic[:i]}
 	if i > 0 {
 		c.kept[i-1] = strings.TrimRightFunc(c.kept[i-1], isTrimmable)
 	}
@@ -393,22 +397,23 @@ func (c clause) clauses() []int {
 // talkingLead returns the length of c's first clause when it talks to the
 // reader rather than names the topic (see words.talking), else 0.
 func (s *words) talkingLead(c clause) int {
-	gs := c.groups()
-	if len(gs) > 1 && s.talking(gs, maxShortClause)[0] {
+	gs, framed := c.groups()
+	if len(gs) > 1 && s.talking(gs, framed, maxShortClause)[0] {
 		return len(gs[0])
 	}
 	return 0
 }
 
-// groups returns c's clauses' normalized words.
-func (c clause) groups() [][]string {
-	var gs [][]string
+// groups returns c's clauses' normalized words, and whether each follows
+// a request frame.
+func (c clause) groups() (gs [][]string, framed []bool) {
 	at := 0
 	for _, n := range c.clauses() {
 		gs = append(gs, c.ws[at:at+n])
+		framed = append(framed, c.topic[at])
 		at += n
 	}
-	return gs
+	return gs, framed
 }
 
 // dropTalk removes the sub-questions that talk to the reader (see
@@ -425,7 +430,7 @@ func (s *words) dropTalk(cores [][]string) [][]string {
 			}
 		}
 	}
-	talk := s.talking(norms, maxShortPart)
+	talk := s.talking(norms, nil, maxShortPart)
 	out := cores[:0:0]
 	for i, c := range cores {
 		if !talk[i] {
@@ -448,7 +453,8 @@ const (
 
 // talking reports which clauses or sentences (gs, normalized words) of a
 // query are about the exchange rather than the topic. The topic, which
-// never talks, is the one with the most open-class words (not isClosed),
+// never talks, is the first that follows a request frame (framed, when
+// given; cutFrames) or else the one with the most open-class words (not isClosed),
 // counted half for one that addresses the reader (addresses: a pronoun
 // marks a request), and of equals the one that tells most about the
 // collection (words.infoOf). Another of at most maxTalk words talks when
@@ -456,7 +462,7 @@ const (
 // share", "can someone point me at the docs", "if that's alright"), or when it has at most short open-class
 // words, fewer than the topic, and none tells as much as the topic's most
 // informative word ("Dear assistant", "recommendations welcome", "Ideas?").
-func (s *words) talking(gs [][]string, short int) []bool {
+func (s *words) talking(gs [][]string, framed []bool, short int) []bool {
 	main, most, mostInfo := 0, -1.0, -1.0
 	addressed := make([]bool, len(gs))
 	open := make([]int, len(gs))
@@ -470,6 +476,9 @@ func (s *words) talking(gs [][]string, short int) []bool {
 		v, info := float64(open[i]), s.infoOf(g)
 		if addressed[i] {
 			v /= 2
+		}
+		if i < len(framed) && framed[i] {
+			v += 1000 // what a request frame introduced
 		}
 		if v > most || (v == most && info > mostInfo) {
 			main, most, mostInfo = i, v, info
@@ -629,8 +638,12 @@ func (s *words) cutFrames(c clause, weak bool) clause {
 				append(append([]string(nil), c.ws[:start]...), c.ws[start+cut:]...),
 				append(append([]string(nil), c.kept[:start]...), c.kept[start+cut:]...),
 				append(append([]bool(nil), c.end[:start]...), c.end[start+cut:]...),
+				append(append([]bool(nil), c.topic[:start]...), c.topic[start+cut:]...),
 			}
 			m -= cut
+			for j := start; j < start+m; j++ {
+				c.topic[j] = true
+			}
 		}
 		start += m
 	}
@@ -651,7 +664,7 @@ func (s *words) stripClosing(c clause) clause {
 		}
 	}
 	// A closing clause after a comma or dash that talks to the reader.
-	if gs := c.groups(); len(gs) > 1 && s.talking(gs, maxShortClause)[len(gs)-1] {
+	if gs, framed := c.groups(); len(gs) > 1 && s.talking(gs, framed, maxShortClause)[len(gs)-1] {
 		return c.upto(len(c.ws) - len(gs[len(gs)-1]))
 	}
 	return c
