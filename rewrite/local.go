@@ -468,11 +468,7 @@ func (s *words) talking(gs [][]string, framed []bool, short int) []bool {
 	open := make([]int, len(gs))
 	for i, g := range gs {
 		addressed[i] = addresses(g)
-		for _, w := range g {
-			if !isClosed(w) {
-				open[i]++
-			}
-		}
+		open[i] = openWords(g)
 		v, info := float64(open[i]), s.infoOf(g)
 		if addressed[i] {
 			v /= 2
@@ -495,12 +491,24 @@ func (s *words) talking(gs [][]string, framed []bool, short int) []bool {
 	return out
 }
 
+// openWords counts the open-class words of normalized ws (not isClosed).
+func openWords(ws []string) int {
+	n := 0
+	for _, w := range ws {
+		if !isClosed(w) {
+			n++
+		}
+	}
+	return n
+}
+
 // addresses reports whether normalized words ws address the reader: they
-// hold a personal or indefinite pronoun, or open with "if" ("what can
-// contour plowing reduce" does not).
+// hold a personal or indefinite pronoun (not after an article: "the us"
+// is a country), or open with "if" ("what can contour plowing reduce" does
+// not).
 func addresses(ws []string) bool {
 	for j, w := range ws {
-		if isPronoun(w) || (j == 0 && w == "if") {
+		if (isPronoun(w) && (j == 0 || (ws[j-1] != "the" && ws[j-1] != "a"))) || (j == 0 && w == "if") {
 			return true
 		}
 	}
@@ -517,7 +525,7 @@ func isPronoun(w string) bool {
 	case "i", "i'm", "im", "i've", "ive", "i'd", "id", "i'll", "me", "my", "mine", "myself",
 		"you", "you're", "you've", "you'd", "your", "yours", "u", "we", "we're", "we've", "us",
 		"our", "ours", "anything", "something", "everything", "whatever", "anyone", "someone",
-		"anybody", "somebody":
+		"anybody", "somebody", "anywhere", "somewhere", "everywhere":
 		return true
 	}
 	return false
@@ -584,7 +592,7 @@ func (s *words) frameCut(ws []string, weak bool, limit int) int {
 		if slices.Contains(ws[:i], "of") || s.maxInfo(ws[i+1:]) == 0 {
 			return 0 // "systems of data coding for …" is a topic
 		}
-		if weak && i <= maxShortFrame {
+		if weak && i <= maxShortFrame && openWords(ws[:i]) <= 1 {
 			return i + 1
 		}
 		lead := 0
@@ -595,7 +603,12 @@ func (s *words) frameCut(ws []string, weak bool, limit int) int {
 		for _, w := range ws[lead:min(lead+3, i)] {
 			sign = sign || isPronoun(w)
 		}
-		if sign {
+		// "on", "for" and "with" also join a topic's parts: a frame they
+		// end leaves more of the clause than it takes, or its most
+		// informative word ("I've been trying to figure out X for ages"
+		// keeps X).
+		weakPrep := ws[i] == "on" || ws[i] == "for" || ws[i] == "with"
+		if sign && (!weakPrep || openWords(ws[i+1:]) >= openWords(ws[:i]) || s.maxInfo(ws[i+1:]) > s.maxInfo(ws[:i])) {
 			return i + 1
 		}
 		return 0
@@ -622,10 +635,13 @@ const (
 // the clause's first three words (after a conjunction: "I am hoping to
 // locate material regarding X" → X, "but what have we got regarding X"),
 // an opening verb in -ing ("Trying to get up to speed with X"), or, for a
-// frame of at most maxShortFrame words opening the query's first clause,
-// conversational words removed before it (weak: "[help me find] documents
-// about X"). A cut frame may be followed by short ones ("trouble you for
-// sources on X"). It never leaves fewer than one word. Grammar decides
+// frame of at most maxShortFrame words with one open-class word opening
+// the query's first clause, conversational words removed before it (weak:
+// "[help me find] documents about X"). A cut frame may be followed by short ones ("trouble you for
+// sources on X"). A strong sign's frame ending in "on", "for" or "with"
+// must leave at least as many open-class words as it takes, or the most
+// informative one (words.info).
+// It never leaves fewer than one word. Grammar decides
 // here rather than word statistics: in a collection gathered around its
 // queries (msmarco-5k) the topic's words are commoner than the frame's.
 func (s *words) cutFrames(c clause, weak bool) clause {

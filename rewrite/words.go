@@ -51,8 +51,8 @@ func (s *words) freq(w string) uint64 {
 }
 
 // info is how much normalized word w tells about the collection: 0 for a
-// closed-class word (isClosed) or one no chunk holds (a misspelled word
-// counts as its correction), else its inverse
+// closed-class word (isClosed) or one no chunk holds (a word one edit
+// from its spelling correction counts as the correction), else its inverse
 // document frequency log(1 + N/df), or 1 when the Vocabulary does not know
 // N (is not a SizedVocabulary) or there is none.
 func (s *words) info(w string) float64 {
@@ -61,13 +61,14 @@ func (s *words) info(w string) float64 {
 	}
 	f := s.freq(w)
 	if f == 0 && eligible(w, false) {
-		// A misspelled word tells what its correction tells.
+		// A misspelled word tells what its correction tells, if it is
+		// one edit away ("apologies" is not "analogies" misspelled).
 		rep, ok := s.fix[w]
 		if !ok {
 			rep = s.l.suggest(w)
 			s.fix[w] = rep
 		}
-		if rep != "" {
+		if rep != "" && dist(w, nil, rep, 1) <= 1 {
 			f = s.freq(rep)
 		}
 	}
