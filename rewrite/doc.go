@@ -37,8 +37,11 @@
 // so a word common in the collection's documents keeps its clause. After
 // correction, words no chunk holds are left out of the query (they match
 // nothing and only blur its vector), unless nothing known would be left.
-// Frames are cut by grammar alone: in a collection gathered around its
-// queries (msmarco-5k) the topic's words are commoner than the frame's.
+// Frames are cut by grammar, not by comparing the frame's idf with the
+// topic's: in a collection gathered around its queries (msmarco-5k) the
+// topic's words are commoner than the frame's. Only a frame ending in "on",
+// "for" or "with", which also join a topic's parts, must leave as many
+// open-class words as it takes or the most informative one.
 //   - LLM asks any OpenAI-compatible chat-completions endpoint for
 //     {"queries": [...]} (response_format json_object) and parses the answer
 //     leniently (code fences, surrounding prose, a bare array). On any
