@@ -31,6 +31,9 @@ type SearchConfig struct {
 	// HeldOut3 wraps each query in one of the third held-back set's
 	// templates (see HeldOutConversational3).
 	HeldOut3 bool
+	// HeldOut4 wraps each query in one of the fourth held-back set's
+	// templates (see HeldOutConversational4).
+	HeldOut4 bool
 	// Typos misspells one word of each query first (see Typo).
 	Typos bool
 }
@@ -38,8 +41,8 @@ type SearchConfig struct {
 // DefaultSearchConfigs are the configurations the quality gate measures:
 // BM25 alone, vectors alone, hybrid fusion, the default pipeline (hybrid
 // fusion with pseudo-relevance feedback, and the DB's reranker if it has
-// one: none by default), and variants of the queries through the default
-// pipeline: conversational (templates in the rewriter's lists, and two
+// one: none by default), the plain queries rewritten, and variants of the
+// queries through the default pipeline: conversational (templates in the rewriter's lists, and four
 // held-back sets) and misspelled, without and with query rewriting.
 func DefaultSearchConfigs() []SearchConfig {
 	only := func(e, t float64) *store.HybridWeights {
@@ -51,12 +54,14 @@ func DefaultSearchConfigs() []SearchConfig {
 		{Name: "vector", Request: store.SearchRequest{Ranking: store.RankingOptions{Ranker: store.RankerNone, Hybrid: only(1, 0)}}},
 		{Name: "hybrid", Request: store.SearchRequest{Ranking: none}},
 		{Name: "default", Request: store.SearchRequest{}},
+		{Name: "plain+rewrite", Request: store.SearchRequest{RewriteQuery: true}},
 		{Name: "conversational", Request: store.SearchRequest{}, Conversational: true},
 		{Name: "conversational+rewrite", Request: store.SearchRequest{RewriteQuery: true}, Conversational: true},
 		{Name: "heldout", Request: store.SearchRequest{}, HeldOut: true},
 		{Name: "heldout+rewrite", Request: store.SearchRequest{RewriteQuery: true}, HeldOut: true},
 		{Name: "heldout2+rewrite", Request: store.SearchRequest{RewriteQuery: true}, HeldOut2: true},
 		{Name: "heldout3+rewrite", Request: store.SearchRequest{RewriteQuery: true}, HeldOut3: true},
+		{Name: "heldout4+rewrite", Request: store.SearchRequest{RewriteQuery: true}, HeldOut4: true},
 		{Name: "typo", Request: store.SearchRequest{}, Typos: true},
 		{Name: "typo+rewrite", Request: store.SearchRequest{RewriteQuery: true}, Typos: true},
 	}
@@ -69,6 +74,8 @@ var (
 	heldOutFile2 string
 	//go:embed testdata/heldout_templates_3.txt
 	heldOutFile3 string
+	//go:embed testdata/heldout_templates_4.txt
+	heldOutFile4 string
 )
 
 // templates returns the templates of a held-back file.
@@ -86,7 +93,17 @@ var (
 	heldOutTemplates  = sync.OnceValue(func() []string { return templates(heldOutFile) })
 	heldOutTemplates2 = sync.OnceValue(func() []string { return templates(heldOutFile2) })
 	heldOutTemplates3 = sync.OnceValue(func() []string { return templates(heldOutFile3) })
+	heldOutTemplates4 = sync.OnceValue(func() []string { return templates(heldOutFile4) })
 )
+
+// HeldOutConversational4 is HeldOutConversational with the fourth held-back
+// set, testdata/heldout_templates_4.txt (20 templates), written after the
+// rewriter's collection statistics and before its first run on them.
+func HeldOutConversational4(query string, i int) string {
+	q := strings.TrimRight(strings.TrimSpace(query), ".?!")
+	ts := heldOutTemplates4()
+	return fmt.Sprintf(ts[i%len(ts)], strings.ToLower(q))
+}
 
 // HeldOutConversational3 is HeldOutConversational with the third held-back
 // set, testdata/heldout_templates_3.txt, written after the rewriter's
@@ -270,21 +287,7 @@ func RunSearch(ctx context.Context, c *BEIR, si *SearchIndex, configs []SearchCo
 		run, scores := Run{}, Run{}
 		for i, q := range c.Queries {
 			req := cfg.Request
-			text := q.Text
-			if cfg.Typos {
-				text = Typo(text, i)
-			}
-			switch {
-			case cfg.HeldOut:
-				text = HeldOutConversational(text, i)
-			case cfg.HeldOut2:
-				text = HeldOutConversational2(text, i)
-			case cfg.HeldOut3:
-				text = HeldOutConversational3(text, i)
-			case cfg.Conversational:
-				text = Conversational(text, i)
-			}
-			req.Query = []string{text}
+			req.Query = []string{variantText(cfg, q.Text, i)}
 			req.MaxResults = 50
 			res, err := si.VS.Search(ctx, req)
 			if err != nil {
@@ -375,4 +378,24 @@ func Calibrate(run Run, qrels Qrels, at float64) Calibration {
 		}
 	}
 	return c
+}
+
+// variantText is the query RunSearch sends for query i under cfg.
+func variantText(cfg SearchConfig, text string, i int) string {
+	if cfg.Typos {
+		text = Typo(text, i)
+	}
+	switch {
+	case cfg.HeldOut:
+		return HeldOutConversational(text, i)
+	case cfg.HeldOut2:
+		return HeldOutConversational2(text, i)
+	case cfg.HeldOut3:
+		return HeldOutConversational3(text, i)
+	case cfg.HeldOut4:
+		return HeldOutConversational4(text, i)
+	case cfg.Conversational:
+		return Conversational(text, i)
+	}
+	return text
 }

@@ -2,6 +2,7 @@ package rewrite
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"sync"
 	"unicode"
@@ -38,6 +39,14 @@ const (
 // query spelling-corrected; duplicates removed; at most MaxQueries. When
 // nothing is left after removing filler the query is kept as typed (trimmed).
 // It returns ErrEmptyQuery for a blank query and ctx's error when ctx is done.
+//
+// Besides its phrase lists, Local judges words by the searched collection
+// when the Vocabulary knows it (see words): a sentence or clause that
+// addresses the exchange (it holds a personal pronoun or a modal) or is
+// short, and tells less about the collection than the query's most
+// informative one, is dropped ("…. Where do I start?", "X, recommendations
+// welcome"); and, once spelling is corrected, words no document holds are
+// left out, since they can match nothing and only blur the query's vector.
 func (l *Local) Rewrite(ctx context.Context, query string) ([]string, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -46,29 +55,38 @@ func (l *Local) Rewrite(ctx context.Context, query string) ([]string, error) {
 	if q == "" {
 		return nil, ErrEmptyQuery
 	}
-	var cores []string
-	parts := splitCompound(strings.Fields(q))
+	ws := l.words()
+	var cores [][]string
+	parts := splitCompound(strings.Fields(spaceDashes(q)))
 	for _, part := range parts {
-		if len(parts) > 1 && isInterjection(part) {
+		core, request := ws.stripFiller(part)
+		if len(parts) > 1 && isInterjection(part) && !request {
 			continue
 		}
-		if core := stripFiller(part); len(core) > 0 {
-			cores = append(cores, strings.Join(core, " "))
+		if len(core) > 0 {
+			cores = append(cores, core)
 		}
 	}
+	cores = ws.dropTalk(cores)
 	var out []string
 	switch len(cores) {
 	case 0:
 		out = []string{strings.Join(strings.Fields(q), " ")}
 	case 1:
-		out = cores
+		out = []string{strings.Join(cores[0], " ")}
 	default:
-		out = append([]string{strings.Join(cores, " ")}, cores...)
+		var all []string
+		for _, c := range cores {
+			all = append(all, c...)
+		}
+		out = []string{strings.Join(all, " ")}
+		for _, c := range cores {
+			out = append(out, strings.Join(c, " "))
+		}
 	}
 	if l.vocab != nil {
-		fix := map[string]string{}
 		for i, s := range out {
-			out[i] = l.correct(s, fix)
+			out[i] = ws.dropAbsent(l.correct(s, ws.fix))
 		}
 	}
 	out = dedupe(out, MaxQueries)
@@ -76,6 +94,12 @@ func (l *Local) Rewrite(ctx context.Context, query string) ([]string, error) {
 		out = []string{q}
 	}
 	return out, nil
+}
+
+// spaceDashes sets dashes used as punctuation apart ("X—can someone",
+// "X – thanks"), so that they end a clause like a comma.
+func spaceDashes(q string) string {
+	return strings.NewReplacer("—", " — ", "–", " – ").Replace(q)
 }
 
 // norm lower-cases a word and trims surrounding punctuation, mapping curly
@@ -127,10 +151,18 @@ func isInterjection(part []string) bool {
 }
 
 // sentenceEnd reports whether w, ending in '.', closes a sentence before
-// next: not an abbreviation ("e.g.", "Dr.", "v1.2.") and next is capitalized.
+// next: next is capitalized and w is not an abbreviation ("e.g.", "v1.2.",
+// "al.", "vs.", "Dr.", "Fig."): no inner dot, and more than two letters,
+// or three in lower case ("for.", "all." end sentences); a "." standing
+// alone ends one.
 func sentenceEnd(w, next string) bool {
 	core := strings.TrimRight(w, ".")
-	if utf8.RuneCountInString(core) <= 3 || strings.ContainsRune(core, '.') {
+	n := utf8.RuneCountInString(core)
+	first, _ := utf8.DecodeRuneInString(core)
+	if n == 0 || isClosed(strings.ToLower(core)) {
+		return true // a detached ".", or "of." "me." closing a sentence
+	}
+	if n <= 2 || (n == 3 && !unicode.IsLower(first)) || strings.ContainsRune(core, '.') {
 		return false
 	}
 	r, _ := utf8.DecodeRuneInString(next)
@@ -233,51 +265,75 @@ func longestMatch(ws []string, ps []phrase, fromEnd bool) int {
 
 // stripFiller removes conversational filler from one sub-question and
 // returns the remaining words (original spelling, outer punctuation of the
-// query trimmed). It may return nothing.
-func stripFiller(words []string) []string {
-	ws := make([]string, 0, len(words))
-	kept := make([]string, 0, len(words))
+// query trimmed), which may be none, and whether it was a request: a
+// leading filler phrase was removed and words remain ("Explain BM25.").
+func (s *words) stripFiller(words []string) (core []string, request bool) {
+	c := clause{}
 	for _, w := range words {
 		n := norm(w)
 		if n == "" {
-			if strings.HasPrefix(w, ",") && len(kept) > 0 && !strings.HasSuffix(kept[len(kept)-1], ",") {
-				kept[len(kept)-1] += "," // a detached comma still ends a clause
+			if len(c.kept) > 0 && isClauseMark(w) {
+				c.end[len(c.end)-1] = true // a detached comma or dash still ends a clause
 			}
 			continue
 		}
 		if n == "please" || n == "pls" || n == "plz" || n == "kindly" {
+			if len(c.end) > 0 && isClauseMark(w) {
+				c.end[len(c.end)-1] = true
+			}
 			continue // filler anywhere
 		}
-		ws = append(ws, n)
-		kept = append(kept, w)
+		c.ws = append(c.ws, n)
+		c.kept = append(c.kept, w)
+		c.end = append(c.end, isClauseMark(w))
+		c.topic = append(c.topic, false)
 	}
 	f := fillers()
-	stripped := false
-	for len(ws) > 0 {
-		if n := longestMatch(ws, f.leading, false); n > 0 {
-			ws, kept, stripped = ws[n:], kept[n:], true
+	stripped, connector, peeled, framed := false, false, false, false
+	for len(c.ws) > 0 {
+		if n := longestMatch(c.ws, f.leading, false); n > 0 {
+			c, stripped = c.from(n), true
 			continue
 		}
-		if stripped {
-			if n := longestMatch(ws, f.connector, false); n > 0 && n < len(ws) {
-				ws, kept = ws[n:], kept[n:]
+		if stripped && !connector {
+			if n := longestMatch(c.ws, f.connector, false); n > 0 && n < len(c.ws) {
+				c, connector = c.from(n), true
 				continue
 			}
 		}
+		// Request frames opening a clause ("I am hoping to locate
+		// material regarding X"); then a leading clause that talks to the
+		// reader ("Good morning, …", "Question for you: …"), and look for
+		// filler again.
+		if !framed {
+			n := len(c.ws)
+			c, framed = s.cutFrames(c, (stripped && !connector) || peeled), true
+			if len(c.ws) < n {
+				continue
+			}
+		}
+		if n := s.talkingLead(c); n > 0 {
+			c, peeled, framed = c.from(n), true, false
+			for len(c.ws) > 1 && isConjunction(c.ws[0]) {
+				c = c.from(1)
+			}
+			continue
+		}
 		break
 	}
-	ws, kept = stripFrame(ws, kept)
-	for len(ws) > 0 {
-		n := longestMatch(ws, f.trailing, true)
+	request = stripped && len(c.ws) > 0
+	c = s.stripClosing(c)
+	for len(c.ws) > 0 {
+		n := longestMatch(c.ws, f.trailing, true)
 		if n == 0 {
 			break
 		}
-		ws, kept = ws[:len(ws)-n], kept[:len(kept)-n] // may empty "thank you!"
+		c = c.upto(len(c.ws) - n) // may empty "thank you!"
 	}
-	if len(kept) == 0 {
-		return nil
+	if len(c.kept) == 0 {
+		return nil, request
 	}
-	out := append([]string(nil), kept...)
+	out := append([]string(nil), c.kept...)
 	out[0] = strings.TrimLeftFunc(out[0], isTrimmable)
 	out[len(out)-1] = strings.TrimRightFunc(out[len(out)-1], isTrimmable)
 	if out[len(out)-1] == "" {
@@ -286,7 +342,177 @@ func stripFiller(words []string) []string {
 	if len(out) > 0 && out[0] == "" {
 		out = out[1:]
 	}
+	return out, request
+}
+
+// clause is a run of a query's words: normalized (ws), as typed (kept),
+// whether a clause ends after each (end: a comma, colon, semicolon or dash
+// follows it), and whether each followed a request frame in its clause
+// (topic: what a frame introduces is the topic).
+type clause struct {
+	ws, kept   []string
+	end, topic []bool
+}
+
+func (c clause) from(i int) clause {
+	return clause{c.ws[i:], c.kept[i:], c.end[i:], c.topic[i:]}
+}
+
+func (c clause) upto(i int) clause {
+	c = clause{c.ws[:i], c.kept[:i], c.end[:i], c.topic[:i]}
+	if i > 0 {
+		c.kept[i-1] = strings.TrimRightFunc(c.kept[i-1], isTrimmable)
+	}
+	return c
+}
+
+// isClauseMark reports whether w ends in, or is, punctuation that ends a
+// clause inside a sentence: a comma, colon, semicolon or dash.
+func isClauseMark(w string) bool {
+	if w == "-" || w == "—" || w == "–" || w == "--" {
+		return true
+	}
+	last, _ := utf8.DecodeLastRuneInString(w)
+	return last == ',' || last == ':' || last == ';'
+}
+
+// clauses returns the lengths of c's clauses, cut after a clause mark and
+// before "but".
+func (c clause) clauses() []int {
+	var ns []int
+	start := 0
+	for i := range c.ws {
+		if i > start && c.ws[i] == "but" {
+			ns = append(ns, i-start)
+			start = i
+		}
+		if c.end[i] || i == len(c.ws)-1 {
+			ns = append(ns, i+1-start)
+			start = i + 1
+		}
+	}
+	return ns
+}
+
+// talkingLead returns the length of c's first clause when it talks to the
+// reader rather than names the topic (see words.talking), else 0.
+func (s *words) talkingLead(c clause) int {
+	gs, framed := c.groups()
+	if len(gs) > 1 && s.talking(gs, framed, maxShortClause)[0] {
+		return len(gs[0])
+	}
+	return 0
+}
+
+// groups returns c's clauses' normalized words, and whether each follows
+// a request frame.
+func (c clause) groups() (gs [][]string, framed []bool) {
+	at := 0
+	for _, n := range c.clauses() {
+		gs = append(gs, c.ws[at:at+n])
+		framed = append(framed, c.topic[at])
+		at += n
+	}
+	return gs, framed
+}
+
+// dropTalk removes the sub-questions that talk to the reader (see
+// talking) when there are several.
+func (s *words) dropTalk(cores [][]string) [][]string {
+	if len(cores) < 2 {
+		return cores
+	}
+	norms := make([][]string, len(cores))
+	for i, c := range cores {
+		for _, w := range c {
+			if n := norm(w); n != "" {
+				norms[i] = append(norms[i], n)
+			}
+		}
+	}
+	talk := s.talking(norms, nil, maxShortPart)
+	out := cores[:0:0]
+	for i, c := range cores {
+		if !talk[i] {
+			out = append(out, c)
+		}
+	}
 	return out
+}
+
+// Talk bounds, in words.
+const (
+	// maxTalk is the longest clause or sentence that can talk.
+	maxTalk = 8
+	// maxShortClause is the longest clause that talks without a pronoun
+	// or a modal, when it tells less than the most informative clause.
+	maxShortClause = 3
+	// maxShortPart is the same for a sentence.
+	maxShortPart = 2
+)
+
+// talking reports which clauses or sentences (gs, normalized words) of a
+// query are about the exchange rather than the topic. The topic, which
+// never talks, is the first that follows a request frame (framed, when
+// given; cutFrames) or else the one with the most open-class words (not isClosed),
+// counted half for one that addresses the reader (addresses: a pronoun
+// marks a request), and of equals the one that tells most about the
+// collection (words.infoOf). Another of at most maxTalk words talks when
+// it addresses the reader ("where do I start", "any material you could
+// share", "can someone point me at the docs", "if that's alright"), or when it has at most short open-class
+// words, fewer than the topic, and none tells as much as the topic's most
+// informative word ("Dear assistant", "recommendations welcome", "Ideas?").
+func (s *words) talking(gs [][]string, framed []bool, short int) []bool {
+	main, most, mostInfo := 0, -1.0, -1.0
+	addressed := make([]bool, len(gs))
+	open := make([]int, len(gs))
+	for i, g := range gs {
+		addressed[i] = addresses(g)
+		open[i] = openWords(g)
+		v, info := float64(open[i]), s.infoOf(g)
+		if addressed[i] {
+			v /= 2
+		}
+		if i < len(framed) && framed[i] {
+			v += 1000 // what a request frame introduced
+		}
+		if v > most || (v == most && info > mostInfo) {
+			main, most, mostInfo = i, v, info
+		}
+	}
+	best := s.maxInfo(gs[main])
+	out := make([]bool, len(gs))
+	for i, g := range gs {
+		if i == main || len(g) > maxTalk {
+			continue
+		}
+		out[i] = addressed[i] || (open[i] <= short && open[i] < open[main] && s.maxInfo(g) < best)
+	}
+	return out
+}
+
+// openWords counts the open-class words of normalized ws (not isClosed).
+func openWords(ws []string) int {
+	n := 0
+	for _, w := range ws {
+		if !isClosed(w) {
+			n++
+		}
+	}
+	return n
+}
+
+// addresses reports whether normalized words ws address the reader: they
+// hold a personal or indefinite pronoun (not after an article: "the us"
+// is a country), or open with "if" ("what can contour plowing reduce" does
+// not).
+func addresses(ws []string) bool {
+	for j, w := range ws {
+		if (isPronoun(w) && (j == 0 || (ws[j-1] != "the" && ws[j-1] != "a"))) || (j == 0 && w == "if") {
+			return true
+		}
+	}
+	return false
 }
 
 // Closed word classes of English that mark the speaker's request rather
@@ -299,7 +525,7 @@ func isPronoun(w string) bool {
 	case "i", "i'm", "im", "i've", "ive", "i'd", "id", "i'll", "me", "my", "mine", "myself",
 		"you", "you're", "you've", "you'd", "your", "yours", "u", "we", "we're", "we've", "us",
 		"our", "ours", "anything", "something", "everything", "whatever", "anyone", "someone",
-		"anybody", "somebody":
+		"anybody", "somebody", "anywhere", "somewhere", "everywhere":
 		return true
 	}
 	return false
@@ -307,7 +533,8 @@ func isPronoun(w string) bool {
 
 func isTopicPreposition(w string) bool {
 	switch w {
-	case "about", "regarding", "concerning", "on", "re", "covering", "around", "surrounding":
+	case "about", "regarding", "concerning", "on", "re", "covering", "around", "surrounding",
+		"into", "for", "with":
 		return true
 	}
 	return false
@@ -323,45 +550,146 @@ func isModal(w string) bool {
 	return false
 }
 
-// stripFrame cuts a request frame: the words up to the first topic
-// preposition when one of the first three words of a clause (the
-// sub-question, or what follows a comma or "but") is a pronoun ("I am hoping to locate material
-// regarding X" → X), and a closing clause after a comma, or after "and" or
-// "but", of at most maxClosing words, that opens with a pronoun, a modal
-// or "if" ("X, if that's alright", "X and would appreciate some pointers").
-// It never leaves fewer than one word.
-func stripFrame(ws, kept []string) ([]string, []string) {
-	const maxClosing = 6
-	pronoun, clause := false, 0
-	for i, w := range ws {
-		if i > 0 && pronoun && isTopicPreposition(w) && i+1 < len(ws) {
-			ws, kept = ws[i+1:], kept[i+1:]
-			break
-		}
-		if i-clause < 3 && isPronoun(w) { // the frame opens a clause
-			pronoun = true
-		}
-		if w == "but" || strings.HasSuffix(kept[i], ",") {
-			clause = i + 1
-		}
+func isConjunction(w string) bool {
+	switch w {
+	case "but", "so", "and", "or", "then":
+		return true
 	}
-	// A short closing clause that opens with a pronoun, a modal or "if".
-	for i := max(1, len(ws)-maxClosing); i < len(ws); i++ {
-		comma := strings.HasSuffix(kept[i-1], ",")
-		j := i
-		if !comma {
-			if ws[i] != "and" && ws[i] != "but" {
-				continue
+	return false
+}
+
+// isClosed reports whether w belongs to a closed class of English (stop
+// words, pronouns, modals, auxiliaries, determiners, question words,
+// prepositions, conjunctions): such words say how a thing is asked, not
+// what about, and carry no information in words.infoOf.
+func isClosed(w string) bool {
+	if isPronoun(w) || isModal(w) || isTopicPreposition(w) || isConjunction(w) ||
+		analysis.IsStopWord(analysis.Fold(w)) {
+		return true
+	}
+	switch w {
+	case "what", "what's", "whats", "how", "how's", "why", "where", "where's", "when", "who",
+		"who's", "whom", "whose", "which", "whether",
+		"do", "does", "did", "am", "is", "are", "was", "were", "be", "been", "being", "have", "has",
+		"had", "having", "get", "got", "it's", "its", "there's", "that's", "here", "there",
+		"again", "now", "then", "not", "no", "yes", "ok", "okay",
+		"any", "some", "all", "each", "every", "this", "that", "these", "those", "other",
+		"another", "much", "many", "more", "most", "few", "very", "just", "too", "also",
+		"of", "in", "at", "by", "from", "to", "up", "out", "off", "over", "under", "than":
+		return true
+	}
+	return false
+}
+
+// frameCut returns how many words of a clause's ws a request frame takes
+// (see cutFrames), 0 for none. weak allows a frame of at most
+// maxShortFrame words without a pronoun or -ing opening.
+func (s *words) frameCut(ws []string, weak bool, limit int) int {
+	for i := 1; i < len(ws)-1 && i <= limit; i++ {
+		if !isTopicPreposition(ws[i]) {
+			continue
+		}
+		if slices.Contains(ws[:i], "of") || s.maxInfo(ws[i+1:]) == 0 {
+			return 0 // "systems of data coding for …" is a topic
+		}
+		if weak && i <= maxShortFrame && openWords(ws[:i]) <= 1 {
+			return i + 1
+		}
+		lead := 0
+		if isConjunction(ws[0]) {
+			lead = 1 // "but what have we got regarding X"
+		}
+		sign := len(ws[lead]) >= 6 && strings.HasSuffix(ws[lead], "ing")
+		for _, w := range ws[lead:min(lead+3, i)] {
+			sign = sign || isPronoun(w)
+		}
+		// "on", "for" and "with" also join a topic's parts: a frame they
+		// end leaves more of the clause than it takes, or its most
+		// informative word ("I've been trying to figure out X for ages"
+		// keeps X).
+		weakPrep := ws[i] == "on" || ws[i] == "for" || ws[i] == "with"
+		if sign && (!weakPrep || openWords(ws[i+1:]) >= openWords(ws[:i]) || s.maxInfo(ws[i+1:]) > s.maxInfo(ws[:i])) {
+			return i + 1
+		}
+		return 0
+	}
+	return 0
+}
+
+// Request frames.
+const (
+	// maxShortFrame bounds a frame known only from the conversational
+	// words before it, or following another frame.
+	maxShortFrame = 3
+	// maxFrame bounds the words before the topic preposition of a frame.
+	maxFrame = 8
+	// maxClosing bounds the words of a closing clause after "and"/"but".
+	maxClosing = 6
+)
+
+// cutFrames cuts request frames, in each clause: the words up to the
+// clause's first topic preposition, when it comes among the first
+// maxFrame words, no "of" comes before it (an "of" marks a noun phrase,
+// the topic's: "systems of data coding for X"), a word the collection
+// holds comes after it, and there is a sign of a request: a pronoun among
+// the clause's first three words (after a conjunction: "I am hoping to
+// locate material regarding X" → X, "but what have we got regarding X"),
+// an opening verb in -ing ("Trying to get up to speed with X"), or, for a
+// frame of at most maxShortFrame words with one open-class word opening
+// the query's first clause, conversational words removed before it (weak:
+// "[help me find] documents about X"). A cut frame may be followed by short ones ("trouble you for
+// sources on X"). A strong sign's frame ending in "on", "for" or "with"
+// must leave at least as many open-class words as it takes, or the most
+// informative one (words.info).
+// It never leaves fewer than one word. Grammar decides
+// here rather than word statistics: in a collection gathered around its
+// queries (msmarco-5k) the topic's words are commoner than the frame's.
+func (s *words) cutFrames(c clause, weak bool) clause {
+	// Each clause may open with a frame; a cut frame may be followed by
+	// short ones ("trouble you for sources on X").
+	start := 0
+	for _, m := range c.clauses() {
+		cl := c.ws[start : start+m]
+		cut := s.frameCut(cl, weak && start == 0, maxFrame)
+		for k := cut; k > 0; {
+			k = s.frameCut(cl[cut:], true, maxShortFrame)
+			cut += k
+		}
+		if cut > 0 && cut < m {
+			c = clause{
+				append(append([]string(nil), c.ws[:start]...), c.ws[start+cut:]...),
+				append(append([]string(nil), c.kept[:start]...), c.kept[start+cut:]...),
+				append(append([]bool(nil), c.end[:start]...), c.end[start+cut:]...),
+				append(append([]bool(nil), c.topic[:start]...), c.topic[start+cut:]...),
 			}
-			j++
+			m -= cut
+			for j := start; j < start+m; j++ {
+				c.topic[j] = true
+			}
 		}
-		if j < len(ws) && (isPronoun(ws[j]) || isModal(ws[j]) || ws[j] == "if") {
-			ws, kept = ws[:i], kept[:i]
-			kept[i-1] = strings.TrimRight(kept[i-1], ",")
-			break
+		start += m
+	}
+	return c
+}
+
+// stripClosing cuts a closing clause after "and" or "but" of at most
+// maxClosing words that opens with a pronoun, a modal or "if" ("X and
+// would appreciate some pointers"), or a closing clause after a comma or
+// dash that talks to the reader (see words.talking).
+func (s *words) stripClosing(c clause) clause {
+	for i := max(1, len(c.ws)-maxClosing); i < len(c.ws); i++ {
+		if c.ws[i] != "and" && c.ws[i] != "but" {
+			continue
+		}
+		if j := i + 1; j < len(c.ws) && (isPronoun(c.ws[j]) || isModal(c.ws[j]) || c.ws[j] == "if") {
+			return c.upto(i)
 		}
 	}
-	return ws, kept
+	// A closing clause after a comma or dash that talks to the reader.
+	if gs, framed := c.groups(); len(gs) > 1 && s.talking(gs, framed, maxShortClause)[len(gs)-1] {
+		return c.upto(len(c.ws) - len(gs[len(gs)-1]))
+	}
+	return c
 }
 
 // isTrimmable is the punctuation trimmed from a query's ends.
@@ -377,6 +705,8 @@ func isTrimmable(r rune) bool {
 func (l *Local) correct(q string, fix map[string]string) string {
 	words := strings.Fields(q)
 	changed := false
+	// In a query typed in capitals, capitals do not mark acronyms.
+	caseless := strings.IndexFunc(q, unicode.IsLower) < 0
 	for i, w := range words {
 		// Keep the word's surrounding punctuation.
 		start := strings.IndexFunc(w, unicode.IsLetter)
@@ -387,7 +717,7 @@ func (l *Local) correct(q string, fix map[string]string) string {
 		_, size := utf8.DecodeRuneInString(w[end:])
 		end += size
 		core := w[start:end]
-		if !eligible(core) {
+		if !eligible(core, caseless) {
 			continue
 		}
 		lw := strings.ToLower(core)
@@ -408,8 +738,9 @@ func (l *Local) correct(q string, fix map[string]string) string {
 }
 
 // eligible reports whether a word may be spelling-corrected: only letters,
-// long enough, not an acronym or a stop word.
-func eligible(w string) bool {
+// long enough, not an acronym (unless caseless: the query has no lower
+// case), a stop word or another closed-class word.
+func eligible(w string, caseless bool) bool {
 	n, upper := 0, 0
 	for _, r := range w {
 		if !unicode.IsLetter(r) {
@@ -420,10 +751,10 @@ func eligible(w string) bool {
 		}
 		n++
 	}
-	if n < minCorrectLen || upper > 1 {
+	if n < minCorrectLen || (upper > 1 && !caseless) {
 		return false
 	}
-	return !analysis.IsStopWord(analysis.Fold(w))
+	return !analysis.IsStopWord(analysis.Fold(w)) && !isClosed(strings.ToLower(w))
 }
 
 // suggest returns the replacement for an unknown word w, or "" when w is
@@ -480,6 +811,9 @@ func (l *Local) suggest(w string) string {
 		}
 		if d > maxD || d > bestD {
 			continue
+		}
+		if rep != t && dist(w, rw, rep, maxD) > maxD {
+			continue // the shown word is farther from w than its stem is ("trying" ≉ "tr")
 		}
 		f := l.vocab.Frequency(t)
 		if f == 0 {

@@ -67,7 +67,7 @@ func TestLocalSplit(t *testing.T) {
 		{"cats and dogs", []string{"cats and dogs"}},
 		{"What is the refund policy. Also, who approves refunds?", []string{"What is the refund policy who approves refunds", "What is the refund policy", "who approves refunds"}},
 		{"see e.g. Smith et al. Results vary", []string{"see e.g. Smith et al. Results vary"}},
-		{"a? b? c? d? e? f? g?", []string{"a b c d e f g", "a", "b", "c", "d"}},
+		{"b? c? d? e? f? g? h?", []string{"b c d e f g h", "b", "c", "d", "e"}},
 		{"HNSW? HNSW?", []string{"HNSW HNSW", "HNSW"}},
 		// Interjections between sentences are dropped, not split off.
 		{"Hello there! What is HNSW? Regards.", []string{"What is HNSW"}},
@@ -92,7 +92,7 @@ func TestLocalSpelling(t *testing.T) {
 	vocab := MapVocabulary{
 		"retrieval": 40, "retrieve": 12, "search": 90, "hybrid": 7, "vector": 50, "vectors": 20,
 		"quantization": 5, "embedding": 30, "embeddings": 25, "policy": 10, "police": 3,
-		"recieve": 1, "receive": 20, "fusion": 4, "index": 60, "indexes": 9, "run": 8,
+		"recieve": 1, "receive": 20, "fusion": 4, "index": 60, "indexes": 9, "run": 8, "hnsw": 3,
 	}
 	tests := []struct {
 		in   string
@@ -319,6 +319,68 @@ func TestLocalFrames(t *testing.T) {
 		}
 		if out[0] != want {
 			t.Errorf("Rewrite(%q) = %q, want %q", in, out[0], want)
+		}
+	}
+}
+
+// sizedVocab is a MapVocabulary that knows its collection's size.
+type sizedVocab struct {
+	MapVocabulary
+	n uint64
+}
+
+func (v sizedVocab) Size() uint64 { return v.n }
+
+// TestLocalCollection: the searched collection's statistics tell talk from
+// topic, and words no chunk holds are left out.
+func TestLocalCollection(t *testing.T) {
+	v := sizedVocab{MapVocabulary{
+		"heat": 40, "transfer": 30, "boundary": 25, "layer": 20, "turbul": 9, "flow": 60,
+		"bm25": 3, "rank": 12, "what": 400, "is": 500, "welcom": 50, "recommend": 40,
+		"start": 15, "where": 90, "do": 300, "i": 100, "capacit": 4, "amplifi": 6, "variabl": 7,
+		"war": 5, "enter": 8, "the": 900, "why": 40, "did": 60, "us": 30, "can": 80,
+	}, 1000}
+	l := NewLocal(v)
+	for in, want := range map[string][]string{
+		// A short sentence asking something keeps its request (it was
+		// dropped as an interjection).
+		"Hi. Explain BM25.": {"BM25"},
+		// A closing sentence that addresses the reader is dropped, even
+		// when its words are in the collection.
+		"Heat transfer in boundary layers. Where do I start?": {"Heat transfer in boundary layers"},
+		// A short closing clause beside a longer topic, whose best word
+		// tells less than the topic's.
+		"turbulent heat transfer, recommendations welcome": {"turbulent heat transfer"},
+		// Words no chunk holds are left out ("manager", "asked").
+		"My manager asked me to look into heat transfer": {"heat transfer"},
+		"heat transfer for my manager":                   {"heat transfer for my"},
+		// An all-capitals query: capitals are not acronyms, typos are
+		// corrected.
+		"VARIABLE CAPACIITANCE AMPLIFIERS": {"VARIABLE capacitance AMPLIFIERS"},
+		// "the us" is a country, not the reader.
+		"why did the us enter the war - can someone help?": {"why did the us enter the war"},
+	} {
+		got, err := l.Rewrite(context.Background(), in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprintf("%q", got) != fmt.Sprintf("%q", want) {
+			t.Errorf("Rewrite(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestSentenceEnd(t *testing.T) {
+	for _, tc := range []struct {
+		w, next string
+		want    bool
+	}{
+		{"for.", "Where", true}, {"all.", "Looking", true}, {".", "Regards.", true},
+		{"e.g.", "Smith", false}, {"al.", "Results", false}, {"Dr.", "Who", false},
+		{"work.", "thanks", false},
+	} {
+		if got := sentenceEnd(tc.w, tc.next); got != tc.want {
+			t.Errorf("sentenceEnd(%q, %q) = %v", tc.w, tc.next, got)
 		}
 	}
 }

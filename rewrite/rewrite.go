@@ -30,6 +30,16 @@ type Vocabulary interface {
 	Terms(prefix string, limit int) []string
 }
 
+// SizedVocabulary is a Vocabulary that also knows how many chunks (or
+// documents) its frequencies count. Local weighs a query's words by their
+// inverse document frequency when its Vocabulary is one, and counts every
+// known word alike otherwise.
+type SizedVocabulary interface {
+	Vocabulary
+	// Size returns the number of chunks (or documents) Frequency counts.
+	Size() uint64
+}
+
 // MapVocabulary is an in-memory Vocabulary: term → frequency. It is meant
 // for tests and small corpora; Terms sorts the matching keys on every call.
 type MapVocabulary map[string]uint64

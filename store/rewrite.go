@@ -39,7 +39,7 @@ func (db *DB) rewrite(ctx context.Context, states []*vsState, queries []string) 
 	return out
 }
 
-// lexVocab is a BM25 index's term dictionary as a rewrite.Vocabulary.
+// lexVocab is a BM25 index's term dictionary as a rewrite.SizedVocabulary.
 type lexVocab struct{ ix *lexical.Index }
 
 func (v lexVocab) Frequency(term string) uint64 {
@@ -48,6 +48,15 @@ func (v lexVocab) Frequency(term string) uint64 {
 		return 0
 	}
 	return ts[0].DocFreq
+}
+
+// Size is the number of chunks in the index, what Frequency counts.
+func (v lexVocab) Size() uint64 {
+	n, err := v.ix.Count()
+	if err != nil {
+		return 0
+	}
+	return n
 }
 
 func (v lexVocab) Terms(prefix string, limit int) []string {
@@ -69,6 +78,19 @@ func (m multiVocab) Frequency(term string) uint64 {
 	var n uint64
 	for _, v := range m {
 		n += v.Frequency(term)
+	}
+	return n
+}
+
+// Size sums the members' sizes (0 when one does not know its own).
+func (m multiVocab) Size() uint64 {
+	var n uint64
+	for _, v := range m {
+		sv, ok := v.(rewrite.SizedVocabulary)
+		if !ok {
+			return 0
+		}
+		n += sv.Size()
 	}
 	return n
 }
