@@ -2,7 +2,7 @@ package bench
 
 import (
 	"context"
-	_ "embed"
+	"embed"
 	"fmt"
 	"os"
 	"slices"
@@ -22,18 +22,10 @@ type SearchConfig struct {
 	// Conversational rewrites each query with a conversational template
 	// before searching (see Conversational).
 	Conversational bool
-	// HeldOut wraps each query in one of the held-back templates instead
-	// (see HeldOutConversational); it takes precedence over Conversational.
-	HeldOut bool
-	// HeldOut2 wraps each query in one of the second held-back set's
-	// templates (see HeldOutConversational2).
-	HeldOut2 bool
-	// HeldOut3 wraps each query in one of the third held-back set's
-	// templates (see HeldOutConversational3).
-	HeldOut3 bool
-	// HeldOut4 wraps each query in one of the fourth held-back set's
-	// templates (see HeldOutConversational4).
-	HeldOut4 bool
+	// HeldOut, when n > 0, wraps each query in one of the n-th held-back
+	// set's templates instead (see HeldOutConversational); it takes
+	// precedence over Conversational.
+	HeldOut int
 	// Typos misspells one word of each query first (see Typo).
 	Typos bool
 }
@@ -49,7 +41,7 @@ func DefaultSearchConfigs() []SearchConfig {
 		return &store.HybridWeights{EmbeddingWeight: e, TextWeight: t}
 	}
 	none := store.RankingOptions{Ranker: store.RankerNone}
-	return []SearchConfig{
+	cfgs := []SearchConfig{
 		{Name: "bm25", Request: store.SearchRequest{Ranking: store.RankingOptions{Ranker: store.RankerNone, Hybrid: only(0, 1)}}},
 		{Name: "vector", Request: store.SearchRequest{Ranking: store.RankingOptions{Ranker: store.RankerNone, Hybrid: only(1, 0)}}},
 		{Name: "hybrid", Request: store.SearchRequest{Ranking: none}},
@@ -57,80 +49,71 @@ func DefaultSearchConfigs() []SearchConfig {
 		{Name: "plain+rewrite", Request: store.SearchRequest{RewriteQuery: true}},
 		{Name: "conversational", Request: store.SearchRequest{}, Conversational: true},
 		{Name: "conversational+rewrite", Request: store.SearchRequest{RewriteQuery: true}, Conversational: true},
-		{Name: "heldout", Request: store.SearchRequest{}, HeldOut: true},
-		{Name: "heldout+rewrite", Request: store.SearchRequest{RewriteQuery: true}, HeldOut: true},
-		{Name: "heldout2+rewrite", Request: store.SearchRequest{RewriteQuery: true}, HeldOut2: true},
-		{Name: "heldout3+rewrite", Request: store.SearchRequest{RewriteQuery: true}, HeldOut3: true},
-		{Name: "heldout4+rewrite", Request: store.SearchRequest{RewriteQuery: true}, HeldOut4: true},
-		{Name: "typo", Request: store.SearchRequest{}, Typos: true},
-		{Name: "typo+rewrite", Request: store.SearchRequest{RewriteQuery: true}, Typos: true},
+		{Name: "heldout", Request: store.SearchRequest{}, HeldOut: 1},
 	}
+	for n := range len(heldOutFiles) {
+		cfgs = append(cfgs, SearchConfig{Name: HeldOutName(n + 1), Request: store.SearchRequest{RewriteQuery: true}, HeldOut: n + 1})
+	}
+	return append(cfgs,
+		SearchConfig{Name: "typo", Request: store.SearchRequest{}, Typos: true},
+		SearchConfig{Name: "typo+rewrite", Request: store.SearchRequest{RewriteQuery: true}, Typos: true},
+	)
 }
 
-var (
-	//go:embed testdata/heldout_templates.txt
-	heldOutFile string
-	//go:embed testdata/heldout_templates_2.txt
-	heldOutFile2 string
-	//go:embed testdata/heldout_templates_3.txt
-	heldOutFile3 string
-	//go:embed testdata/heldout_templates_4.txt
-	heldOutFile4 string
-)
+// HeldOutName is the name of the configuration that runs the n-th
+// held-back set (1-based) with rewriting: "heldout+rewrite" for the first,
+// "heldoutN+rewrite" for the others.
+func HeldOutName(n int) string {
+	if n == 1 {
+		return "heldout+rewrite"
+	}
+	return fmt.Sprintf("heldout%d+rewrite", n)
+}
 
-// templates returns the templates of a held-back file.
-func templates(file string) []string {
-	var out []string
-	for _, line := range strings.Split(file, "\n") {
-		if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
-			out = append(out, line)
+// The held-back sets of conversational templates, in the order they were
+// written; none was in the rewriter's lists when it was written:
+//
+//  1. heldout_templates.txt, kept apart from the rewriter's filler lists
+//     and from Conversational's templates;
+//  2. heldout_templates_2.txt, written after the rewriter's frame rules;
+//  3. heldout_templates_3.txt, written after its interjection rule;
+//  4. heldout_templates_4.txt (20 templates), written after its
+//     collection statistics and before its first run on them;
+//  5. heldout_templates_5.txt (20 templates), written before any change
+//     made after the fourth set's results were read.
+//
+// Sets the rewriter was later developed on (per-query diagnosis, never
+// by adding their words or templates to its lists) are regression guards,
+// no longer unseen; the latest set is the test of generalization.
+//
+//go:embed testdata/heldout_templates.txt testdata/heldout_templates_2.txt testdata/heldout_templates_3.txt testdata/heldout_templates_4.txt testdata/heldout_templates_5.txt
+var heldOutFS embed.FS
+
+var heldOutFiles = []string{"heldout_templates.txt", "heldout_templates_2.txt", "heldout_templates_3.txt", "heldout_templates_4.txt", "heldout_templates_5.txt"}
+
+// heldOutTemplates returns the templates of each held-back set.
+var heldOutTemplates = sync.OnceValue(func() [][]string {
+	out := make([][]string, len(heldOutFiles))
+	for i, name := range heldOutFiles {
+		data, err := heldOutFS.ReadFile("testdata/" + name)
+		if err != nil {
+			panic(err) // embedded above
+		}
+		for _, line := range strings.Split(string(data), "\n") {
+			if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
+				out[i] = append(out[i], line)
+			}
 		}
 	}
 	return out
-}
+})
 
-var (
-	heldOutTemplates  = sync.OnceValue(func() []string { return templates(heldOutFile) })
-	heldOutTemplates2 = sync.OnceValue(func() []string { return templates(heldOutFile2) })
-	heldOutTemplates3 = sync.OnceValue(func() []string { return templates(heldOutFile3) })
-	heldOutTemplates4 = sync.OnceValue(func() []string { return templates(heldOutFile4) })
-)
-
-// HeldOutConversational4 is HeldOutConversational with the fourth held-back
-// set, testdata/heldout_templates_4.txt (20 templates), written after the
-// rewriter's collection statistics and before its first run on them.
-func HeldOutConversational4(query string, i int) string {
+// HeldOutConversational wraps query i in one of the templates of the
+// held-back set (1-based), chosen by i, so that rewriting is judged on
+// phrasings it was not written for.
+func HeldOutConversational(query string, set, i int) string {
 	q := strings.TrimRight(strings.TrimSpace(query), ".?!")
-	ts := heldOutTemplates4()
-	return fmt.Sprintf(ts[i%len(ts)], strings.ToLower(q))
-}
-
-// HeldOutConversational3 is HeldOutConversational with the third held-back
-// set, testdata/heldout_templates_3.txt, written after the rewriter's
-// interjection rule and never used to develop anything.
-func HeldOutConversational3(query string, i int) string {
-	q := strings.TrimRight(strings.TrimSpace(query), ".?!")
-	ts := heldOutTemplates3()
-	return fmt.Sprintf(ts[i%len(ts)], strings.ToLower(q))
-}
-
-// HeldOutConversational2 is HeldOutConversational with the second held-back
-// set, testdata/heldout_templates_2.txt, written after the rewriter's frame
-// rules and never used to develop them.
-func HeldOutConversational2(query string, i int) string {
-	q := strings.TrimRight(strings.TrimSpace(query), ".?!")
-	ts := heldOutTemplates2()
-	return fmt.Sprintf(ts[i%len(ts)], strings.ToLower(q))
-}
-
-// HeldOutConversational wraps query i in one of the conversational
-// templates of testdata/heldout_templates.txt, chosen by i. Those templates
-// are kept apart from the rewriter's filler lists (and from
-// Conversational's templates) so that rewriting is judged on phrasings it
-// was not written for.
-func HeldOutConversational(query string, i int) string {
-	q := strings.TrimRight(strings.TrimSpace(query), ".?!")
-	ts := heldOutTemplates()
+	ts := heldOutTemplates()[set-1]
 	return fmt.Sprintf(ts[i%len(ts)], strings.ToLower(q))
 }
 
@@ -386,14 +369,8 @@ func variantText(cfg SearchConfig, text string, i int) string {
 		text = Typo(text, i)
 	}
 	switch {
-	case cfg.HeldOut:
-		return HeldOutConversational(text, i)
-	case cfg.HeldOut2:
-		return HeldOutConversational2(text, i)
-	case cfg.HeldOut3:
-		return HeldOutConversational3(text, i)
-	case cfg.HeldOut4:
-		return HeldOutConversational4(text, i)
+	case cfg.HeldOut > 0:
+		return HeldOutConversational(text, cfg.HeldOut, i)
 	case cfg.Conversational:
 		return Conversational(text, i)
 	}
