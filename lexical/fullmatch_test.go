@@ -82,3 +82,39 @@ func TestFullMatchScore(t *testing.T) {
 		t.Errorf("CollectionProbs = %v, floor %v; want %v, %v", probs, floor, want, 1.0/1008)
 	}
 }
+
+// TestCollectionProbsAfterApply: the document frequencies CollectionProbs
+// caches are those of the index as it is: a batch that adds or deletes
+// documents holding a term changes what the next call returns.
+func TestCollectionProbsAfterApply(t *testing.T) {
+	ctx := context.Background()
+	ix, err := Open(filepath.Join(t.TempDir(), "idx"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ix.Close()
+	mustApply(t, ix, 1, []Doc{{ID: 1, Text: "zebra dog"}, {ID: 2, Text: "cat"}}, nil)
+	df := func() float64 {
+		t.Helper()
+		var p []float64
+		for range 2 { // the second call is answered from the cache
+			var err error
+			if p, _, err = ix.CollectionProbs(ctx, []string{"zebra", "cat"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		_, floor, _ := ix.CollectionProbs(ctx, nil)
+		return p[0] / floor // zebra's document frequency
+	}
+	if got := df(); got != 1 {
+		t.Fatalf("zebra in %v documents, want 1", got)
+	}
+	mustApply(t, ix, 2, []Doc{{ID: 3, Text: "zebra crossing"}, {ID: 4, Text: "zebra"}}, nil)
+	if got := df(); got != 3 {
+		t.Errorf("after adding two: zebra in %v documents, want 3", got)
+	}
+	mustApply(t, ix, 3, nil, []uint64{1, 3})
+	if got := df(); got != 1 {
+		t.Errorf("after deleting two: zebra in %v documents, want 1", got)
+	}
+}

@@ -59,6 +59,11 @@ type Index struct {
 	persisted atomic.Uint64 // the highest sequence known to be on disk
 
 	ids idTables // internal document numbers to ids, per segment
+
+	// gen counts batches: odd while one is being applied. dfs caches
+	// document frequencies read at an even gen, for CollectionProbs.
+	gen atomic.Uint64
+	dfs dfCache
 }
 
 // Open opens the index in dir, creating it when dir is missing or empty.
@@ -315,7 +320,10 @@ func (ix *Index) Apply(ctx context.Context, seq uint64, add []Doc, del []uint64)
 			}
 		}
 	})
-	if err := ix.bi.Batch(b); err != nil {
+	ix.gen.Add(1) // odd: frequencies read now are not cached
+	err = ix.bi.Batch(b)
+	ix.gen.Add(1)
+	if err != nil {
 		return fmt.Errorf("lexical: apply seq %d: %w", seq, translate(err))
 	}
 	return nil

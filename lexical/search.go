@@ -640,6 +640,7 @@ func (ix *Index) QueryTerms(query string) []WeightedTerm { return ix.queryTerms(
 func (ix *Index) CollectionProbs(ctx context.Context, terms []string) (probs []float64, floor float64, err error) {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
+	gen := ix.gen.Load()
 	r, st, err := ix.reader()
 	if err != nil {
 		return nil, 0, err
@@ -650,16 +651,74 @@ func (ix *Index) CollectionProbs(ctx context.Context, terms []string) (probs []f
 	if tokens == 0 {
 		return probs, 0, nil
 	}
+	dfs := ix.dfs.get(gen, terms)
+	var read map[string]uint64 // read here, for the cache
 	for i, t := range terms {
 		if err := ctx.Err(); err != nil {
 			return nil, 0, err
 		}
-		tfr, err := r.TermFieldReader(ctx, []byte(t), fieldNames[fieldText], false, false, false)
-		if err != nil {
-			return nil, 0, fmt.Errorf("lexical: read postings: %w", translate(err))
+		df, ok := dfs[i], dfs[i] >= 0
+		if !ok {
+			tfr, err := r.TermFieldReader(ctx, []byte(t), fieldNames[fieldText], false, false, false)
+			if err != nil {
+				return nil, 0, fmt.Errorf("lexical: read postings: %w", translate(err))
+			}
+			df = int64(tfr.Count())
+			tfr.Close()
+			if read == nil {
+				read = map[string]uint64{}
+			}
+			read[t] = uint64(df)
 		}
-		probs[i] = float64(tfr.Count()) / tokens
-		tfr.Close()
+		probs[i] = float64(df) / tokens
 	}
+	// Cached only when no batch began since gen was read: the reader then
+	// saw the index as it is at gen.
+	ix.dfs.put(gen, ix.gen.Load(), read)
 	return probs, 1 / tokens, nil
+}
+
+// dfCache holds document frequencies of the text field, valid for one
+// batch generation (Index.gen, even) and dropped when it changes. Feedback
+// asks for the frequencies of a few hundred terms per search, many of them
+// the same from one search to the next, and each read opens a postings
+// list in every segment. Bounded by dfCacheMax terms.
+type dfCache struct {
+	mu  sync.Mutex
+	gen uint64
+	m   map[string]uint64
+}
+
+const dfCacheMax = 1 << 16
+
+// get returns, for each term, its cached frequency at gen or -1.
+func (c *dfCache) get(gen uint64, terms []string) []int64 {
+	out := make([]int64, len(terms))
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i, t := range terms {
+		out[i] = -1
+		if c.gen == gen && c.m != nil {
+			if df, ok := c.m[t]; ok {
+				out[i] = int64(df)
+			}
+		}
+	}
+	return out
+}
+
+// put caches read, frequencies read at gen, when gen is even and still
+// current (now).
+func (c *dfCache) put(gen, now uint64, read map[string]uint64) {
+	if len(read) == 0 || gen%2 == 1 || now != gen {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gen != gen || c.m == nil || len(c.m)+len(read) > dfCacheMax {
+		c.gen, c.m = gen, make(map[string]uint64, len(read))
+	}
+	for t, df := range read {
+		c.m[t] = df
+	}
 }

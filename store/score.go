@@ -40,7 +40,7 @@ type absCand struct {
 // absolute returns the score of each candidate chunk (see above) that
 // one of the states holds. expanded holds the feedback-expanded queries
 // (nil without feedback).
-func (db *DB) absolute(ctx context.Context, states []*vsState, queries []string, vecs [][]float32, w HybridWeights, expanded [][]lexical.WeightedTerm, cands []uint64) (map[uint64]float64, error) {
+func (db *DB) absolute(ctx context.Context, states []*vsState, queries []string, vecs [][]float32, w HybridWeights, fb *feedbackRun, cands []uint64) (map[uint64]float64, error) {
 	nq := len(queries)
 	byID := make(map[uint64]*absCand, len(cands))
 	ids := make([][]uint64, len(states)) // candidates per store
@@ -59,7 +59,7 @@ func (db *DB) absolute(ctx context.Context, states []*vsState, queries []string,
 			continue // deleted meanwhile, or a repeat
 		}
 		c := &absCand{store: si, dense: make([]float64, nq), lex: make([]float64, nq)}
-		if expanded != nil {
+		if fb != nil {
 			c.fb = make([]float64, nq)
 		}
 		byID[id] = c
@@ -79,11 +79,11 @@ func (db *DB) absolute(ctx context.Context, states []*vsState, queries []string,
 		for qi, q := range queries {
 			terms[qi] = states[0].lex.QueryTerms(q) // one analyzer for all stores
 		}
-		if err := keywordScores(ctx, states, terms, ids, byID, func(c *absCand, qi int, s float64) { c.lex[qi] = s }); err != nil {
+		if err := keywordScores(ctx, states, terms, ids, byID, nil, func(c *absCand, qi int, s float64) { c.lex[qi] = s }); err != nil {
 			return nil, err
 		}
-		if expanded != nil {
-			if err := keywordScores(ctx, states, expanded, ids, byID, func(c *absCand, qi int, s float64) { c.fb[qi] = s }); err != nil {
+		if fb != nil {
+			if err := keywordScores(ctx, states, fb.terms, ids, byID, fb, func(c *absCand, qi int, s float64) { c.fb[qi] = s }); err != nil {
 				return nil, err
 			}
 		}
@@ -105,8 +105,10 @@ func (db *DB) absolute(ctx context.Context, states []*vsState, queries []string,
 
 // keywordScores sets, through set, every candidate's BM25 score over the
 // query's full-match score (see lexical.Index.FullMatchScore), at most 1, for each of the
-// queries of weighted terms, in each store.
-func keywordScores(ctx context.Context, states []*vsState, terms [][]lexical.WeightedTerm, ids [][]uint64, byID map[uint64]*absCand, set func(*absCand, int, float64)) error {
+// queries of weighted terms, in each store. The raw scores of candidates
+// that known (feedback's rankings of the same terms) scored are taken from
+// it; only the others are scored.
+func keywordScores(ctx context.Context, states []*vsState, terms [][]lexical.WeightedTerm, ids [][]uint64, byID map[uint64]*absCand, known *feedbackRun, set func(*absCand, int, float64)) error {
 	type result struct {
 		hits  []lexical.Hit
 		bound float64
@@ -115,6 +117,17 @@ func keywordScores(ctx context.Context, states []*vsState, terms [][]lexical.Wei
 	res := make([]result, len(states)*nq)
 	g, gctx := errgroup.WithContext(ctx)
 	for si, st := range states {
+		ask := ids[si]
+		var prior map[uint64]bool
+		if known != nil {
+			prior = known.scored
+			ask = make([]uint64, 0, len(ids[si]))
+			for _, id := range ids[si] {
+				if !prior[id] {
+					ask = append(ask, id)
+				}
+			}
+		}
 		for qi, ts := range terms {
 			if len(ts) == 0 || len(ids[si]) == 0 {
 				continue
@@ -124,9 +137,23 @@ func keywordScores(ctx context.Context, states []*vsState, terms [][]lexical.Wei
 				if err != nil || bound <= 0 {
 					return err
 				}
-				hits, err := st.lex.ScoreAmong(gctx, ts, ids[si])
+				var hits []lexical.Hit
+				if known != nil {
+					for _, it := range known.lists[si*nq+qi].Items {
+						if byID[it.ID] != nil {
+							hits = append(hits, lexical.Hit{ID: it.ID, Score: it.Score})
+						}
+					}
+				}
+				if len(ask) > 0 {
+					more, err := st.lex.ScoreAmong(gctx, ts, ask)
+					if err != nil {
+						return err
+					}
+					hits = append(hits, more...)
+				}
 				res[si*nq+qi] = result{hits, bound}
-				return err
+				return nil
 			})
 		}
 	}

@@ -267,13 +267,15 @@ func (db *DB) Search(ctx context.Context, vsIDs []string, req SearchRequest) (*S
 	}
 	ranked := req.Ranking.Ranker != RankerNone
 	read := map[uint64]*chunkRecord{} // chunks hydrated so far
-	var expanded [][]lexical.WeightedTerm
+	var expanded *feedbackRun
 	if ranked && w.TextWeight > 0 {
-		fb, exp, err := db.feedback(ctx, states, queries, lists, req.Ranking.Fusion, w.TextWeight, read)
+		fb, err := db.feedback(ctx, states, queries, lists, req.Ranking.Fusion, w.TextWeight, read)
 		if err != nil {
 			return nil, err
 		}
-		lists, expanded = append(lists, fb...), exp
+		if fb != nil {
+			lists, expanded = append(lists, fb.lists...), fb
+		}
 	}
 	rerankOn := ranked && db.opts.Reranker != nil
 	keep := req.MaxResults + 1 // one more than shown tells has_more
@@ -400,7 +402,7 @@ func zeroVector(v []float32) bool {
 // BM25 against the expanded queries; those rankings join the fusion.
 // Scoring only the candidates, not the whole index, keeps the stage cheap.
 // It also returns the expanded queries, nil when there was no feedback.
-func (db *DB) feedback(ctx context.Context, states []*vsState, queries []string, lists []rerank.List, method rerank.Fusion, weight float64, seen map[uint64]*chunkRecord) ([]rerank.List, [][]lexical.WeightedTerm, error) {
+func (db *DB) feedback(ctx context.Context, states []*vsState, queries []string, lists []rerank.List, method rerank.Fusion, weight float64, seen map[uint64]*chunkRecord) (*feedbackRun, error) {
 	fused := fuse(method, lists)
 	// Only chunks holding a query term can be taken as relevant: a query
 	// that matches no keyword (a typo, a name the collection lacks) has
@@ -419,7 +421,7 @@ func (db *DB) feedback(ctx context.Context, states []*vsState, queries []string,
 	}
 	top, err := db.hydrate(states, evidence, feedbackDocs, seen)
 	if err != nil || len(top) == 0 {
-		return nil, nil, err
+		return nil, err
 	}
 	texts, scores := make([]string, len(top)), make([]float64, len(top))
 	for i, h := range top {
@@ -453,7 +455,7 @@ func (db *DB) feedback(ctx context.Context, states []*vsState, queries []string,
 		return mean, floor, nil
 	})
 	if err != nil {
-		return nil, nil, fmt.Errorf("store: search: %w", err)
+		return nil, fmt.Errorf("store: search: %w", err)
 	}
 	expanded := make([][]lexical.WeightedTerm, len(queries))
 	for qi, q := range queries {
@@ -475,9 +477,23 @@ func (db *DB) feedback(ctx context.Context, states []*vsState, queries []string,
 		}
 	}
 	if err := g.Wait(); err != nil {
-		return nil, nil, fmt.Errorf("store: search: %w", err)
+		return nil, fmt.Errorf("store: search: %w", err)
 	}
-	return out, expanded, nil
+	scored := make(map[uint64]bool, len(cands))
+	for _, id := range cands {
+		scored[id] = true
+	}
+	return &feedbackRun{terms: expanded, lists: out, scored: scored}, nil
+}
+
+// feedbackRun is what feedback ran: the expanded queries, and their BM25
+// rankings of the candidates it scored (one list per store and query, as
+// lists index them), which the absolute scores reuse instead of scoring
+// those candidates again.
+type feedbackRun struct {
+	terms  [][]lexical.WeightedTerm
+	lists  []rerank.List   // store si, query qi at si*len(terms)+qi
+	scored map[uint64]bool // the candidates the lists scored
 }
 
 func lexList(hits []lexical.Hit, weight float64) rerank.List {
