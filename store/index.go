@@ -40,6 +40,9 @@ var (
 	// committed before it; past it, the call goes ahead with the indexes
 	// as they are.
 	indexWait = 10 * time.Second
+	// beforeCatchUp, when set (tests only), runs before each catch-up
+	// round, outside every lock: a test holds the indexer back with it.
+	beforeCatchUp func(vsID string)
 )
 
 const (
@@ -102,6 +105,10 @@ type vsState struct {
 	noSave   bool       // guarded by mu: close and checkpoints leave the graph file alone
 	gone     bool       // guarded by mu: the vector store was deleted
 	trimmed  uint64     // guarded by mu: the log is trimmed up to here
+
+	// unidx is told each applied sequence (see unindexed); nil in tests
+	// that build a state by hand.
+	unidx *unindexed
 
 	progMu   sync.Mutex
 	applied  uint64        // guarded by progMu: min(vecSeq, lexSeq), published
@@ -173,6 +180,7 @@ func logBounds(b vsBuckets) (rec *vsRecord, last, start uint64, err error) {
 // inconsistent with the source of truth.
 func (db *DB) openIndexes(ctx context.Context, vsID string) (*vsState, error) {
 	st := newState(db.dir, vsID)
+	st.unidx = db.unidx
 	var rec *vsRecord
 	var last, start uint64
 	err := db.bolt.View(func(tx *bolt.Tx) error {
@@ -542,9 +550,11 @@ func (st *vsState) indexer(db *DB) {
 			if err != nil && st.ictx.Err() == nil {
 				db.log.Error("quarry: index update failed", "vector_store", st.id, "err", err)
 			}
+			failing := err != nil && st.ictx.Err() == nil
 			st.progMu.Lock()
-			st.failing = err != nil && st.ictx.Err() == nil
+			st.failing = failing
 			st.progMu.Unlock()
+			db.unidx.setFailing(st.id, failing)
 		case <-tick.C:
 		}
 		if st.ictx.Err() != nil {
@@ -583,11 +593,15 @@ func (st *vsState) publishLocked() {
 		a = math.MaxUint64
 	}
 	st.progMu.Lock()
-	defer st.progMu.Unlock()
-	if a > st.applied {
+	moved := a > st.applied
+	if moved {
 		st.applied = a
 		close(st.advanced)
 		st.advanced = make(chan struct{})
+	}
+	st.progMu.Unlock()
+	if moved && st.unidx != nil {
+		st.unidx.advance(st.id, a)
 	}
 }
 
@@ -642,6 +656,9 @@ func (st *vsState) catchUpAll(ctx context.Context, bdb *bolt.DB) error {
 // reads chunks and vectors as they are now, so an add whose file was
 // deleted since adds nothing.
 func (st *vsState) catchUp(ctx context.Context, bdb *bolt.DB) (more bool, err error) {
+	if beforeCatchUp != nil {
+		beforeCatchUp(st.id)
+	}
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	defer st.publishLocked()

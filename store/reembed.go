@@ -249,6 +249,7 @@ func (db *DB) swapVectors(ctx context.Context, vsID string, old *vsState, h *ann
 		return notFound("vector store", vsID)
 	}
 	st := newState(db.dir, vsID)
+	st.unidx = db.unidx
 	st.identity = db.opts.Embedder.Identity()
 	if err := st.loadFiles(db.bolt); err != nil {
 		return err
