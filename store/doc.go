@@ -154,9 +154,10 @@
 // window is not persisted: Open applies the whole log to the indexes
 // before it returns, so after kill -9 a file committed before the crash
 // is completed and searchable once Open returns. While a store's indexer
-// fails (a full disk, say), its committed files show completed and the
-// commit stage does not wait for it, so WaitFile always returns; searches
-// then see what is indexed. CancelFile leaves a committed file alone even
+// fails (a full disk, say), it retries every second; commits go on
+// without waiting for it, and their files stay in_progress until it
+// applies them, as a file whose own commit found the disk full does;
+// searches meanwhile see what is indexed. CancelFile leaves a committed file alone even
 // while it shows in_progress. Results are read back from quarry.db, so a
 // chunk deleted meanwhile is never returned.
 //

@@ -35,10 +35,9 @@ var (
 	// checkpointInterval is the longest a change waits before the graph
 	// holding it is saved.
 	checkpointInterval = time.Minute
-	// indexWait bounds how long a search, DeleteFile or
-	// UpdateFileAttributes waits for the indexer to apply the changes
-	// committed before it; past it, the call goes ahead with the indexes
-	// as they are.
+	// indexWait bounds how long DeleteFile or UpdateFileAttributes waits
+	// for the indexer to apply its change; past it, the call returns with
+	// the indexes as they are. Searches never wait (see unindexed).
 	indexWait = 10 * time.Second
 	// beforeCatchUp, when set (tests only), runs before each catch-up
 	// round, outside every lock: a test holds the indexer back with it.
@@ -114,8 +113,8 @@ type vsState struct {
 	applied  uint64        // guarded by progMu: min(vecSeq, lexSeq), published
 	advanced chan struct{} // guarded by progMu: closed and replaced when applied moves
 	// failing is set while the indexer's last catch-up failed (a full
-	// disk, say): searches then go ahead with the indexes as they are
-	// instead of waiting indexWait for it.
+	// disk, say): DeleteFile and UpdateFileAttributes then go ahead
+	// instead of waiting indexWait for it, and it retries every second.
 	failing bool // guarded by progMu
 
 	attrMu    sync.RWMutex
@@ -535,8 +534,9 @@ func (st *vsState) forgetFile(fileID string, chunks []uint64) {
 
 // indexer applies committed changes to the indexes in the background, as
 // many at a time as have accumulated, and checkpoints the vector graph
-// (see checkpoint). Searches wait for it (see current); they never
-// index themselves.
+// (see checkpoint); while it fails it retries every second. Searches
+// never wait for it nor index themselves: a file is completed once the
+// indexer has applied it (see unindexed).
 func (st *vsState) indexer(db *DB) {
 	defer close(st.done)
 	tick := time.NewTicker(min(checkpointInterval, time.Second))
@@ -546,16 +546,14 @@ func (st *vsState) indexer(db *DB) {
 		case <-st.stop:
 			return
 		case <-st.kick:
-			err := st.catchUpAll(st.ictx, db.bolt)
-			if err != nil && st.ictx.Err() == nil {
-				db.log.Error("quarry: index update failed", "vector_store", st.id, "err", err)
-			}
-			failing := err != nil && st.ictx.Err() == nil
-			st.progMu.Lock()
-			st.failing = failing
-			st.progMu.Unlock()
-			db.unidx.setFailing(st.id, failing)
+			st.applyAll(db)
 		case <-tick.C:
+			st.progMu.Lock()
+			failing := st.failing
+			st.progMu.Unlock()
+			if failing {
+				st.applyAll(db) // try again: space may have returned
+			}
 		}
 		if st.ictx.Err() != nil {
 			return
@@ -565,6 +563,24 @@ func (st *vsState) indexer(db *DB) {
 			db.log.Error("quarry: checkpoint failed", "vector_store", st.id, "err", err)
 		}
 	}
+}
+
+// applyAll runs catch-up rounds until the indexes hold every logged
+// change, and records whether that failed.
+func (st *vsState) applyAll(db *DB) {
+	err := st.catchUpAll(st.ictx, db.bolt)
+	failing := err != nil && st.ictx.Err() == nil
+	st.progMu.Lock()
+	was := st.failing
+	st.failing = failing
+	st.progMu.Unlock()
+	switch {
+	case failing && !was:
+		db.log.Error("quarry: index update failed; retrying every second", "vector_store", st.id, "err", err)
+	case was && !failing:
+		db.log.Info("quarry: index update recovered", "vector_store", st.id)
+	}
+	db.unidx.setFailing(st.id, failing)
 }
 
 // committed wakes the indexer after a commit that logged a change.

@@ -120,9 +120,9 @@ func (u *unindexed) drop(vsID, fileID string) {
 }
 
 // setFailing records whether the vector store's indexer is failing (a
-// full disk, say): while it is, pending files are shown as committed
-// (completed) and the commit stage does not wait for the indexer, so
-// nothing waits on an indexer that cannot progress.
+// full disk, say): while it is, the commit stage does not wait for it, so
+// commits go on (their files stay in_progress until the indexer, retrying
+// every second, applies them).
 func (u *unindexed) setFailing(vsID string, failing bool) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
@@ -139,22 +139,18 @@ func (u *unindexed) setFailing(vsID string, failing bool) {
 }
 
 // pending reports whether the file's commit is not yet applied by the
-// indexes (and the indexer is not failing).
+// indexes.
 func (u *unindexed) pending(vsID, fileID string) bool {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	_, ok := u.files[vsID][fileID]
-	return ok && !u.failing[vsID]
+	return ok
 }
 
-// count returns how many of the vector store's files are pending (0 while
-// its indexer is failing).
+// count returns how many of the vector store's files are pending.
 func (u *unindexed) count(vsID string) int {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	if u.failing[vsID] {
-		return 0
-	}
 	return len(u.files[vsID])
 }
 

@@ -275,8 +275,10 @@ func runScale(ctx context.Context, e *env, dir string, chunks, searches int, reu
 	perFile := max(1, r.Chunks)
 	files := (chunks + perFile - 1) / perFile
 	logf("building %d files of about %d chunks in %s", files, perFile, dir)
+	// 64 files in flight (about 3 MB): a file is completed once indexed,
+	// so fewer would leave the pipeline and the indexer's rounds starved.
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(8)
+	g.SetLimit(64)
 	for i := 1; i < files; i++ {
 		text := src.text(fileBytes)
 		g.Go(func() error { return add(gctx, fmt.Sprintf("f%d.txt", i), text) })
