@@ -108,7 +108,7 @@
 //     transaction and insert in parallel (GOMAXPROCS); BM25 batches hold
 //     2,000 chunks. Reembed holds 256 texts and vectors at a time plus the
 //     new graph. Catch-up reads 1,024 log entries, or entries naming
-//     8,192 chunks, per transaction.
+//     2,048 chunks or 4 MiB of chunk text, per transaction.
 //   - A search never waits for the indexer. The commit stage waits while
 //     a store's indexes lag more than 4,096 committed chunks behind
 //     (maxIndexLag), so ingestion runs at the indexer's pace, a completed
