@@ -263,5 +263,6 @@ func (vs *VectorStore) CancelFile(ctx context.Context, id string) (*File, error)
 		vs.db.removeBlob(vs.db.blobPath(id))
 	}
 	f.ChunkIDs = nil
+	vs.db.shown(vs.id, f)
 	return f, nil
 }

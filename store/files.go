@@ -323,6 +323,7 @@ func (vs *VectorStore) UpdateFileAttributes(ctx context.Context, id string, attr
 	}
 	if seq == 0 {
 		f.ChunkIDs = nil
+		vs.db.shown(vs.id, f)
 		return f, nil
 	}
 	st.committed()
@@ -330,6 +331,7 @@ func (vs *VectorStore) UpdateFileAttributes(ctx context.Context, id string, attr
 		return nil, err
 	}
 	f.ChunkIDs = nil
+	vs.db.shown(vs.id, f)
 	return f, nil
 }
 

@@ -105,8 +105,9 @@ type vsState struct {
 	gone     bool       // guarded by mu: the vector store was deleted
 	trimmed  uint64     // guarded by mu: the log is trimmed up to here
 
-	// unidx is told each applied sequence (see unindexed); nil in tests
-	// that build a state by hand.
+	// unidx is told each applied sequence (see unindexed). Guarded by mu;
+	// nil until the state is the one searches reach (Reembed's swap sets
+	// it at the install) and in tests that build a state by hand.
 	unidx *unindexed
 
 	progMu   sync.Mutex
