@@ -299,7 +299,6 @@ func (vs *VectorStore) Delete(ctx context.Context) error {
 		return notFound("vector store", vs.id)
 	}
 	st.retire(false, nil)
-	db.unidx.advance(vs.id, math.MaxUint64)
 	var blobs []string
 	err := db.bolt.Update(func(tx *bolt.Tx) error {
 		b, ok := buckets(tx, vs.id)
@@ -336,6 +335,7 @@ func (vs *VectorStore) Delete(ctx context.Context) error {
 		}
 		return err
 	}
+	db.unidx.advance(vs.id, math.MaxUint64) // its pending files are gone
 	db.mu.Lock()
 	for id := range db.parked[vs.id] {
 		delete(db.queued, job{vs.id, id})
