@@ -248,11 +248,15 @@ func (h *HNSW) alloc(id uint64) (uint32, allocResult) {
 	return i, allocOK
 }
 
-// growLocked doubles the capacity. REQUIRES: h.mu held (write).
+// growLocked grows the capacity by a quarter (at least 1,024 slots): each
+// slot is copied about four times over the graph's growth, which costs
+// little beside the inserts, and a large graph never holds twice its
+// vectors' memory for a few more nodes (a 1M × 384 graph loaded from disk
+// and given one insert grew by 1.5 GB when growth doubled). REQUIRES: h.mu
+// held (write).
 func (h *HNSW) growLocked() {
 	c := len(h.state)
-	nc := max(1024, 2*c)
-	h.resizeLocked(nc)
+	h.resizeLocked(c + max(1024, c/4))
 }
 
 func (h *HNSW) resizeLocked(nc int) {

@@ -92,9 +92,11 @@ func batchFiles(b vsBuckets, r *batchRecord, status FileStatus) ([]File, error) 
 	return out, nil
 }
 
-func (r *batchRecord) describe(vsID string, files []File) *FileBatch {
+// describe sums the batch's files as callers see them (see DB.shown).
+func (r *batchRecord) describe(db *DB, vsID string, files []File) *FileBatch {
 	fb := &FileBatch{ID: r.ID, VectorStoreID: vsID, CreatedAt: r.CreatedAt}
 	for _, f := range files {
+		db.shown(vsID, &f)
 		fb.FileCounts.add(f.Status, 1)
 	}
 	c := fb.FileCounts
@@ -123,7 +125,7 @@ func (vs *VectorStore) FileBatch(ctx context.Context, id string) (*FileBatch, er
 			return err
 		}
 		files, err := batchFiles(b, r, "")
-		fb = r.describe(vs.id, files)
+		fb = r.describe(vs.db, vs.id, files)
 		return err
 	})
 	return fb, err
@@ -144,10 +146,17 @@ func (vs *VectorStore) FileBatchFiles(ctx context.Context, id string, status Fil
 		if err != nil {
 			return err
 		}
-		files, err = batchFiles(b, r, status)
+		files, err = batchFiles(b, r, "")
 		return err
 	})
-	return files, err
+	out := files[:0]
+	for _, f := range files {
+		vs.db.shown(vs.id, &f)
+		if status == "" || f.Status == status {
+			out = append(out, f)
+		}
+	}
+	return out, err
 }
 
 // CancelFileBatch cancels the batch: its files still in progress become
@@ -196,7 +205,7 @@ func (vs *VectorStore) CancelFileBatch(ctx context.Context, id string) (*FileBat
 		if err := putJSON(b.root.Bucket(bucketBatches), []byte(r.ID), r); err != nil {
 			return err
 		}
-		fb = r.describe(vs.id, files)
+		fb = r.describe(vs.db, vs.id, files)
 		return nil
 	})
 	if err != nil {
@@ -254,5 +263,6 @@ func (vs *VectorStore) CancelFile(ctx context.Context, id string) (*File, error)
 		vs.db.removeBlob(vs.db.blobPath(id))
 	}
 	f.ChunkIDs = nil
+	vs.db.shown(vs.id, f)
 	return f, nil
 }

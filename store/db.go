@@ -98,6 +98,10 @@ type DB struct {
 	wake   *sync.Cond                     // on mu: signalled when queue grows or the DB closes
 
 	space spaceWait // files whose commit found the disk full
+
+	// unidx holds the committed files the indexes have not yet applied,
+	// shown in_progress until they are (see unindexed).
+	unidx *unindexed
 }
 
 type job struct{ vsID, fileID string }
@@ -146,7 +150,7 @@ func Open(ctx context.Context, dir string, opts Options) (*DB, error) {
 	bdb.MaxBatchDelay = 2 * time.Millisecond
 	db := &DB{
 		dir: dir, opts: opts, bolt: bdb, chunker: ck, log: opts.Logger, closers: closers,
-		stores: map[string]*vsState{}, queued: map[job]bool{}, again: map[job]bool{}, parked: map[string]map[string]struct{}{},
+		unidx: newUnindexed(), stores: map[string]*vsState{}, queued: map[job]bool{}, again: map[job]bool{}, parked: map[string]map[string]struct{}{},
 		embedSem: sem, queryEmbedder: queryEmbedder,
 		batcher:  embed.NewBatcher(opts.Embedder, embed.BatcherOptions{Concurrency: opts.EmbedConcurrency}),
 		inflight: semaphore.NewWeighted(opts.IngestMemory), commitQ: make(chan *item, commitGroupFiles),
@@ -339,44 +343,32 @@ func (db *DB) acquire(id string) (*vsState, error) {
 }
 
 // acquireCurrent acquires a vector store's state for a search: an expired
-// store fails with ErrExpired; otherwise it waits, at most indexWait, until
-// the indexer has applied every change committed before the call, so that
-// a change whose commit a caller has seen (a completed file, say) is
-// searchable. It does no indexing itself. Past the bound (at once while
-// the indexer is failing, see vsState.failing) the search goes ahead with
-// the indexes as they are (results are read back from the source of
-// truth, so nothing deleted is ever returned). A state replaced while it
-// waits (Reembed) is exchanged for the new one.
+// store fails with ErrExpired. It does not wait for the indexer: a search
+// reads the indexes as they are. Every file shown completed is in them
+// (a file is in_progress until the indexes have applied it, see
+// unindexed), and results are read back from the source of truth, so
+// nothing deleted is ever returned.
 func (db *DB) acquireCurrent(ctx context.Context, id string) (*vsState, error) {
-	for {
-		st, err := db.acquire(id)
-		if err != nil {
-			return nil, err
-		}
-		var last uint64
-		err = db.bolt.View(func(tx *bolt.Tx) error {
-			b, ok := buckets(tx, id)
-			if !ok {
-				return notFound("vector store", id)
-			}
-			rec, l, _, err := logBounds(b)
-			if err != nil {
-				return fmt.Errorf("store: %w", err)
-			}
-			last = l
-			return db.live(id, rec)
-		})
-		if err == nil {
-			err = st.waitApplied(ctx, last, db.log)
-		}
-		if err == nil {
-			return st, nil
-		}
-		st.release()
-		if !errors.Is(err, errRetired) {
-			return nil, err
-		}
+	st, err := db.acquire(id)
+	if err != nil {
+		return nil, err
 	}
+	err = db.bolt.View(func(tx *bolt.Tx) error {
+		b, ok := buckets(tx, id)
+		if !ok {
+			return notFound("vector store", id)
+		}
+		rec, err := b.record()
+		if err != nil {
+			return fmt.Errorf("store: %w", err)
+		}
+		return db.live(id, rec)
+	})
+	if err != nil {
+		st.release()
+		return nil, err
+	}
+	return st, nil
 }
 
 // waitIndexed waits until the vector store's current state has applied

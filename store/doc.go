@@ -61,7 +61,8 @@
 // A file's bytes are written durably (temp file, fsync, rename, fsync
 // directory) before AddFile returns, so an acknowledged file is ingested
 // even if the process dies; a file is completed only once its chunks and
-// vectors are committed. A deleted file's chunks are gone from the source of
+// vectors are committed and the derived indexes have applied them (see
+// Caveats). A deleted file's chunks are gone from the source of
 // truth in the same transaction that logs the delete, so nothing deleted
 // comes back after a crash, and search only returns chunks the source of
 // truth still holds.
@@ -107,9 +108,14 @@
 //     transaction and insert in parallel (GOMAXPROCS); BM25 batches hold
 //     2,000 chunks. Reembed holds 256 texts and vectors at a time plus the
 //     new graph. Catch-up reads 1,024 log entries, or entries naming
-//     8,192 chunks, per transaction.
-//   - A search waits at most 10 s for the indexer; past that it searches
-//     what is indexed.
+//     2,048 chunks or 4 MiB of chunk text, per transaction.
+//   - A search never waits for the indexer. The commit stage waits while
+//     a store's indexes lag more than 4,096 committed chunks behind
+//     (maxIndexLag), so ingestion runs at the indexer's pace, a completed
+//     file follows its commit by at most a few catch-up rounds, and a
+//     restart after a crash replays at most that lag beyond the last
+//     checkpoint. DeleteFile and UpdateFileAttributes wait at most 10 s
+//     for the indexer to apply their change.
 //   - Query embeddings: an in-memory LRU of 4,096; the persistent
 //     embedding cache holds at most embed.DefaultCacheBytes (1 GiB) of
 //     vectors, oldest evicted first.
@@ -138,6 +144,22 @@
 // quarry.db (an older quarry.db restored), behind the trimmed log, or
 // unreadable is rebuilt from scratch, which takes time proportional to
 // the store (Open honours its context meanwhile).
+//
+// Completed means searchable: a file whose chunks are committed stays
+// in_progress (in File, Files, file batches and the store's file_counts)
+// until the derived indexes have applied its commit, and only then is it
+// completed, as OpenAI's files are in_progress until searchable. So a
+// search reads the indexes as they are, without waiting for the indexer,
+// and still finds every file it has seen completed. The in_progress
+// window is not persisted: Open applies the whole log to the indexes
+// before it returns, so after kill -9 a file committed before the crash
+// is completed and searchable once Open returns. While a store's indexer
+// fails (a full disk, say), it retries every second; commits go on
+// without waiting for it, and their files stay in_progress until it
+// applies them, as a file whose own commit found the disk full does;
+// searches meanwhile see what is indexed. CancelFile leaves a committed file alone even
+// while it shows in_progress. Results are read back from quarry.db, so a
+// chunk deleted meanwhile is never returned.
 //
 // # Expiry
 //
@@ -169,13 +191,6 @@
 // Files uploaded with an expiry (UploadParams.ExpiresAt) expire too:
 // past it the upload reads as deleted and the reclaimer deletes it, with
 // its copy in every vector store, as DeleteUpload does.
-//
-// Searches see every change committed before they began once the indexer
-// has applied it; they wait for that (bounded) rather than index
-// themselves. Under sustained ingestion faster than the indexer applies
-// it, every search waits the full bound (10 s): measured on 2 loaded cores
-// with four writers of small files, 1,000 to 100,000 chunks. Results are read back from quarry.db, so a chunk deleted
-// meanwhile is never returned.
 //
 // # Embedders
 //

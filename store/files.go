@@ -214,6 +214,7 @@ func (vs *VectorStore) File(ctx context.Context, id string) (*File, error) {
 		_, f, err = fileIn(tx, vs.id, id)
 		return err
 	})
+	vs.db.shown(vs.id, f)
 	return f, err
 }
 
@@ -277,6 +278,7 @@ func (vs *VectorStore) allFiles(ctx context.Context, status FileStatus) ([]File,
 			if err != nil {
 				return err
 			}
+			vs.db.shown(vs.id, f)
 			if status == "" || f.Status == status {
 				f.ChunkIDs = nil
 				out = append(out, *f)
@@ -321,6 +323,7 @@ func (vs *VectorStore) UpdateFileAttributes(ctx context.Context, id string, attr
 	}
 	if seq == 0 {
 		f.ChunkIDs = nil
+		vs.db.shown(vs.id, f)
 		return f, nil
 	}
 	st.committed()
@@ -328,6 +331,7 @@ func (vs *VectorStore) UpdateFileAttributes(ctx context.Context, id string, attr
 		return nil, err
 	}
 	f.ChunkIDs = nil
+	vs.db.shown(vs.id, f)
 	return f, nil
 }
 
@@ -356,6 +360,7 @@ func (vs *VectorStore) DeleteFile(ctx context.Context, id string) error {
 		return err
 	}
 	vs.db.removeBlob(vs.db.blobPath(id))
+	vs.db.unidx.drop(vs.id, id)
 	if seq == 0 {
 		return nil
 	}

@@ -35,11 +35,13 @@ var (
 	// checkpointInterval is the longest a change waits before the graph
 	// holding it is saved.
 	checkpointInterval = time.Minute
-	// indexWait bounds how long a search, DeleteFile or
-	// UpdateFileAttributes waits for the indexer to apply the changes
-	// committed before it; past it, the call goes ahead with the indexes
-	// as they are.
+	// indexWait bounds how long DeleteFile or UpdateFileAttributes waits
+	// for the indexer to apply its change; past it, the call returns with
+	// the indexes as they are. Searches never wait (see unindexed).
 	indexWait = 10 * time.Second
+	// beforeCatchUp, when set (tests only), runs before each catch-up
+	// round, outside every lock: a test holds the indexer back with it.
+	beforeCatchUp func(vsID string)
 )
 
 const (
@@ -106,12 +108,17 @@ type vsState struct {
 	gone     bool       // guarded by mu: the vector store was deleted
 	trimmed  uint64     // guarded by mu: the log is trimmed up to here
 
+	// unidx is told each applied sequence (see unindexed). Guarded by mu;
+	// nil until the state is the one searches reach (Reembed's swap sets
+	// it at the install) and in tests that build a state by hand.
+	unidx *unindexed
+
 	progMu   sync.Mutex
 	applied  uint64        // guarded by progMu: min(vecSeq, lexSeq), published
 	advanced chan struct{} // guarded by progMu: closed and replaced when applied moves
 	// failing is set while the indexer's last catch-up failed (a full
-	// disk, say): searches then go ahead with the indexes as they are
-	// instead of waiting indexWait for it.
+	// disk, say): DeleteFile and UpdateFileAttributes then go ahead
+	// instead of waiting indexWait for it, and it retries every second.
 	failing bool // guarded by progMu
 
 	attrMu    sync.RWMutex
@@ -176,6 +183,7 @@ func logBounds(b vsBuckets) (rec *vsRecord, last, start uint64, err error) {
 // inconsistent with the source of truth.
 func (db *DB) openIndexes(ctx context.Context, vsID string) (*vsState, error) {
 	st := newState(db.dir, vsID)
+	st.unidx = db.unidx
 	var rec *vsRecord
 	var last, start uint64
 	err := db.bolt.View(func(tx *bolt.Tx) error {
@@ -206,13 +214,14 @@ func (db *DB) openIndexes(ctx context.Context, vsID string) (*vsState, error) {
 	if err := st.loadFiles(db.bolt); err != nil {
 		return fail(err)
 	}
+	rebuilt := false
 	if h, ok := st.savedGraph(db.log, rec, last, start); ok {
 		st.vec, st.vecSeq, st.savedSeq = h, h.Seq(), h.Seq()
 	} else {
 		if st.vec, err = st.rebuildVectors(ctx, db.bolt); err != nil {
 			return fail(err)
 		}
-		st.vecSeq = last
+		st.vecSeq, rebuilt = last, true
 	}
 	st.trimmed = start - 1
 	if fresh && last > 0 {
@@ -223,8 +232,11 @@ func (db *DB) openIndexes(ctx context.Context, vsID string) (*vsState, error) {
 	if err := st.catchUpAll(ctx, db.bolt); err != nil {
 		return fail(err)
 	}
-	if st.vecSeq > st.savedSeq {
-		// A rebuilt graph is saved at once, so the next Open is fast.
+	if st.vecSeq > st.savedSeq && (rebuilt || st.unsaved >= checkpointChanges) {
+		// A rebuilt graph, or one that replayed a checkpoint's worth of
+		// changes, is saved at once, so the next Open is fast; a short
+		// replay is left to the indexer's checkpoint (saving a 1M-vector
+		// graph took 7.5 s of Open after replaying 17 files).
 		st.mu.Lock()
 		err := st.saveVectorsLocked()
 		st.mu.Unlock()
@@ -527,8 +539,9 @@ func (st *vsState) forgetFile(fileID string, chunks []uint64) {
 
 // indexer applies committed changes to the indexes in the background, as
 // many at a time as have accumulated, and checkpoints the vector graph
-// (see checkpoint). Searches wait for it (see current); they never
-// index themselves.
+// (see checkpoint); while it fails it retries every second. Searches
+// never wait for it nor index themselves: a file is completed once the
+// indexer has applied it (see unindexed).
 func (st *vsState) indexer(db *DB) {
 	defer close(st.done)
 	tick := time.NewTicker(min(checkpointInterval, time.Second))
@@ -538,14 +551,14 @@ func (st *vsState) indexer(db *DB) {
 		case <-st.stop:
 			return
 		case <-st.kick:
-			err := st.catchUpAll(st.ictx, db.bolt)
-			if err != nil && st.ictx.Err() == nil {
-				db.log.Error("quarry: index update failed", "vector_store", st.id, "err", err)
-			}
-			st.progMu.Lock()
-			st.failing = err != nil && st.ictx.Err() == nil
-			st.progMu.Unlock()
+			st.applyAll(db)
 		case <-tick.C:
+			st.progMu.Lock()
+			failing := st.failing
+			st.progMu.Unlock()
+			if failing {
+				st.applyAll(db) // try again: space may have returned
+			}
 		}
 		if st.ictx.Err() != nil {
 			return
@@ -555,6 +568,24 @@ func (st *vsState) indexer(db *DB) {
 			db.log.Error("quarry: checkpoint failed", "vector_store", st.id, "err", err)
 		}
 	}
+}
+
+// applyAll runs catch-up rounds until the indexes hold every logged
+// change, and records whether that failed.
+func (st *vsState) applyAll(db *DB) {
+	err := st.catchUpAll(st.ictx, db.bolt)
+	failing := err != nil && st.ictx.Err() == nil
+	st.progMu.Lock()
+	was := st.failing
+	st.failing = failing
+	st.progMu.Unlock()
+	switch {
+	case failing && !was:
+		db.log.Error("quarry: index update failed; retrying every second", "vector_store", st.id, "err", err)
+	case was && !failing:
+		db.log.Info("quarry: index update recovered", "vector_store", st.id)
+	}
+	db.unidx.setFailing(st.id, failing)
 }
 
 // committed wakes the indexer after a commit that logged a change.
@@ -583,11 +614,15 @@ func (st *vsState) publishLocked() {
 		a = math.MaxUint64
 	}
 	st.progMu.Lock()
-	defer st.progMu.Unlock()
-	if a > st.applied {
+	moved := a > st.applied
+	if moved {
 		st.applied = a
 		close(st.advanced)
 		st.advanced = make(chan struct{})
+	}
+	st.progMu.Unlock()
+	if moved && st.unidx != nil {
+		st.unidx.advance(st.id, a)
 	}
 }
 
@@ -642,6 +677,9 @@ func (st *vsState) catchUpAll(ctx context.Context, bdb *bolt.DB) error {
 // reads chunks and vectors as they are now, so an add whose file was
 // deleted since adds nothing.
 func (st *vsState) catchUp(ctx context.Context, bdb *bolt.DB) (more bool, err error) {
+	if beforeCatchUp != nil {
+		beforeCatchUp(st.id)
+	}
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	defer st.publishLocked()

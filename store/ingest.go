@@ -169,8 +169,9 @@ func (it *item) fail(db *DB, err error) {
 // commit failed: a failed commit is retried, then the file fails with
 // server_error; one that found the disk full waits for space instead
 // (waitForSpace); if even the failure cannot be written, the whole file is
-// queued again later. It reports whether the file stays marked as queued.
-func (db *DB) settle(ctx context.Context, it *item) (keep bool) {
+// queued again later. It reports whether the file stays marked as queued,
+// and the sequence of the log entry it committed (0 for none).
+func (db *DB) settle(ctx context.Context, it *item) (keep bool, logged uint64) {
 	j, status, ferr, res := it.j, it.status, it.ferr, it.res
 	var seq uint64
 	var err error
@@ -191,7 +192,7 @@ func (db *DB) settle(ctx context.Context, it *item) (keep bool) {
 		// The disk is full: the file waits, in_progress, for space.
 		db.log.Warn("quarry: disk full; the file waits for space", "file", j.fileID)
 		db.waitForSpace(j)
-		return true
+		return true, 0
 	}
 	if err != nil && ctx.Err() == nil && status == StatusCompleted {
 		msg := fmt.Sprintf("commit failed after %d attempts: %v", commitAttempts, err)
@@ -199,7 +200,7 @@ func (db *DB) settle(ctx context.Context, it *item) (keep bool) {
 	}
 	if err != nil {
 		if ctx.Err() != nil {
-			return false // closing: the file resumes at the next Open
+			return false, 0 // closing: the file resumes at the next Open
 		}
 		// Not even the failure could be written (a full disk, say): try
 		// the whole file again later rather than leave it stranded.
@@ -207,13 +208,13 @@ func (db *DB) settle(ctx context.Context, it *item) (keep bool) {
 		delete(db.queued, j)
 		db.mu.Unlock()
 		db.retryLater(j)
-		return true
+		return true, 0
 	}
 	if seq > 0 {
 		db.kick(j.vsID)
 	}
 	db.spaceReturned()
-	return false
+	return false, seq
 }
 
 // fileBytes opens a queued file's bytes: an attached file's upload's,

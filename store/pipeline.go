@@ -162,13 +162,18 @@ func (db *DB) committer() {
 			db.drainCommits()
 			return
 		}
-		size := group[0].cost
+		// The indexes may lag at most maxIndexLag chunks behind: wait
+		// for the indexer first (the items wait in commitQ and under
+		// Options.IngestMemory meanwhile), then commit what is ready.
+		db.waitIndexer(ctx, group[0].j.vsID)
+		size, chunks := group[0].cost, group[0].chunks()
 	more:
-		for len(group) < commitGroupFiles && size < commitGroupBytes {
+		for len(group) < commitGroupFiles && size < commitGroupBytes && chunks < maxIndexLag {
 			select {
 			case it := <-db.commitQ:
 				group = append(group, it)
 				size += it.cost
+				chunks += it.chunks()
 			default:
 				break more
 			}
@@ -194,10 +199,37 @@ func (db *DB) drainCommits() {
 	}
 }
 
+// chunks returns how many chunks committing the item adds to the indexes.
+func (it *item) chunks() int {
+	if it.status != StatusCompleted || it.res == nil {
+		return 0
+	}
+	return len(it.res.chunks)
+}
+
+// waitIndexer waits while the vector store's indexes lag more than
+// maxIndexLag chunks behind its commits (not while its indexer fails or
+// once the store is gone).
+func (db *DB) waitIndexer(ctx context.Context, vsID string) {
+	db.unidx.wait(ctx, vsID, maxIndexLag, func() bool {
+		db.mu.RLock()
+		defer db.mu.RUnlock()
+		return db.stores[vsID] == nil
+	})
+}
+
 // commitGroup commits the items in one transaction. If it fails, each
 // item is committed alone (DB.settle), so one file's trouble is its own.
+// A file completed with chunks is shown in_progress until the indexes
+// have applied it (see unindexed): it is recorded so before the
+// transaction, and its log sequence after.
 func (db *DB) commitGroup(ctx context.Context, group []*item) {
 	seqs := make([]uint64, len(group))
+	for _, it := range group {
+		if n := it.chunks(); n > 0 {
+			db.unidx.begin(it.j.vsID, it.j.fileID, n)
+		}
+	}
 	err := db.bolt.Update(func(tx *bolt.Tx) error {
 		for i, it := range group {
 			var err error
@@ -217,13 +249,16 @@ func (db *DB) commitGroup(ctx context.Context, group []*item) {
 	for i, it := range group {
 		keep := false
 		if err != nil {
-			keep = db.settle(ctx, it)
+			keep, seqs[i] = db.settle(ctx, it)
 		} else {
 			db.removeBlob(db.blobPath(it.j.fileID))
 			if seqs[i] > 0 && !kicked[it.j.vsID] {
 				kicked[it.j.vsID] = true
 				db.kick(it.j.vsID)
 			}
+		}
+		if it.chunks() > 0 {
+			db.unidx.settle(it.j.vsID, it.j.fileID, seqs[i])
 		}
 		db.inflight.Release(it.cost)
 		if !keep {

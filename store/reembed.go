@@ -273,6 +273,15 @@ func (db *DB) swapVectors(ctx context.Context, vsID string, old *vsState, h *ann
 	db.mu.Lock()
 	db.stores[vsID] = st
 	db.mu.Unlock()
+	// Files the new state applied become completed only now that searches
+	// reach it (the old state's graph lacks their vectors).
+	st.mu.Lock()
+	st.unidx = db.unidx
+	st.progMu.Lock()
+	applied := st.applied
+	st.progMu.Unlock()
+	st.unidx.advance(vsID, applied)
+	st.mu.Unlock()
 	st.committed()
 	old.retire(false, nil)
 	// Save the new graph now: until then a restart rebuilds it.

@@ -475,6 +475,7 @@ func (vs *VectorStore) AttachFile(ctx context.Context, fileID string, attrs map[
 	if err != nil {
 		return nil, err
 	}
+	vs.db.shown(vs.id, &files[0])
 	return &files[0], nil
 }
 

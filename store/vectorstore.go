@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -148,7 +149,7 @@ func (db *DB) allVectorStores(ctx context.Context) ([]VectorStoreInfo, error) {
 			if err != nil {
 				return err
 			}
-			out = append(out, rec.info(db.now().Unix()))
+			out = append(out, rec.info(db.now().Unix(), db.unidx.count(rec.ID)))
 			return nil
 		})
 	})
@@ -174,8 +175,10 @@ func newestFirst(ta int64, ida string, tb int64, idb string) int {
 	return strings.Compare(idb, ida)
 }
 
-// info converts the record into the public object, as of now (unix time).
-func (r *vsRecord) info(now int64) VectorStoreInfo {
+// info converts the record into the public object, as of now (unix time),
+// counting unindexed of its completed files (committed, not yet applied
+// by the indexes) as in progress.
+func (r *vsRecord) info(now int64, unindexed int) VectorStoreInfo {
 	v := VectorStoreInfo{
 		ID: r.ID, CreatedAt: r.CreatedAt, Name: r.Name,
 		UsageBytes: r.UsageBytes, FileCounts: r.Counts, ExpiresAfter: r.ExpiresAfter,
@@ -184,8 +187,11 @@ func (r *vsRecord) info(now int64) VectorStoreInfo {
 	if v.Metadata == nil {
 		v.Metadata = map[string]string{}
 	}
+	n := min(unindexed, v.FileCounts.Completed)
+	v.FileCounts.Completed -= n
+	v.FileCounts.InProgress += n
 	v.Status = "completed"
-	if r.Counts.InProgress > 0 {
+	if v.FileCounts.InProgress > 0 {
 		v.Status = "in_progress"
 	}
 	if r.ExpiresAfter != nil {
@@ -213,7 +219,7 @@ func (vs *VectorStore) Info(ctx context.Context) (*VectorStoreInfo, error) {
 		if err != nil {
 			return err
 		}
-		info = rec.info(vs.db.now().Unix())
+		info = rec.info(vs.db.now().Unix(), vs.db.unidx.count(vs.id))
 		return nil
 	})
 	if err != nil {
@@ -263,7 +269,7 @@ func (vs *VectorStore) Update(ctx context.Context, u VectorStoreUpdate) (*Vector
 				rec.ExpiresAfter = &e
 			}
 		}
-		info = rec.info(vs.db.now().Unix())
+		info = rec.info(vs.db.now().Unix(), vs.db.unidx.count(vs.id))
 		return putJSON(b.root, keyRecord, rec)
 	})
 	if err != nil {
@@ -329,6 +335,7 @@ func (vs *VectorStore) Delete(ctx context.Context) error {
 		}
 		return err
 	}
+	db.unidx.advance(vs.id, math.MaxUint64) // its pending files are gone
 	db.mu.Lock()
 	for id := range db.parked[vs.id] {
 		delete(db.queued, job{vs.id, id})
