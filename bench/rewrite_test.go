@@ -34,20 +34,8 @@ func TestRewriteVariants(t *testing.T) {
 	}
 	for _, name := range names {
 		t.Run(name, func(t *testing.T) {
-			c, err := LoadBEIR(shareddata.Path(t, "datasets/ir/"+name))
-			if err != nil {
-				t.Fatal(err)
-			}
 			ctx := context.Background()
-			si, err := BuildSearchIndex(ctx, c, store.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer si.Close()
-			res, err := RunSearch(ctx, c, si, configs)
-			if err != nil {
-				t.Fatal(err)
-			}
+			c, si, res := searchCollection(t, shareddata.Path(t, "datasets/ir/"+name), configs)
 			def := res[0].Metrics.NDCG10
 			plain := map[string]float64{}
 			for _, q := range c.Queries {

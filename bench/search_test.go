@@ -51,20 +51,8 @@ func TestSearchQuality(t *testing.T) {
 					lucene = max(lucene, v[0])
 				}
 			}
-			c, err := LoadBEIR(dir)
-			if err != nil {
-				t.Fatal(err)
-			}
 			ctx := context.Background()
-			si, err := BuildSearchIndex(ctx, c, store.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer si.Close()
-			res, err := RunSearch(ctx, c, si, DefaultSearchConfigs())
-			if err != nil {
-				t.Fatal(err)
-			}
+			c, si, res := searchCollection(t, dir, DefaultSearchConfigs())
 			got := map[string]float64{}
 			for _, r := range res {
 				got[r.Config] = r.Metrics.NDCG10
@@ -181,4 +169,25 @@ func TestTypo(t *testing.T) {
 			}
 		}
 	}
+}
+
+// searchCollection ingests the BEIR collection in dir into a store with
+// the default options (closed when t ends) and runs configs on it.
+func searchCollection(t *testing.T, dir string, configs []SearchConfig) (*BEIR, *SearchIndex, []SearchResult) {
+	t.Helper()
+	c, err := LoadBEIR(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	si, err := BuildSearchIndex(ctx, c, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { si.Close() })
+	res, err := RunSearch(ctx, c, si, configs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, si, res
 }

@@ -1,6 +1,7 @@
 package embed
 
 import (
+	"context"
 	"crypto/sha256"
 	_ "embed" // the offline default's model files
 	"encoding/hex"
@@ -49,22 +50,34 @@ var loadDefault = sync.OnceValues(func() (*Model2Vec, error) {
 // the keyword side of a hybrid search still matches.
 //
 // The model ships inside the package (go:embed, about 13 MB): nothing is
-// read from disk or the network. It is parsed on the first call (a
-// fraction of a second, about 40 MB of memory, float32 rows) and shared:
-// every call returns the same *Model2Vec, safe for concurrent use.
+// read from disk or the network. It is parsed on the first Embed (a
+// fraction of a second, about 40 MB of memory, float32 rows), not before:
+// a process that opens a store to list it, or searches by keyword only,
+// never pays for it. Every call returns the same *Default, safe for
+// concurrent use.
 //
 // Identity is {"local", "glove-sif-int8-<first 12 hex digits of the
 // SHA-256 of the embedded model.safetensors>", 100}: a store records it,
 // so a store built by another version of the model is told apart.
-//
-// NewDefault panics if the embedded model does not parse, which only a
-// broken build can cause (TestDefault guards it).
-func NewDefault() *Model2Vec {
+func NewDefault() *Default { return theDefault }
+
+// Default is the offline default embedder (see NewDefault).
+type Default struct{}
+
+var theDefault = &Default{}
+
+// Identity returns DefaultIdentity(), without parsing the model.
+func (*Default) Identity() Identity { return DefaultIdentity() }
+
+// Embed embeds texts with the model, parsing it on the first call; it
+// fails only if the embedded model does not parse, which only a broken
+// build can cause (TestDefault guards it).
+func (*Default) Embed(ctx context.Context, texts []string) ([][]float32, error) {
 	m, err := loadDefault()
 	if err != nil {
-		panic(fmt.Sprintf("embed: the embedded default model: %v", err))
+		return nil, err
 	}
-	return m
+	return m.Embed(ctx, texts)
 }
 
 // DefaultIdentity is NewDefault().Identity(), without parsing the model.

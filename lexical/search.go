@@ -657,8 +657,8 @@ func (ix *Index) CollectionProbs(ctx context.Context, terms []string) (probs []f
 		if err := ctx.Err(); err != nil {
 			return nil, 0, err
 		}
-		df, ok := dfs[i], dfs[i] >= 0
-		if !ok {
+		df := dfs[i]
+		if df < 0 { // not cached
 			tfr, err := r.TermFieldReader(ctx, []byte(t), fieldNames[fieldText], false, false, false)
 			if err != nil {
 				return nil, 0, fmt.Errorf("lexical: read postings: %w", translate(err))

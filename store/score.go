@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 
 	bolt "go.etcd.io/bbolt"
 	"golang.org/x/sync/errgroup"
@@ -38,8 +39,9 @@ type absCand struct {
 }
 
 // absolute returns the score of each candidate chunk (see above) that
-// one of the states holds. expanded holds the feedback-expanded queries
-// (nil without feedback).
+// one of the states holds. fb is the feedback that ran (nil without
+// feedback): its expanded queries, and their scores of the candidates it
+// scored.
 func (db *DB) absolute(ctx context.Context, states []*vsState, queries []string, vecs [][]float32, w HybridWeights, fb *feedbackRun, cands []uint64) (map[uint64]float64, error) {
 	nq := len(queries)
 	byID := make(map[uint64]*absCand, len(cands))
@@ -117,16 +119,9 @@ func keywordScores(ctx context.Context, states []*vsState, terms [][]lexical.Wei
 	res := make([]result, len(states)*nq)
 	g, gctx := errgroup.WithContext(ctx)
 	for si, st := range states {
-		ask := ids[si]
-		var prior map[uint64]bool
+		ask := ids[si] // the candidates to score here
 		if known != nil {
-			prior = known.scored
-			ask = make([]uint64, 0, len(ids[si]))
-			for _, id := range ids[si] {
-				if !prior[id] {
-					ask = append(ask, id)
-				}
-			}
+			ask = slices.DeleteFunc(slices.Clone(ask), func(id uint64) bool { return known.scored[id] })
 		}
 		for qi, ts := range terms {
 			if len(ts) == 0 || len(ids[si]) == 0 {

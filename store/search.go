@@ -401,7 +401,7 @@ func zeroVector(v []float32) bool {
 // terms (see expand), and the best first-stage candidates are re-scored by
 // BM25 against the expanded queries; those rankings join the fusion.
 // Scoring only the candidates, not the whole index, keeps the stage cheap.
-// It also returns the expanded queries, nil when there was no feedback.
+// It returns what it ran (see feedbackRun), nil when there was no feedback.
 func (db *DB) feedback(ctx context.Context, states []*vsState, queries []string, lists []rerank.List, method rerank.Fusion, weight float64, seen map[uint64]*chunkRecord) (*feedbackRun, error) {
 	fused := fuse(method, lists)
 	// Only chunks holding a query term can be taken as relevant: a query
@@ -534,12 +534,10 @@ func (db *DB) rerank(ctx context.Context, query string, cands []hit) ([]hit, err
 	return next, nil
 }
 
-// group keeps the candidates scoring at least threshold, at most max of
-// them, and groups them by file in order of each file's first (best
-// ranked) chunk; a file scores its best chunk's score.
-// group groups the candidates above threshold by file, in ranking order,
-// up to max chunks, or with files up to max files (see
-// SearchRequest.CountFiles).
+// group keeps the candidates scoring at least threshold and groups them
+// by file in order of each file's first (best ranked) chunk, a file
+// scoring its best chunk's score: at most max chunks or, with files, at
+// most max files (see SearchRequest.CountFiles).
 func group(cands []hit, queries []string, max int, files bool, threshold float64) *SearchResults {
 	res := &SearchResults{SearchQuery: queries, Data: []SearchResult{}}
 	byFile := map[string]int{}
@@ -549,13 +547,11 @@ func group(cands []hit, queries []string, max int, files bool, threshold float64
 			continue
 		}
 		i, ok := byFile[c.rec.FileID]
-		switch {
-		case !files && n == max, files && !ok && len(res.Data) == max:
-			res.HasMore = true
-		case files && ok && n >= max:
+		if files && ok && n >= max {
 			continue // the chunk budget is spent; more files may follow
 		}
-		if res.HasMore {
+		if (!files && n == max) || (files && !ok && len(res.Data) == max) {
+			res.HasMore = true
 			break
 		}
 		if !ok {
