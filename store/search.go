@@ -278,10 +278,12 @@ func (db *DB) Search(ctx context.Context, vsIDs []string, req SearchRequest) (*S
 		}
 	}
 	rerankOn := ranked && db.opts.Reranker != nil
+	fused := fuse(req.Ranking.Fusion, lists)
 	keep := req.MaxResults + 1 // one more than shown tells has_more
 	if req.CountFiles {
-		// Files, not chunks: look down the candidates for enough of them.
-		keep = depth
+		// Files, not chunks: look down the candidates as far as group
+		// will (through the first chunk of one file more than shown).
+		keep = filesPrefix(states, fused, req.MaxResults)
 	}
 	if rerankOn {
 		keep = max(keep, db.opts.RerankDepth)
@@ -291,7 +293,6 @@ func (db *DB) Search(ctx context.Context, vsIDs []string, req SearchRequest) (*S
 		// in rank order: look further down for results above it.
 		keep = max(keep, depth)
 	}
-	fused := fuse(req.Ranking.Fusion, lists)
 	// Score before reading the chunks back (without a reranker), so that
 	// what is returned is checked against the source of truth last.
 	ids := make([]uint64, 0, keep)
@@ -573,6 +574,33 @@ func group(cands []hit, queries []string, max int, files bool, threshold float64
 		n++
 	}
 	return res
+}
+
+// filesPrefix is how many of the fused candidates group reads for max
+// files: through the first chunk of the (max+1)-th file, which tells
+// has_more. It goes by the chunk-to-file maps, so it reads nothing; a
+// chunk deleted meanwhile still counts (hydrate then drops it and the
+// page may show one file fewer, as if the delete came first).
+func filesPrefix(states []*vsState, fused []rerank.Scored, max int) int {
+	files := make(map[string]bool, max+1)
+	for i, s := range fused {
+		for _, st := range states {
+			st.attrMu.RLock()
+			fid, ok := st.chunkFile[s.ID]
+			st.attrMu.RUnlock()
+			if !ok {
+				continue
+			}
+			if !files[fid] {
+				if len(files) == max {
+					return i + 1
+				}
+				files[fid] = true
+			}
+			break
+		}
+	}
+	return len(fused)
 }
 
 // fuse fuses the non-empty lists; a list of weight 0 is left out.

@@ -569,3 +569,60 @@ func TestReembedReplacesVectorGraph(t *testing.T) {
 	defer db.Close()
 	check(db, "after reopening")
 }
+
+// TestCountFilesReadsOnlyWhatItShows checks that a search counting files
+// (the HTTP API's) returns what it returned when it read the whole
+// candidate depth: the same files, chunks and scores, and the same
+// has_more, for page sizes from one file to more files than match. A
+// score threshold small enough to keep every candidate makes Search read
+// the whole depth, which is the reference.
+func TestCountFilesReadsOnlyWhatItShows(t *testing.T) {
+	ctx := context.Background()
+	db, vs := openWithStore(t, t.TempDir())
+	defer db.Close()
+	topics := []string{"rotating api keys", "database backups", "incident response", "vacation policy", "laptop encryption", "code review"}
+	small := chunk.Strategy{Type: chunk.Static, MaxTokens: 100, OverlapTokens: 0}
+	for i := range 24 {
+		var sb strings.Builder
+		for j := range 6 + i%5 {
+			fmt.Fprintf(&sb, "Section %d of file %d covers %s and %s in some detail, with steps. ", j, i, topics[(i+j)%len(topics)], topics[(i*j+1)%len(topics)])
+			sb.WriteString(strings.Repeat("More words about the usual procedures follow here. ", 8))
+		}
+		f, err := vs.AddFile(ctx, FileInput{Name: fmt.Sprintf("f%02d.txt", i), Body: strings.NewReader(sb.String()), Chunking: small})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f, err = vs.WaitFile(ctx, f.ID); err != nil || f.Status != StatusCompleted {
+			t.Fatalf("file %d: %v %v", i, f, err)
+		}
+	}
+	for _, q := range []string{"rotating api keys", "backups of the database", "incident", "encryption of laptops and code review"} {
+		for _, max := range []int{1, 2, 5, 10, 30} {
+			got, err := vs.Search(ctx, SearchRequest{Query: []string{q}, MaxResults: max, CountFiles: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := vs.Search(ctx, SearchRequest{Query: []string{q}, MaxResults: max, CountFiles: true, Ranking: RankingOptions{ScoreThreshold: 1e-300}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got.Data) == 0 || len(got.Data) > max {
+				t.Fatalf("%q max %d: %d files", q, max, len(got.Data))
+			}
+			if got.HasMore != want.HasMore || len(got.Data) != len(want.Data) {
+				t.Fatalf("%q max %d: %d files, has_more %v; reading the whole depth: %d, %v", q, max, len(got.Data), got.HasMore, len(want.Data), want.HasMore)
+			}
+			for i := range got.Data {
+				g, w := got.Data[i], want.Data[i]
+				if g.FileID != w.FileID || g.Score != w.Score || len(g.Content) != len(w.Content) {
+					t.Fatalf("%q max %d, file %d: %s %.6f %d chunks; reading the whole depth: %s %.6f %d", q, max, i, g.FileID, g.Score, len(g.Content), w.FileID, w.Score, len(w.Content))
+				}
+				for j := range g.Content {
+					if g.Content[j].ChunkID != w.Content[j].ChunkID || g.Content[j].Score != w.Content[j].Score {
+						t.Fatalf("%q max %d, file %d chunk %d: %s %.6f; reading the whole depth: %s %.6f", q, max, i, j, g.Content[j].ChunkID, g.Content[j].Score, w.Content[j].ChunkID, w.Content[j].Score)
+					}
+				}
+			}
+		}
+	}
+}
