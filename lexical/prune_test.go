@@ -125,6 +125,13 @@ func TestPrunedMatchesExhaustive(t *testing.T) {
 					}
 					what := fmt.Sprintf("seq %d, query %v, k %d, filter %v", seq, terms, k, f)
 					sameHits(t, what, got, want)
+					// The same search on parts of the index at once.
+					parts := 2 + r.IntN(4)
+					par, _, err := inParts(parts, func() ([]Hit, searchStats, error) { return ix.searchTerms(ctx, terms, k, f, false) })
+					if err != nil {
+						t.Fatalf("search in %d parts: %v", parts, err)
+					}
+					sameHits(t, fmt.Sprintf("%s, in %d parts", what, parts), par, want)
 					queries++
 					clauses += ss.clauses
 					fullClauses += ss.full
@@ -194,4 +201,12 @@ func TestPrunedSearchScores(t *testing.T) {
 		got[h.ID] = h.Score
 	}
 	checkScores(t, "pruned", got, want)
+}
+
+// inParts runs search with every search split into parts of the index.
+func inParts(parts int, search func() ([]Hit, searchStats, error)) ([]Hit, searchStats, error) {
+	oldMin, oldParts := parallelPostings, searchParts
+	parallelPostings, searchParts = 0, func() int { return parts }
+	defer func() { parallelPostings, searchParts = oldMin, oldParts }()
+	return search()
 }

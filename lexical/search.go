@@ -7,10 +7,13 @@ import (
 	"fmt"
 	"math"
 	"math/bits"
+	"runtime"
 	"slices"
 	"sync"
 
+	"github.com/blevesearch/bleve/v2/index/scorch"
 	bindex "github.com/blevesearch/bleve_index_api"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/quarrylabs/quarry/filter"
 )
@@ -151,17 +154,211 @@ func (ix *Index) searchTerms(ctx context.Context, terms []WeightedTerm, k int, f
 			return []Hit{}, ss, nil
 		}
 	}
-
-	k1, b := ix.opts.K1, ix.opts.B
 	cls, err := ix.clauses(ctx, r, st, terms)
-	defer func() {
-		for _, c := range cls {
-			c.tfr.Close()
-		}
-	}()
+	defer closeClauses(cls)
 	if err != nil {
 		return nil, ss, err
 	}
+	var postings uint64
+	for _, c := range cls {
+		postings += c.df
+	}
+	parts := searchParts()
+	space := docSpace(r)
+	if exhaustive || parts < 2 || postings < parallelPostings || space < uint64(parts) {
+		acc := accPool.Get().(*accumulator)
+		defer func() { acc.reset(); accPool.Put(acc) }()
+		best, ss, err := ix.rank(ctx, cls, allow, acc, k, exhaustive, nil, 0)
+		if err != nil {
+			return nil, ss, err
+		}
+		hits, err := ix.resolveHits(r, best)
+		return hits, ss, err
+	}
+	// A long search runs on parts of the document space side by side
+	// (each with its own readers and accumulator), pruning by a bound of
+	// the k-th score they share; the parts' top k are merged. Each document's score is summed in the same clause order
+	// either way, so the hits are those of one pass.
+	shared := newSharedBound(parts, k)
+	bests := make([][]cand, parts)
+	stats := make([]searchStats, parts)
+	g, gctx := errgroup.WithContext(ctx)
+	for p := range parts {
+		lo, hi := space*uint64(p)/uint64(parts), space*uint64(p+1)/uint64(parts)
+		g.Go(func() error {
+			pcls := cls // the first part reads the clauses already open
+			if p > 0 {
+				var err error
+				pcls, err = ix.clauses(gctx, r, st, terms)
+				defer closeClauses(pcls)
+				if err != nil {
+					return err
+				}
+			}
+			for i := range pcls {
+				pcls[i].tfr = &span{tfr: pcls[i].tfr, lo: lo, hi: hi}
+			}
+			acc := accPool.Get().(*accumulator)
+			defer func() { acc.reset(); accPool.Put(acc) }()
+			best, pss, err := ix.rank(gctx, pcls, allow, acc, k, false, shared, p)
+			// rank's result aliases acc, which goes back to the pool.
+			bests[p], stats[p] = slices.Clone(best), pss
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, ss, err
+	}
+	var all []cand
+	for p := range parts {
+		all = append(all, bests[p]...)
+		ss.clauses = max(ss.clauses, stats[p].clauses)
+		ss.full = max(ss.full, stats[p].full)
+	}
+	hits, err := ix.resolveHits(r, bestK(all, k))
+	return hits, ss, err
+}
+
+// parallelPostings is the number of postings (summed over a search's
+// clauses) from which a search runs on several parts of the index at once;
+// searchParts is how many (1: never). Shorter searches cost less than
+// starting the parts. Variables for the tests.
+var (
+	parallelPostings uint64 = 1 << 16
+	searchParts             = func() int { return min(runtime.GOMAXPROCS(0), 4) }
+)
+
+func closeClauses(cls []clause) {
+	for _, c := range cls {
+		c.tfr.Close()
+	}
+}
+
+// docSpace is one more than the highest internal document number of r.
+func docSpace(r bindex.IndexReader) uint64 {
+	snap, ok := r.(*scorch.IndexSnapshot)
+	if !ok {
+		return 0
+	}
+	var n uint64
+	for _, s := range snap.Segments() {
+		n += s.Segment().Count()
+	}
+	return n
+}
+
+// sharedBound is a lower bound of the final k-th best score that the
+// parts of a search share: the k-th best of the union of the top k
+// partial scores each part last published. Partial scores only grow, and
+// the parts hold distinct documents, so any k of the published scores are
+// k documents scoring at least that much in the end. Parts that publish
+// prune as one pass over the whole index would.
+type sharedBound struct {
+	mu    sync.Mutex
+	k     int
+	tops  [][]float64 // per part: its last published top k partial scores
+	bound float64
+	all   []float64 // scratch
+}
+
+func newSharedBound(parts, k int) *sharedBound {
+	return &sharedBound{k: k, tops: make([][]float64, parts)}
+}
+
+// load returns the bound.
+func (b *sharedBound) load() float64 {
+	if b == nil {
+		return 0
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.bound
+}
+
+// publish records part's top k partial scores (any order; top is copied)
+// and returns the bound.
+func (b *sharedBound) publish(part int, top []float64) float64 {
+	if b == nil {
+		return 0
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.tops[part] = append(b.tops[part][:0], top...)
+	all := b.all[:0]
+	for _, t := range b.tops {
+		all = append(all, t...)
+	}
+	b.all = all
+	if len(all) >= b.k {
+		b.bound = max(b.bound, kthLargest(all, b.k))
+	}
+	return b.bound
+}
+
+// span restricts a postings reader to the documents numbered lo..hi-1.
+type span struct {
+	tfr     bindex.TermFieldReader
+	lo, hi  uint64
+	started bool
+	done    bool
+	key     [8]byte
+}
+
+func (s *span) clip(d *bindex.TermFieldDoc, err error) (*bindex.TermFieldDoc, error) {
+	if err != nil || d == nil {
+		s.done = true
+		return nil, err
+	}
+	n, err := docNum(d.ID)
+	if err != nil {
+		return nil, err
+	}
+	if n >= s.hi {
+		s.done = true
+		return nil, nil
+	}
+	return d, nil
+}
+
+func (s *span) Next(tfd *bindex.TermFieldDoc) (*bindex.TermFieldDoc, error) {
+	if s.done {
+		return nil, nil
+	}
+	if !s.started {
+		s.started = true
+		if s.lo > 0 {
+			binary.BigEndian.PutUint64(s.key[:], s.lo)
+			return s.clip(s.tfr.Advance(s.key[:], tfd))
+		}
+	}
+	return s.clip(s.tfr.Next(tfd))
+}
+
+func (s *span) Advance(id bindex.IndexInternalID, tfd *bindex.TermFieldDoc) (*bindex.TermFieldDoc, error) {
+	if s.done {
+		return nil, nil
+	}
+	s.started = true
+	if n, err := docNum(id); err != nil {
+		return nil, err
+	} else if n < s.lo {
+		binary.BigEndian.PutUint64(s.key[:], s.lo)
+		id = s.key[:]
+	}
+	return s.clip(s.tfr.Advance(id, tfd))
+}
+
+func (s *span) Count() uint64 { return s.tfr.Count() }
+func (s *span) Close() error  { return s.tfr.Close() }
+func (s *span) Size() int     { return s.tfr.Size() }
+
+// rank finds the k best documents for the clauses cls (whose readers it
+// consumes) among those allow admits, best first, scoring into acc; the
+// result aliases acc's scratch. shared (nil for none) is the bound other
+// parts of the same search share.
+func (ix *Index) rank(ctx context.Context, cls []clause, allow bitset, acc *accumulator, k int, exhaustive bool, shared *sharedBound, part int) ([]cand, searchStats, error) {
+	var ss searchStats
+	k1, b := ix.opts.K1, ix.opts.B
 	// Read the clauses by decreasing bound (both modes, so that both add
 	// each document's contributions in the same order).
 	slices.SortStableFunc(cls, func(x, y clause) int { return cmp.Compare(y.ub, x.ub) })
@@ -174,8 +371,6 @@ func (ix *Index) searchTerms(ctx context.Context, terms []WeightedTerm, k int, f
 		}
 	}
 
-	acc := accPool.Get().(*accumulator)
-	defer func() { acc.reset(); accPool.Put(acc) }()
 	sc := scorer{k1: k1, b: b, lucene: ix.opts.LuceneLengths}
 	var (
 		theta float64
@@ -191,18 +386,18 @@ func (ix *Index) searchTerms(ctx context.Context, terms []WeightedTerm, k int, f
 		if !exhaustive && i > 0 && len(acc.touched) >= k && suffix[i] < suffix[0]-suffix[i] &&
 			(at < 0 || suffix[i] < (theta+suffix[at]-suffix[i])*(1+slack)) {
 			theta, acc.scores = kthBest(acc.touched, acc.score, k, acc.scores)
+			theta = max(theta, shared.publish(part, acc.scores[:k]))
 			at = i
 			if suffix[i]*(1+slack) < theta {
 				// Documents not seen yet score at most suffix[i] < θ, and k
 				// documents already score θ or more: only the documents seen
 				// can make the top k.
 				ss.clauses, ss.full = len(cls), i
-				cands, err := ix.refine(ctx, cls[i:], suffix[i:], acc, sc, k, theta)
+				cands, err := ix.refine(ctx, cls[i:], suffix[i:], acc, sc, k, theta, shared, part)
 				if err != nil {
 					return nil, ss, err
 				}
-				hits, err := ix.topK(r, acc, cands, k)
-				return hits, ss, err
+				return acc.best(cands, k), ss, nil
 			}
 		}
 		if err := sc.accumulate(ctx, &cls[i], acc, allow, exhaustive); err != nil {
@@ -210,8 +405,7 @@ func (ix *Index) searchTerms(ctx context.Context, terms []WeightedTerm, k int, f
 		}
 	}
 	ss.clauses, ss.full = len(cls), len(cls)
-	hits, err := ix.topK(r, acc, acc.touched, k)
-	return hits, ss, err
+	return acc.best(acc.touched, k), ss, nil
 }
 
 // clauses opens the postings of every (term, field) pair with documents,
@@ -427,7 +621,7 @@ func (s scorer) accumulate(ctx context.Context, c *clause, acc *accumulator, all
 // of their bounds) can no longer admit new documents into the top k: θ is
 // the k-th best partial score in acc. It adds the clauses to the documents
 // still in contention only, and returns those.
-func (ix *Index) refine(ctx context.Context, cls []clause, suffix []float64, acc *accumulator, sc scorer, k int, theta float64) ([]uint64, error) {
+func (ix *Index) refine(ctx context.Context, cls []clause, suffix []float64, acc *accumulator, sc scorer, k int, theta float64, shared *sharedBound, part int) ([]uint64, error) {
 	// The candidates in increasing order: sorted, or read off the dense
 	// scores when many documents were touched (only touched ones are
 	// nonzero).
@@ -448,6 +642,7 @@ func (ix *Index) refine(ctx context.Context, cls []clause, suffix []float64, acc
 		}
 	}
 	var tfd bindex.TermFieldDoc
+	top := make([]uint64, 0, k) // the best k candidates after the last clause, once known
 	for i := range cls {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -486,17 +681,65 @@ func (ix *Index) refine(ctx context.Context, cls []clause, suffix []float64, acc
 			}
 		}
 		// Partial scores only grew, so θ did too; drop the documents that
-		// cannot reach it any more.
-		theta, acc.scores = kthBest(cands, acc.score, k, acc.scores)
-		kept := cands[:0]
-		for _, n := range cands {
-			if (acc.score[n]+suffix[i+1])*(1+slack) >= theta {
-				kept = append(kept, n)
+		// cannot reach it any more. The k documents that were best before
+		// this clause still score at least their lowest score now: a bound
+		// found in O(k) that drops most candidates before the exact k-th
+		// best is selected among those left.
+		if len(top) == k {
+			low := math.Inf(1)
+			for _, n := range top {
+				low = min(low, acc.score[n])
 			}
+			theta = max(theta, low, shared.load())
+			cands = keep(cands, acc.score, suffix[i+1], theta)
 		}
-		cands = kept
+		local, scratch := kthBest(cands, acc.score, k, acc.scores)
+		acc.scores = scratch
+		theta = max(theta, local)
+		if len(cands) >= k {
+			theta = max(theta, shared.publish(part, scratch[:k]))
+		}
+		cands = keep(cands, acc.score, suffix[i+1], theta)
+		if i+1 < len(cls) && len(cands) >= k {
+			top = topDocs(top[:0], cands, acc.score, local)
+		}
 	}
 	return cands, nil
+}
+
+// keep drops from cands, in place, the documents whose partial score plus
+// rest cannot reach theta.
+func keep(cands []uint64, score []float64, rest, theta float64) []uint64 {
+	kept := cands[:0]
+	for _, n := range cands {
+		if (score[n]+rest)*(1+slack) >= theta {
+			kept = append(kept, n)
+		}
+	}
+	return kept
+}
+
+// topDocs appends to dst k documents of cands scoring at least kth, the
+// k-th best score among them (so there are k such).
+func topDocs(dst, cands []uint64, score []float64, kth float64) []uint64 {
+	k := cap(dst)
+	for _, n := range cands {
+		if len(dst) == k {
+			break
+		}
+		if score[n] > kth {
+			dst = append(dst, n)
+		}
+	}
+	for _, n := range cands {
+		if len(dst) == k {
+			break
+		}
+		if score[n] == kth {
+			dst = append(dst, n)
+		}
+	}
+	return dst
 }
 
 // MaxQueryTerms bounds the distinct terms Search takes from one query
@@ -532,15 +775,19 @@ type cand struct {
 	score float64
 }
 
-// topK picks the k best of docs (scored by acc.score; ties go to the
-// earlier document) and resolves their IDs.
-func (ix *Index) topK(r bindex.IndexReader, acc *accumulator, docs []uint64, k int) ([]Hit, error) {
+// best picks the k best of docs (scored by acc.score; ties go to the
+// earlier document), best first, in acc's scratch.
+func (acc *accumulator) best(docs []uint64, k int) []cand {
 	c := acc.top[:0]
 	for _, n := range docs {
 		c = append(c, cand{n, acc.score[n]})
 	}
 	acc.top = c[:0]
-	c = bestK(c, k)
+	return bestK(c, k)
+}
+
+// resolveHits turns ranked candidates into hits with our ids.
+func (ix *Index) resolveHits(r bindex.IndexReader, c []cand) ([]Hit, error) {
 	nums := make([]uint64, len(c))
 	for i, c := range c {
 		nums[i] = c.num
